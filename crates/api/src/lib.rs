@@ -1,0 +1,3 @@
+//! # cl-api
+//!
+//! The framework-free HTTP surface: routing, envelope, errors, security headers, config checks.

@@ -1,0 +1,3 @@
+//! # cl-app
+//!
+//! Application services (use cases) and the port traits they depend on.

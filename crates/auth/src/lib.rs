@@ -1,0 +1,3 @@
+//! # cl-auth
+//!
+//! Pure security primitives: passwords, tokens, TOTP, encryption, API keys, lockout and rate-limit rules.

@@ -1,0 +1,3 @@
+//! # cl-store-pg
+//!
+//! Storage adapter over tokio-postgres (native tests, Hyperdrive in the worker).

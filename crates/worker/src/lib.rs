@@ -1,0 +1,3 @@
+//! # cl-worker
+//!
+//! The Cloudflare worker entry point.

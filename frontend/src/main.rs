@@ -1,0 +1,5 @@
+//! # cl-frontend
+//!
+//! The Leptos CSR app.
+
+fn main() {}
