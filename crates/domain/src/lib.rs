@@ -12,9 +12,16 @@
 //! - Every threshold lives in [`DetectionParams`] (and the signal settings), with the spec's
 //!   defaults; algorithms take them by reference.
 
+pub mod aggregate;
+pub mod backtest;
 pub mod candle;
+pub mod detect;
+pub mod levels;
+pub mod lifecycle;
+pub mod matrix;
 pub mod params;
 pub mod pattern;
+pub mod signal;
 pub mod timeframe;
 
 pub use candle::{Candle, CandleError, CandleSeries, SeriesError};
