@@ -1294,4 +1294,54 @@ mod tests {
         assert_eq!(json["timeframe"], "1h");
         assert_eq!(json["stats"]["wins"], 1);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn stats_are_consistent_on_random_walks(
+            steps in proptest::collection::vec(-3.0f64..3.0, 20..120),
+            rr in 0.5f64..10.0,
+            sl in 0.0f64..100.0,
+            slip in 0.0f64..5.0,
+        ) {
+            // A random walk of candles around 100 and a detection every 5 rows alternating
+            // direction with a zone just below/above the close.
+            let mut price = 100.0;
+            let mut candles = Vec::new();
+            for (i, step) in steps.iter().enumerate() {
+                let open = price;
+                price = (price + step).max(1.0);
+                let (hi, lo) = (open.max(price) + 0.7, (open.min(price) - 0.7).max(0.5));
+                candles.push(candle(i, open, hi, lo, price));
+            }
+            let dets: Vec<_> = (0..candles.len())
+                .step_by(5)
+                .map(|i| {
+                    let c = candles[i].close();
+                    if i % 10 == 0 {
+                        det(i, Bullish, c * 0.97, c * 0.99)
+                    } else {
+                        det(i, Bearish, c * 1.01, c * 1.03)
+                    }
+                })
+                .collect();
+            let r = run_backtest(Timeframe::H4, &candles, &dets, &params(rr, sl, slip)).unwrap();
+            let s = r.stats;
+            proptest::prop_assert_eq!(s.total, s.wins + s.losses + s.inconclusive);
+            proptest::prop_assert_eq!(
+                s.total + r.skipped.no_entry + r.skipped.no_exit + r.skipped.invalid_risk,
+                dets.len()
+            );
+            proptest::prop_assert!((0.0..=100.0).contains(&s.win_rate));
+            proptest::prop_assert!(s.win_rate <= s.win_rate_excluding_inconclusive || s.wins == 0);
+            proptest::prop_assert!(s.max_drawdown_pct >= 0.0);
+            for t in &r.trades {
+                proptest::prop_assert!(t.exit_index > t.entry_index && t.entry_index > t.detection_index);
+                match t.outcome {
+                    Outcome::Win => proptest::prop_assert!((t.r_multiple - rr).abs() < 1e-9),
+                    Outcome::Loss => proptest::prop_assert!((t.r_multiple + 1.0).abs() < 1e-9),
+                    Outcome::Inconclusive => proptest::prop_assert_eq!(t.profit_pct, 0.0),
+                }
+            }
+        }
+    }
 }

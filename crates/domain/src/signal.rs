@@ -344,17 +344,21 @@ pub fn signal_levels(
 }
 
 /// Status of a signal. A new signal is `pending`; it turns `notified` at the first successful
-/// send (product.md §5). The last two are end states an admin or a later job may set.
+/// send (product.md §5); the others end it. Same names as the app layer's stored statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SignalStatus {
-    /// Just created.
+    /// Created, not yet sent.
     Pending,
     /// Sent to at least one subscriber.
     Notified,
-    /// No longer relevant by age.
+    /// Price reached the entry.
+    Triggered,
+    /// Target or stop reached.
+    Closed,
+    /// Timed out.
     Expired,
-    /// Withdrawn.
+    /// Cancelled by an admin.
     Cancelled,
 }
 
@@ -1111,5 +1115,39 @@ mod tests {
         assert!(n.message.contains("TP3: 0.475000 (-5.00%)"));
         assert!(n.message.contains("R:R 1:2.50"));
         assert!(n.message.ends_with("Confluence: 3/7 (15m, 4h, 1d)"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn signal_risk_is_never_below_the_floor_and_the_stop_is_on_the_losing_side(
+            low in 0.0001f64..1e6,
+            width in 0.0f64..1e4,
+            atr in 0.0f64..1e4,
+            min_risk_pct in 0.0f64..5.0,
+            bullish in proptest::bool::ANY,
+        ) {
+            let settings = SignalSettings { min_risk_pct, ..SignalSettings::default() };
+            let direction = if bullish { Bullish } else { Bearish };
+            let z = Zone::new(low, low + width).unwrap();
+            let l = signal_levels(direction, &z, atr, &settings);
+            let floor = min_risk_pct / 100.0 * l.entry;
+            proptest::prop_assert!(l.risk >= floor * (1.0 - 1e-12));
+            proptest::prop_assert!(l.risk > 0.0);
+            let s = if bullish { 1.0 } else { -1.0 };
+            proptest::prop_assert!(s * (l.entry - l.stop_loss) > 0.0);
+            proptest::prop_assert!(s * (l.tp1 - l.entry) > 0.0);
+            proptest::prop_assert!(s * (l.tp3 - l.tp2) >= 0.0);
+        }
+
+        #[test]
+        fn any_utc_time_formats_to_a_valid_calendar_date(ts in -10_000_000_000_000i64..10_000_000_000_000) {
+            let text = format_utc(ts);
+            let d: u32 = text[0..2].parse().unwrap();
+            let m: u32 = text[3..5].parse().unwrap();
+            proptest::prop_assert!((1..=31).contains(&d) && (1..=12).contains(&m));
+            // One day later is always another calendar date.
+            let next = format_utc(ts + 86_400_000);
+            proptest::prop_assert_ne!(&text[0..10], &next[0..10]);
+        }
     }
 }
