@@ -15,11 +15,13 @@
 //!
 //! The reasoning behind the parameters lives in `docs/security-primitives.md`.
 
+pub mod crypto;
 pub mod email;
 mod encoding;
 pub mod password;
 pub mod random;
 pub mod secret;
+pub mod tokens;
 pub mod totp;
 
 pub use secret::SecretString;
