@@ -18,8 +18,11 @@
 pub mod crypto;
 pub mod email;
 mod encoding;
+pub mod lockout;
+pub mod net;
 pub mod password;
 pub mod random;
+pub mod ratelimit;
 pub mod secret;
 pub mod tokens;
 pub mod totp;
