@@ -54,8 +54,8 @@ pub fn aggregate(
     };
     let mut acc = Bucket::start(tf, head);
     for c in iter {
-        let bucket = tf.bucket_start(c.ts());
-        if bucket == acc.ts {
+        // Input is increasing, so comparing with the bucket's end replaces a division.
+        if c.ts() < acc.end {
             acc.push(c);
         } else {
             acc.emit_into(&mut out);
@@ -80,6 +80,8 @@ pub fn source_range(tf: Timeframe, now_ms: i64, after_bucket: Option<i64>) -> Ra
 /// A bucket being filled.
 struct Bucket {
     ts: i64,
+    /// First timestamp of the next bucket.
+    end: i64,
     open: f64,
     high: f64,
     low: f64,
@@ -89,8 +91,10 @@ struct Bucket {
 
 impl Bucket {
     fn start(tf: Timeframe, c: &Candle) -> Self {
+        let ts = tf.bucket_start(c.ts());
         Self {
-            ts: tf.bucket_start(c.ts()),
+            ts,
+            end: ts.saturating_add(tf.millis()),
             open: c.open(),
             high: c.high(),
             low: c.low(),
