@@ -1,64 +1,53 @@
-//! The bundled list of common passwords (Django's `common-passwords.txt.gz`; provenance in
-//! `docs/security-primitives.md`), decoded once on first use into a sorted index.
+//! The bundled list of common passwords: Django's `common-passwords.txt.gz`, decompressed and
+//! sorted bytewise (provenance and the size measurement behind storing it uncompressed are in
+//! `docs/security-primitives.md`).
+//!
+//! Lookup is a binary search straight over the embedded text, so there is no start-up decode, no
+//! index to build and no allocation beyond lowercasing the candidate.
 
-use std::io::Read;
-use std::sync::OnceLock;
+use std::cmp::Ordering;
 
-use flate2::read::GzDecoder;
+/// One lowercase password per `\n`-terminated line, sorted by bytes, no duplicates.
+const COMMON_PASSWORDS: &str = include_str!("../../data/common-passwords.txt");
 
-/// Gzipped, one lowercase password per line.
-const COMMON_PASSWORDS_GZ: &[u8] = include_bytes!("../../data/common-passwords.txt.gz");
-
-/// All passwords in one string plus sorted `(start, end)` byte spans: one allocation for the text
-/// instead of one per entry.
-struct CommonPasswords {
-    text: String,
-    spans: Vec<(usize, usize)>,
+/// The line of `list` that contains byte offset `at`, as `(start, end)` with `end` at its `\n`.
+fn line_around(list: &str, at: usize) -> (usize, usize) {
+    let bytes = list.as_bytes();
+    let start = bytes[..at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let end = bytes[at..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |p| at + p);
+    (start, end)
 }
 
-impl CommonPasswords {
-    fn decode() -> Option<Self> {
-        let mut text = String::with_capacity(COMMON_PASSWORDS_GZ.len() * 3);
-        GzDecoder::new(COMMON_PASSWORDS_GZ)
-            .read_to_string(&mut text)
-            .ok()?;
-        let mut spans = Vec::with_capacity(20_000);
-        let mut start = 0;
-        for line in text.split('\n') {
-            let end = start + line.len();
-            let entry = line.trim_end_matches('\r');
-            if !entry.is_empty() {
-                spans.push((start, start + entry.len()));
-            }
-            start = end + 1;
+/// Binary search over the lines of a sorted list. O(log n) probes, each scanning one line.
+fn sorted_lines_contain(list: &str, needle: &str) -> bool {
+    // Invariant: `low` is a line start, `high` is a line start or the end of the text.
+    let (mut low, mut high) = (0, list.len());
+    while low < high {
+        let (start, end) = line_around(list, low + (high - low) / 2);
+        match list[start..end].cmp(needle) {
+            Ordering::Equal => return true,
+            Ordering::Less => low = end + 1,
+            Ordering::Greater => high = start,
         }
-        spans.sort_unstable_by(|a, b| text[a.0..a.1].cmp(&text[b.0..b.1]));
-        spans.dedup_by(|a, b| text[a.0..a.1] == text[b.0..b.1]);
-        Some(Self { text, spans })
     }
-
-    fn contains(&self, candidate: &str) -> bool {
-        self.spans
-            .binary_search_by(|&(s, e)| self.text[s..e].cmp(candidate))
-            .is_ok()
-    }
+    false
 }
 
-fn list() -> Option<&'static CommonPasswords> {
-    static LIST: OnceLock<Option<CommonPasswords>> = OnceLock::new();
-    LIST.get_or_init(CommonPasswords::decode).as_ref()
+/// Whether `password`, lowercased, is on the bundled list.
+pub fn is_common_password(password: &str) -> bool {
+    // No list entry contains a newline, and a candidate with one must not split into two probes.
+    !password.contains('\n') && sorted_lines_contain(COMMON_PASSWORDS, &password.to_lowercase())
 }
 
-/// Whether `password`, lowercased, is on the bundled list. `None` if the list cannot be decoded
-/// (the policy then fails closed). O(log n) after the first call.
-pub fn is_common_password(password: &str) -> Option<bool> {
-    let list = list()?;
-    Some(list.contains(&password.to_lowercase()))
-}
-
-/// Number of distinct entries in the bundled list (`None` if it cannot be decoded).
-pub fn common_password_count() -> Option<usize> {
-    list().map(|l| l.spans.len())
+/// Number of entries in the bundled list.
+pub fn common_password_count() -> usize {
+    COMMON_PASSWORDS.lines().count()
 }
 
 #[cfg(test)]
@@ -67,20 +56,56 @@ mod tests {
 
     #[test]
     fn the_bundled_list_holds_at_least_ten_thousand_passwords() {
-        let count = common_password_count().unwrap();
-        assert!(count >= 10_000, "only {count} entries");
+        assert!(
+            common_password_count() >= 10_000,
+            "only {}",
+            common_password_count()
+        );
     }
 
     #[test]
-    fn well_known_passwords_are_on_the_list() {
-        for pw in ["123456", "password", "qwerty", "iloveyou", "PassWord"] {
-            assert_eq!(is_common_password(pw), Some(true), "{pw}");
+    fn the_bundled_list_is_sorted_unique_lowercase_and_newline_terminated() {
+        let lines: Vec<&str> = COMMON_PASSWORDS.lines().collect();
+        assert!(lines.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(lines
+            .iter()
+            .all(|l| !l.is_empty() && *l == l.to_lowercase()));
+        assert!(COMMON_PASSWORDS.ends_with('\n'));
+    }
+
+    #[test]
+    fn every_entry_of_the_list_is_found() {
+        for line in COMMON_PASSWORDS.lines() {
+            assert!(is_common_password(line), "{line}");
         }
     }
 
     #[test]
-    fn a_random_looking_password_is_not_on_the_list() {
-        assert_eq!(is_common_password("vT9#qLm2!zR8"), Some(false));
-        assert_eq!(is_common_password(""), Some(false));
+    fn well_known_passwords_are_on_the_list_whatever_their_case() {
+        for pw in ["123456", "password", "qwerty", "iloveyou", "PassWord"] {
+            assert!(is_common_password(pw), "{pw}");
+        }
+    }
+
+    #[test]
+    fn passwords_not_on_the_list_are_not_found() {
+        for pw in [
+            "vT9#qLm2!zR8",
+            "",
+            "\n",
+            "password\n123456",
+            "zzzzzzzzzzzzzzzzzzzz~",
+        ] {
+            assert!(!is_common_password(pw), "{pw:?}");
+        }
+    }
+
+    #[test]
+    fn the_search_handles_the_first_and_last_lines_and_tiny_lists() {
+        assert!(sorted_lines_contain("a\nb\nc\n", "a"));
+        assert!(sorted_lines_contain("a\nb\nc\n", "c"));
+        assert!(sorted_lines_contain("only", "only"));
+        assert!(!sorted_lines_contain("a\nc\n", "b"));
+        assert!(!sorted_lines_contain("", "a"));
     }
 }

@@ -10,7 +10,8 @@ use std::fmt;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::digest::generic_array::GenericArray;
+use sha2::{compress256, Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
@@ -82,6 +83,70 @@ impl Default for Pbkdf2Params {
     }
 }
 
+/// SHA-256 initial hash value (FIPS 180-4 §5.3.3).
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// SHA-256 state after absorbing one 64-byte block.
+fn absorb(block: &[u8; 64], from: [u32; 8]) -> [u32; 8] {
+    let mut state = from;
+    compress256(&mut state, &[GenericArray::from(*block)]);
+    state
+}
+
+fn write_words(words: &[u32; 8], out: &mut [u8]) {
+    for (chunk, word) in out.chunks_exact_mut(4).zip(words) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+}
+
+/// HMAC-SHA256 with the key's ipad/opad states precomputed, specialised to 32-byte messages: each
+/// call is exactly two compressions, with no buffering. This inner loop is all PBKDF2 does.
+struct FixedHmac {
+    inner: [u32; 8],
+    outer: [u32; 8],
+}
+
+impl FixedHmac {
+    fn new(key: &[u8]) -> Self {
+        let mut key_block = [0u8; 64];
+        if key.len() > 64 {
+            key_block[..32].copy_from_slice(&Sha256::digest(key));
+        } else {
+            key_block[..key.len()].copy_from_slice(key);
+        }
+        let mut pad = [0u8; 64];
+        pad.iter_mut()
+            .zip(&key_block)
+            .for_each(|(p, k)| *p = k ^ 0x36);
+        let inner = absorb(&pad, SHA256_IV);
+        pad.iter_mut()
+            .zip(&key_block)
+            .for_each(|(p, k)| *p = k ^ 0x5c);
+        let outer = absorb(&pad, SHA256_IV);
+        pad.zeroize();
+        key_block.zeroize();
+        Self { inner, outer }
+    }
+
+    /// HMAC of the 32 bytes in `block[..32]`; `block[32..]` must hold the fixed padding for a
+    /// 96-byte message (64-byte pad block + 32 bytes). The result replaces `block[..32]`.
+    fn mac_in_place(&self, block: &mut [u8; 64]) {
+        let inner = absorb(block, self.inner);
+        write_words(&inner, &mut block[..32]);
+        let outer = absorb(block, self.outer);
+        write_words(&outer, &mut block[..32]);
+    }
+}
+
 /// PBKDF2 (RFC 8018) with HMAC-SHA256, filling `out` (any length). `iterations` of 0 is treated
 /// as 1.
 pub fn pbkdf2_hmac_sha256(password: &[u8], salt: &[u8], iterations: u32, out: &mut [u8]) {
@@ -90,23 +155,28 @@ pub fn pbkdf2_hmac_sha256(password: &[u8], salt: &[u8], iterations: u32, out: &m
         out.fill(0);
         return;
     };
-    for (index, block) in (1u32..).zip(out.chunks_mut(32)) {
-        // The keyed state is cloned per step: the ipad/opad blocks are hashed only once.
+    let fast = FixedHmac::new(password);
+    // SHA-256 padding for a 96-byte message: 0x80, zeros, then the length in bits (768).
+    let mut block = [0u8; 64];
+    block[32] = 0x80;
+    block[62..].copy_from_slice(&768u16.to_be_bytes());
+
+    for (index, chunk) in (1u32..).zip(out.chunks_mut(32)) {
+        // U1 = HMAC(P, S || INT(i)) takes a salt of any length: use the general HMAC.
         let mut mac = prf.clone();
         mac.update(salt);
         mac.update(&index.to_be_bytes());
-        let mut u: [u8; 32] = mac.finalize().into_bytes().into();
-        let mut t = u;
+        block[..32].copy_from_slice(&mac.finalize().into_bytes());
+        let mut t = [0u8; 32];
+        t.copy_from_slice(&block[..32]);
         for _ in 1..iterations {
-            let mut mac = prf.clone();
-            mac.update(&u);
-            u = mac.finalize().into_bytes().into();
-            t.iter_mut().zip(u.iter()).for_each(|(a, b)| *a ^= b);
+            fast.mac_in_place(&mut block);
+            t.iter_mut().zip(&block[..32]).for_each(|(a, b)| *a ^= b);
         }
-        block.copy_from_slice(&t[..block.len()]);
-        u.zeroize();
+        chunk.copy_from_slice(&t[..chunk.len()]);
         t.zeroize();
     }
+    block.zeroize();
 }
 
 /// A parsed PBKDF2-SHA256 PHC hash.
@@ -364,6 +434,22 @@ mod tests {
             pbkdf2_hmac_sha256(password, salt, iterations, &mut out);
             assert_eq!(hex(&out), expected);
         }
+    }
+
+    #[test]
+    fn pbkdf2_hashes_keys_longer_than_a_block_first() {
+        // Reference values from an independent implementation (OpenSSL via Python's hashlib).
+        let mut out = [0u8; 32];
+        pbkdf2_hmac_sha256(&[b'x'; 100], b"salt", 3, &mut out);
+        assert_eq!(
+            hex(&out),
+            "59bfa49750dd5462ce38370a1e7abe0736ff334cf1c2f0d84f23a03435d660d1"
+        );
+        pbkdf2_hmac_sha256(&[b'y'; 64], b"salt", 3, &mut out);
+        assert_eq!(
+            hex(&out),
+            "f5e3c0b121e1de3118c386109644f6a4668b85d8e97439076776c0e9178b61d7"
+        );
     }
 
     #[test]

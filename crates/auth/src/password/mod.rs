@@ -69,15 +69,18 @@ impl fmt::Display for PasswordViolation {
     }
 }
 
-/// The password was refused.
+/// The password was refused; every broken rule is listed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PasswordPolicyError {
-    /// One or more rules failed; all of them are listed.
-    #[error("password rejected: {}", join_codes(.0))]
-    Rejected(Vec<PasswordViolation>),
-    /// The bundled common-password list could not be decoded; fail closed.
-    #[error("the common-password list is unavailable")]
-    CommonListUnavailable,
+#[error("password rejected: {}", join_codes(&self.violations))]
+pub struct PasswordPolicyError {
+    violations: Vec<PasswordViolation>,
+}
+
+impl PasswordPolicyError {
+    /// The broken rules, in a stable order.
+    pub fn violations(&self) -> &[PasswordViolation] {
+        &self.violations
+    }
 }
 
 fn join_codes(violations: &[PasswordViolation]) -> String {
@@ -97,8 +100,7 @@ impl PasswordPolicy {
     /// Checks `password` against every rule.
     ///
     /// # Errors
-    /// [`PasswordPolicyError::Rejected`] listing every broken rule, or
-    /// [`PasswordPolicyError::CommonListUnavailable`] if the bundled list cannot be read.
+    /// [`PasswordPolicyError`] listing every broken rule.
     pub fn validate(&self, password: &str) -> Result<(), PasswordPolicyError> {
         let mut violations = Vec::new();
         let chars = password.chars().count();
@@ -117,15 +119,13 @@ impl PasswordPolicy {
         if !password.chars().any(char::is_numeric) {
             violations.push(PasswordViolation::MissingDigit);
         }
-        match is_common_password(password) {
-            Some(true) => violations.push(PasswordViolation::TooCommon),
-            Some(false) => {}
-            None => return Err(PasswordPolicyError::CommonListUnavailable),
+        if is_common_password(password) {
+            violations.push(PasswordViolation::TooCommon);
         }
         if violations.is_empty() {
             Ok(())
         } else {
-            Err(PasswordPolicyError::Rejected(violations))
+            Err(PasswordPolicyError { violations })
         }
     }
 }
@@ -136,11 +136,11 @@ mod tests {
     use PasswordViolation::*;
 
     fn violations(password: &str) -> Vec<PasswordViolation> {
-        match PasswordPolicy.validate(password) {
-            Ok(()) => Vec::new(),
-            Err(PasswordPolicyError::Rejected(v)) => v,
-            Err(other) => panic!("unexpected error {other:?}"),
-        }
+        PasswordPolicy
+            .validate(password)
+            .err()
+            .map(|e| e.violations().to_vec())
+            .unwrap_or_default()
     }
 
     #[test]
