@@ -232,9 +232,19 @@ pub fn run(args: &BenchArgs) -> Result<Report, BenchError> {
         candles: n,
         seed: args.seed,
         runs: args.runs,
-        target: format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS),
+        target: target_name(),
         results,
     })
+}
+
+/// `arch-os` of this binary; WASI builds report an empty OS, so name it.
+fn target_name() -> String {
+    let os = match std::env::consts::OS {
+        "" if cfg!(target_os = "wasi") => "wasi",
+        "" => "unknown",
+        os => os,
+    };
+    format!("{}-{os}", std::env::consts::ARCH)
 }
 
 /// Writes the report as an aligned table.
