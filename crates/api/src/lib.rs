@@ -1,3 +1,189 @@
-//! # cl-api
+//! # cl-api: the HTTP surface, free of any framework
 //!
-//! The framework-free HTTP surface: routing, envelope, errors, security headers, config checks.
+//! The worker turns a `worker::Request` into a plain [`http::Request`], calls
+//! [`handle_api`] (or serves a static asset), and passes the result through [`finalize`].
+//! Everything here therefore runs natively under `cargo test`, with fake dependency probes.
+//!
+//! Design:
+//! - One route table ([`routes`]) declares every route and its methods: deny by default.
+//! - One [`error::ApiError`] renders every failure as the JSON envelope with a stable code; its
+//!   internal cause goes to the log line, never to the client.
+//! - [`finalize`] adds the security headers and `X-Request-ID` to every response, API and
+//!   assets alike, so no path can forget them.
+//! - [`config::Config`] is read once; in production a bad config makes every route answer 503.
+
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod headers;
+pub mod health;
+pub mod http;
+pub mod routes;
+
+use cl_api_types::{ErrorCode, HealthStatus, Liveness};
+use config::Config;
+use context::RequestContext;
+use error::ApiError;
+use health::DependencyProbes;
+use http::{Method, Request, Response};
+use routes::{NoRoute, Route};
+use serde::Serialize;
+
+/// The application state the worker builds once per request from its `Env`.
+pub struct App<P> {
+    /// The checked configuration.
+    pub config: Config,
+    /// Dependency probes over the platform's bindings.
+    pub probes: P,
+}
+
+/// The outcome of [`handle_api`]: the response plus what the access log needs.
+#[derive(Debug)]
+pub struct Handled {
+    /// The response, before [`finalize`].
+    pub response: Response,
+    /// The matched route template, or a fixed label for misses.
+    pub route: &'static str,
+    /// The internal cause of an error, for the log only.
+    pub error_cause: Option<String>,
+}
+
+/// Handles a request under `/api/`.
+pub async fn handle_api<P: DependencyProbes>(
+    app: &App<P>,
+    req: &Request,
+    ctx: &RequestContext,
+) -> Handled {
+    let route = match routes::match_route(req.method, &req.path) {
+        Ok(route) => route,
+        Err(NoRoute::NotFound) => {
+            return miss(ApiError::new(ErrorCode::NotFound), ctx, "(unmatched)");
+        }
+        Err(NoRoute::MethodNotAllowed(allow)) => {
+            let mut handled = miss(ApiError::new(ErrorCode::MethodNotAllowed), ctx, "(method)");
+            handled.response.headers.set("allow", allow);
+            return handled;
+        }
+    };
+    let result = dispatch(app, route, ctx).await;
+    let (mut response, error_cause) = match result {
+        Ok(resp) => (resp, None),
+        Err(err) => {
+            let cause = err.cause().map(str::to_owned);
+            (err.into_response(ctx), cause)
+        }
+    };
+    if req.method == Method::Head {
+        response.body.clear();
+    }
+    Handled {
+        response,
+        route: route.template(),
+        error_cause,
+    }
+}
+
+async fn dispatch<P: DependencyProbes>(
+    app: &App<P>,
+    route: Route,
+    ctx: &RequestContext,
+) -> Result<Response, ApiError> {
+    Ok(match route {
+        Route::HealthLive => error::ok(ctx, 200, Liveness { live: true }),
+        Route::Health | Route::HealthReady => {
+            let report = health::report(&app.config, &app.probes).await;
+            let status = if report.status == HealthStatus::Down {
+                503
+            } else {
+                200
+            };
+            error::ok(ctx, status, report)
+        }
+    })
+}
+
+fn miss(err: ApiError, ctx: &RequestContext, label: &'static str) -> Handled {
+    Handled {
+        response: err.into_response(ctx),
+        route: label,
+        error_cause: None,
+    }
+}
+
+/// The 503 every route answers while a production config is refused.
+pub fn refusal(ctx: &RequestContext) -> Response {
+    ApiError::new(ErrorCode::ServiceUnavailable).into_response(ctx)
+}
+
+/// A JSON 404 for paths that must never be served, even by the SPA fallback.
+pub fn not_found(ctx: &RequestContext) -> Response {
+    ApiError::new(ErrorCode::NotFound).into_response(ctx)
+}
+
+/// Paths that are never served (product.md §11.25): any dot-segment (`/.git/…`,
+/// `/.dev.vars`, `/.env`) and build files, whatever the asset directory holds.
+pub fn is_forbidden_static_path(path: &str) -> bool {
+    const BUILD_FILES: [&str; 5] = [
+        "wrangler.toml",
+        "Cargo.toml",
+        "Cargo.lock",
+        "package.json",
+        "package-lock.json",
+    ];
+    path.split('/')
+        .any(|seg| seg.starts_with('.') && !seg.is_empty())
+        || path
+            .split('/')
+            .any(|seg| BUILD_FILES.iter().any(|f| seg.eq_ignore_ascii_case(f)))
+        || path.contains('\\')
+        || path.to_ascii_lowercase().contains("%2e")
+}
+
+/// Adds the security headers and `X-Request-ID`; API responses are never cached.
+pub fn finalize(mut resp: Response, ctx: &RequestContext, is_api: bool) -> Response {
+    headers::apply_security_headers(&mut resp.headers);
+    resp.headers.set("x-request-id", ctx.request_id.clone());
+    if is_api {
+        resp.headers.set("cache-control", "no-store");
+    }
+    resp
+}
+
+/// One structured access-log line (product.md §12). Holds no header values, bodies or
+/// query strings, so no secret can reach it.
+#[derive(Debug, Serialize)]
+pub struct AccessLog<'a> {
+    /// Server time, UTC ms.
+    pub ts: i64,
+    /// `info`, `warn` or `error`.
+    pub level: &'static str,
+    /// The request id.
+    pub request_id: &'a str,
+    /// HTTP method.
+    pub method: &'static str,
+    /// Route template (never the raw path, which may carry ids or tokens).
+    pub route: &'a str,
+    /// Response status.
+    pub status: u16,
+    /// Time spent, ms.
+    pub latency_ms: i64,
+    /// Internal cause of an error, when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a str>,
+}
+
+impl AccessLog<'_> {
+    /// The line as JSON (serde escapes control characters, so no log injection).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The log level for a status.
+pub fn level_for(status: u16) -> &'static str {
+    match status {
+        500.. => "error",
+        400..=499 => "warn",
+        _ => "info",
+    }
+}

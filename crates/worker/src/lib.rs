@@ -1,3 +1,116 @@
-//! # cl-worker
+//! # cl-worker: the Cloudflare worker entry point
 //!
-//! The Cloudflare worker entry point.
+//! This crate only adapts: `#[event(fetch)]` reads `Env` into a typed config (once per
+//! isolate), turns the `worker::Request` into a plain [`cl_api::http::Request`], and either
+//! dispatches it to [`cl_api::handle_api`] or serves a static asset of the built frontend.
+//! Every response goes through [`cl_api::finalize`], so assets and errors carry the same
+//! security headers as the API. No business rule lives here.
+
+mod bindings;
+mod convert;
+mod pg;
+mod probes;
+
+use cl_api::config::Config;
+use cl_api::context::RequestContext;
+use cl_api::{finalize, handle_api, is_forbidden_static_path, level_for, AccessLog, App};
+use std::cell::OnceCell;
+use worker::{event, Context, Date, Env, Request, Response, Result};
+
+thread_local! {
+    // Vars and secrets cannot change within an isolate: read and check them once.
+    static CONFIG: OnceCell<Config> = const { OnceCell::new() };
+}
+
+fn config(env: &Env) -> Config {
+    CONFIG.with(|cell| {
+        cell.get_or_init(|| {
+            let config = Config::load(|name| bindings::lookup(env, name));
+            if config.refuses_to_serve() {
+                worker::console_error!(
+                    "{}",
+                    serde_json::json!({
+                        "level": "error",
+                        "event": "config_refused",
+                        "message": "refusing to serve: production configuration is unsafe",
+                        "problems": config.problems_summary(),
+                    })
+                );
+            } else if !config.is_valid() {
+                worker::console_warn!(
+                    "{}",
+                    serde_json::json!({
+                        "level": "warn",
+                        "event": "config_incomplete",
+                        "problems": config.problems_summary(),
+                    })
+                );
+            }
+            config
+        })
+        .clone()
+    })
+}
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let started = Date::now().as_millis() as i64;
+    let config = config(&env);
+    let ctx = RequestContext::new(
+        req.headers().get("x-request-id")?.as_deref(),
+        convert::fresh_request_id,
+        started,
+        req.headers().get("cf-connecting-ip")?.as_deref(),
+    );
+    let path = req.path();
+    let is_api = path.starts_with("/api/");
+    let method = cl_api::http::Method::parse(&req.method().to_string());
+
+    let (resp, route, cause) = if config.refuses_to_serve() {
+        (
+            convert::to_worker(finalize(cl_api::refusal(&ctx), &ctx, true))?,
+            "(refused)",
+            None,
+        )
+    } else if is_api {
+        let plain = convert::from_worker(req).await?;
+        let app = App {
+            config,
+            probes: probes::Probes::new(&env),
+        };
+        let handled = handle_api(&app, &plain, &ctx).await;
+        let resp = convert::to_worker(finalize(handled.response, &ctx, true))?;
+        (resp, handled.route, handled.error_cause)
+    } else if is_forbidden_static_path(&path) {
+        (
+            convert::to_worker(finalize(cl_api::not_found(&ctx), &ctx, false))?,
+            "(forbidden)",
+            None,
+        )
+    } else {
+        (
+            convert::serve_asset(&env, req, &ctx).await?,
+            "(asset)",
+            None,
+        )
+    };
+
+    let status = resp.status_code();
+    let log = AccessLog {
+        ts: started,
+        level: level_for(status),
+        request_id: &ctx.request_id,
+        method: method.as_str(),
+        route,
+        status,
+        latency_ms: Date::now().as_millis() as i64 - started,
+        error: cause.as_deref(),
+    };
+    worker::console_log!("{}", log.to_json());
+    Ok(resp)
+}

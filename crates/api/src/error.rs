@@ -1,0 +1,181 @@
+//! The single `ApiError`: maps every failure to a status, a stable code and the JSON
+//! envelope. Its `cause` is for the log only and never reaches the response body.
+
+use crate::context::RequestContext;
+use crate::http::Response;
+use cl_api_types::{Envelope, ErrorBody, ErrorCode, FieldError, Meta};
+use serde::Serialize;
+
+/// An error on its way to becoming a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    code: ErrorCode,
+    message: String,
+    fields: Option<Vec<FieldError>>,
+    retry_after_secs: Option<u32>,
+    cause: Option<String>,
+}
+
+impl ApiError {
+    /// An error with the code's default message.
+    pub fn new(code: ErrorCode) -> Self {
+        Self {
+            code,
+            message: default_message(code).to_owned(),
+            fields: None,
+            retry_after_secs: None,
+            cause: None,
+        }
+    }
+
+    /// Replaces the public message. Only for text that is safe to show.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// Attaches field-level errors (`validation_failed`).
+    pub fn with_fields(mut self, fields: Vec<FieldError>) -> Self {
+        self.fields = Some(fields);
+        self
+    }
+
+    /// Sets `Retry-After` (`rate_limited`).
+    pub fn with_retry_after(mut self, secs: u32) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
+    /// Records the internal cause for the log; it is never sent to the client.
+    pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
+        self.cause = Some(cause.into());
+        self
+    }
+
+    /// An internal error whose cause is logged but hidden.
+    pub fn internal(cause: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InternalError).with_cause(cause)
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The internal cause, for logging.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
+    }
+
+    /// Renders the envelope.
+    pub fn into_response(self, ctx: &RequestContext) -> Response {
+        let body = ErrorBody {
+            code: self.code.as_str().to_owned(),
+            message: self.message,
+            fields: self.fields,
+        };
+        let envelope: Envelope<()> = Envelope {
+            success: false,
+            data: None,
+            error: Some(body),
+            meta: meta(ctx),
+        };
+        let mut resp = Response::json(self.code.status(), to_json(&envelope));
+        if let Some(secs) = self.retry_after_secs {
+            resp.headers.set("retry-after", secs.to_string());
+        }
+        resp
+    }
+}
+
+fn default_message(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::ValidationFailed => "One or more fields are invalid.",
+        ErrorCode::MalformedJson => "The request body is not valid JSON.",
+        ErrorCode::Unauthorized => "Authentication is required.",
+        ErrorCode::InvalidCredentials => "Invalid email or password.",
+        ErrorCode::CsrfFailed => "The request failed the CSRF check.",
+        ErrorCode::Forbidden => "You are not allowed to do this.",
+        ErrorCode::ScopeMissing => "The API key lacks the required scope.",
+        ErrorCode::TierRequired => "Your plan does not include this feature.",
+        ErrorCode::EmailUnverified => "Verify your email address first.",
+        ErrorCode::QuotaExceeded => "Your plan's quota is used up.",
+        ErrorCode::NotFound => "Not found.",
+        ErrorCode::MethodNotAllowed => "Method not allowed for this resource.",
+        ErrorCode::Conflict => "The request conflicts with existing data.",
+        ErrorCode::PayloadTooLarge => "The request body is too large.",
+        ErrorCode::UnsupportedMediaType => "The request body must be application/json.",
+        ErrorCode::RateLimited => "Too many requests; retry later.",
+        ErrorCode::ServiceUnavailable => "The service is temporarily unavailable.",
+        ErrorCode::InternalError => "Something went wrong on our side.",
+    }
+}
+
+/// The envelope's `meta` for this request.
+pub fn meta(ctx: &RequestContext) -> Meta {
+    Meta {
+        request_id: ctx.request_id.clone(),
+        timestamp: ctx.now_ms,
+        next_cursor: None,
+    }
+}
+
+/// A success envelope with `data`.
+pub fn ok<T: Serialize>(ctx: &RequestContext, status: u16, data: T) -> Response {
+    let envelope = Envelope {
+        success: true,
+        data: Some(data),
+        error: None,
+        meta: meta(ctx),
+    };
+    Response::json(status, to_json(&envelope))
+}
+
+/// Serializes a DTO. Our DTOs hold no maps with non-string keys and no non-finite floats
+/// by construction, so failure is a bug; it still degrades to a generic 500 body, never a
+/// panic.
+fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_else(|_| {
+        br#"{"success":false,"data":null,"error":{"code":"internal_error","message":"Something went wrong on our side."},"meta":null}"#.to_vec()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> RequestContext {
+        RequestContext::new(None, || "req-00000001".into(), 42, None)
+    }
+
+    #[test]
+    fn an_error_renders_the_envelope_with_its_stable_code_and_status() {
+        let resp = ApiError::new(ErrorCode::NotFound).into_response(&ctx());
+        assert_eq!(resp.status, 404);
+        let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+        assert_eq!(v["success"], false);
+        assert_eq!(v["error"]["code"], "not_found");
+        assert_eq!(v["meta"]["request_id"], "req-00000001");
+        assert_eq!(v["data"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn the_cause_of_an_internal_error_never_reaches_the_body() {
+        let err = ApiError::internal("D1_ERROR: no such table: users at line 3");
+        assert!(err.cause().is_some());
+        let resp = err.into_response(&ctx());
+        let body = String::from_utf8(resp.body).unwrap();
+        assert_eq!(resp.status, 500);
+        assert!(!body.contains("D1_ERROR"));
+        assert!(!body.contains("users"));
+    }
+
+    #[test]
+    fn rate_limited_errors_carry_retry_after() {
+        let resp = ApiError::new(ErrorCode::RateLimited)
+            .with_retry_after(30)
+            .into_response(&ctx());
+        assert_eq!(resp.status, 429);
+        assert_eq!(resp.headers.get("retry-after"), Some("30"));
+    }
+}

@@ -1,0 +1,75 @@
+//! Translation between `worker` types and the plain HTTP values of `cl-api`.
+
+use crate::bindings;
+use cl_api::context::RequestContext;
+use cl_api::http::{Headers, Method, Request as PlainRequest, Response as PlainResponse};
+use worker::{Env, Request, Response, Result};
+
+/// Bodies larger than this are refused before they are read (product.md §11.17); routes with
+/// larger caps (webhooks, imports) raise it explicitly.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A fresh 128-bit request id from the platform's CSPRNG.
+pub fn fresh_request_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Not security-relevant: an id only correlates logs.
+        return format!("{:x}", worker::Date::now().as_millis());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads a `worker::Request` into a plain request. Oversized bodies are not read; the API
+/// layer answers 413 for them.
+pub async fn from_worker(mut req: Request) -> Result<PlainRequest> {
+    let url = req.url()?;
+    let headers: Headers = req.headers().entries().collect();
+    let method = Method::parse(&req.method().to_string());
+    let declared = headers
+        .get("content-length")
+        .and_then(|v| v.parse::<usize>().ok());
+    let body = match method {
+        Method::Get | Method::Head | Method::Options => Vec::new(),
+        _ if declared.is_some_and(|n| n > MAX_BODY_BYTES) => Vec::new(),
+        _ => req.bytes().await.unwrap_or_default(),
+    };
+    Ok(PlainRequest {
+        method,
+        path: url.path().to_owned(),
+        query: url.query().unwrap_or_default().to_owned(),
+        headers,
+        body,
+    })
+}
+
+/// Builds a `worker::Response` from a plain one.
+pub fn to_worker(resp: PlainResponse) -> Result<Response> {
+    let headers = worker::Headers::new();
+    for (name, value) in resp.headers.iter() {
+        headers.append(name, value)?;
+    }
+    Ok(Response::builder()
+        .with_status(resp.status)
+        .with_headers(headers)
+        .fixed(resp.body))
+}
+
+/// Serves a file of the built frontend (SPA fallback is configured in wrangler.toml) and
+/// adds the same security headers as the API. The fetched response's headers are
+/// immutable, so the response is rebuilt around the same (streamed) body.
+pub async fn serve_asset(env: &Env, req: Request, ctx: &RequestContext) -> Result<Response> {
+    let fetched = env.assets(bindings::ASSETS)?.fetch_request(req).await?;
+    let status = fetched.status_code();
+    let mut plain: Headers = fetched.headers().entries().collect();
+    cl_api::headers::apply_security_headers(&mut plain);
+    plain.set("x-request-id", ctx.request_id.clone());
+    let headers = worker::Headers::new();
+    for (name, value) in plain.iter() {
+        headers.append(name, value)?;
+    }
+    let (_, body) = fetched.into_parts();
+    Ok(Response::builder()
+        .with_status(status)
+        .with_headers(headers)
+        .body(body))
+}
