@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Shared set-up for ./run: every step is idempotent and skipped when already done.
+# Only crates.io, npm, Debian apt and PyPI are reachable here; nothing below downloads
+# a release binary from anywhere else.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export ROOT
+
+# No telemetry, no update checks, no Request.cf fetch, no browser downloads.
+export WRANGLER_SEND_METRICS=false
+export WRANGLER_SEND_ERROR_REPORTS=false
+export WRANGLER_HIDE_BANNER=true
+export CLOUDFLARE_CF_FETCH_ENABLED=false
+export NO_UPDATE_NOTIFIER=1
+export npm_config_update_notifier=false
+export npm_config_fund=false
+export npm_config_audit=false
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+export CARGO_TERM_COLOR=never
+export PATH="$HOME/.cargo/bin:$PATH"
+
+WASM_BINDGEN_VERSION="$(sed -n '/^name = "wasm-bindgen"$/{n;s/version = "\(.*\)"/\1/p;}' "$ROOT/Cargo.lock" | head -n1)"
+WORKER_BUILD_VERSION="0.8.7"
+export WASM_BINDGEN_BIN=wasm-bindgen
+export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
+
+PHASE_START=0
+log() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+phase() { PHASE_NAME="$1"; PHASE_START=$(date +%s); log "$1"; }
+phase_done() { printf '    (%s: %ss)\n' "$PHASE_NAME" "$(( $(date +%s) - PHASE_START ))"; }
+
+apt_updated=0
+apt_install() {
+  # apt_install PKG... : installs Debian packages that are missing.
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+ensure_rust() {
+  rustup target list --installed | grep -qx wasm32-unknown-unknown \
+    || rustup target add wasm32-unknown-unknown
+  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+    log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION from crates.io (one-off, ~3-5 min)"
+    # --locked fails on this registry mirror (a locked webpki-roots is absent).
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --quiet
+  fi
+  if [ "$(worker-build --version 2>/dev/null)" != "worker-build $WORKER_BUILD_VERSION" ]; then
+    log "installing worker-build $WORKER_BUILD_VERSION from crates.io (one-off, ~5 min)"
+    cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --quiet
+  fi
+}
+
+ensure_node() {
+  command -v node >/dev/null || apt_install nodejs npm
+  # npm ci only when the installed tree is older than the lockfile.
+  if [ ! -f "$ROOT/node_modules/.package-lock.json" ] \
+     || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+ensure_tools() { ensure_rust; ensure_node; }
+
+# Writes .dev.vars with fresh random secrets when it is missing: no default secret exists.
+ensure_dev_vars() {
+  local f="$ROOT/.dev.vars"
+  [ -f "$f" ] && return 0
+  log "generating .dev.vars with fresh random secrets"
+  local rnd
+  rnd() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+  umask 077
+  cat > "$f" <<VARS
+ENVIRONMENT="development"
+APP_URL="http://127.0.0.1:8787"
+SESSION_KEY="$(rnd)"
+API_KEY_PEPPER="$(rnd)"
+TOTP_ENCRYPTION_KEY="$(rnd)"
+CREDENTIALS_ENCRYPTION_KEY="$(rnd)"
+LEMONSQUEEZY_WEBHOOK_SECRET="$(rnd)"
+NOWPAYMENTS_IPN_SECRET="$(rnd)"
+VARS
+}
+
+build_worker() {
+  log "building the worker (worker-build --release)"
+  (cd "$ROOT/crates/worker" && worker-build --release)
+  local wasm="$ROOT/crates/worker/build/index_bg.wasm"
+  [ -f "$wasm" ] || wasm="$(ls "$ROOT"/crates/worker/build/*.wasm | head -n1)"
+  printf '    worker wasm: %s bytes raw, %s bytes gzip\n' "$(wc -c < "$wasm")" "$(gzip -9c "$wasm" | wc -c)"
+}
+
+build_frontend() {
+  log "building the frontend (cargo + wasm-bindgen + wasm-opt)"
+  bash "$ROOT/scripts/build-frontend.sh"
+}
+
+d1_migrate_local() {
+  # d1_migrate_local PERSIST_DIR
+  (cd "$ROOT" && npx wrangler d1 migrations apply DB --local --persist-to "$1" >/dev/null)
+}
