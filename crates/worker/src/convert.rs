@@ -24,7 +24,7 @@ pub fn fresh_request_id() -> String {
 pub async fn from_worker(mut req: Request) -> Result<PlainRequest> {
     let url = req.url()?;
     let headers: Headers = req.headers().entries().collect();
-    let method = Method::parse(&req.method().to_string());
+    let method = Method::parse(req.method().as_ref());
     let declared = headers
         .get("content-length")
         .and_then(|v| v.parse::<usize>().ok());

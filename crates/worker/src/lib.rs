@@ -69,7 +69,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     );
     let path = req.path();
     let is_api = path.starts_with("/api/");
-    let method = cl_api::http::Method::parse(&req.method().to_string());
+    let method = cl_api::http::Method::parse(req.method().as_ref());
 
     let (resp, route, cause) = if config.refuses_to_serve() {
         (
