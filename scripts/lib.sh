@@ -47,7 +47,7 @@ ensure_rust() {
     # --locked fails on this registry mirror (a locked webpki-roots is absent).
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --quiet
   fi
-  if [ "$(worker-build --version 2>/dev/null)" != "worker-build $WORKER_BUILD_VERSION" ]; then
+  if [ "$(worker-build --version 2>/dev/null)" != "$WORKER_BUILD_VERSION" ]; then
     log "installing worker-build $WORKER_BUILD_VERSION from crates.io (one-off, ~5 min)"
     cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --quiet
   fi

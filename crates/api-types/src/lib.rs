@@ -227,7 +227,11 @@ mod tests {
             success: true,
             data: Some(Liveness { live: true }),
             error: None,
-            meta: Meta { request_id: "abc".into(), timestamp: 1, next_cursor: None },
+            meta: Meta {
+                request_id: "abc".into(),
+                timestamp: 1,
+                next_cursor: None,
+            },
         };
         let json = serde_json::to_string(&env).unwrap();
         assert_eq!(
