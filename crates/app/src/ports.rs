@@ -791,7 +791,10 @@ impl StatusUpdate {
                 exact_int("filled_at", t)?;
             }
             if !seen.insert(u.id) {
-                return Err(StoreError::Invalid(format!("pattern {} updated twice", u.id)));
+                return Err(StoreError::Invalid(format!(
+                    "pattern {} updated twice",
+                    u.id
+                )));
             }
         }
         Ok(())
@@ -874,7 +877,16 @@ mod tests {
 
     #[test]
     fn malformed_cursors_are_rejected() {
-        for bad in ["", ".", "1.", ".1", "x.1", "1.1.1", "-1.2", "11111111111111111.1"] {
+        for bad in [
+            "",
+            ".",
+            "1.",
+            ".1",
+            "x.1",
+            "1.1.1",
+            "-1.2",
+            "11111111111111111.1",
+        ] {
             assert_eq!(Cursor::decode(bad), Err(CursorError), "{bad:?}");
         }
     }

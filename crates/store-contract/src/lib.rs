@@ -258,7 +258,10 @@ fn expect_err<T: Debug>(r: Result<T, StoreError>, what: &str, pred: impl Fn(&Sto
 /// `Conflict`, unknown ids a typed `NotFound`.
 pub async fn symbols_crud<S: Store>(s: &S) {
     let btc = ok(s.add_symbol(&new_symbol("BTC/USDT", true)).await, "add BTC");
-    let eth = ok(s.add_symbol(&new_symbol("ETH/USDT", false)).await, "add ETH");
+    let eth = ok(
+        s.add_symbol(&new_symbol("ETH/USDT", false)).await,
+        "add ETH",
+    );
     assert!(eth.id > btc.id, "ids follow the storing order");
     assert_eq!(btc.symbol, "BTC/USDT");
     assert_eq!(btc.exchange, "binance");
@@ -291,7 +294,11 @@ pub async fn symbols_crud<S: Store>(s: &S) {
         "unknown symbol id",
         |e| matches!(e, StoreError::NotFound(_)),
     );
-    assert_eq!(ok(s.list_symbols(false).await, "list").len(), 2, "a conflict adds nothing");
+    assert_eq!(
+        ok(s.list_symbols(false).await, "list").len(),
+        2,
+        "a conflict adds nothing"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,13 +310,25 @@ pub async fn symbols_crud<S: Store>(s: &S) {
 pub async fn candles_upsert_is_idempotent<S: Store>(s: &S) {
     let sym = symbol(s, "BTC/USDT").await;
     let first = series(T0, MIN, 5);
-    assert_eq!(ok(s.upsert_candles(sym, Timeframe::M1, &first).await, "upsert"), 5);
-    assert_eq!(ok(s.upsert_candles(sym, Timeframe::M1, &first).await, "again"), 0);
+    assert_eq!(
+        ok(s.upsert_candles(sym, Timeframe::M1, &first).await, "upsert"),
+        5
+    );
+    assert_eq!(
+        ok(s.upsert_candles(sym, Timeframe::M1, &first).await, "again"),
+        0
+    );
 
     // Overlap: 2 stored (with different values, which must NOT overwrite) + 3 new.
     let mut overlap = vec![candle(T0 + 3 * MIN, 555.0), candle(T0 + 4 * MIN, 555.0)];
     overlap.extend(series(T0 + 5 * MIN, MIN, 3));
-    assert_eq!(ok(s.upsert_candles(sym, Timeframe::M1, &overlap).await, "overlap"), 3);
+    assert_eq!(
+        ok(
+            s.upsert_candles(sym, Timeframe::M1, &overlap).await,
+            "overlap"
+        ),
+        3
+    );
 
     let all = ok(s.last_candles(sym, Timeframe::M1, 100).await, "last");
     assert_eq!(all.len(), 8);
@@ -318,13 +337,33 @@ pub async fn candles_upsert_is_idempotent<S: Store>(s: &S) {
 
     // Exact f64 round trip.
     let tricky = ok(
-        Candle::new(T0 + 60 * MIN, 0.1 + 0.2, 123_456.789_012_345_6, 1e-8, 0.3, 0.0),
+        Candle::new(
+            T0 + 60 * MIN,
+            0.1 + 0.2,
+            123_456.789_012_345_6,
+            1e-8,
+            0.3,
+            0.0,
+        ),
         "tricky candle",
     );
-    assert_eq!(ok(s.upsert_candles(sym, Timeframe::M1, &[tricky]).await, "tricky"), 1);
+    assert_eq!(
+        ok(
+            s.upsert_candles(sym, Timeframe::M1, &[tricky]).await,
+            "tricky"
+        ),
+        1
+    );
     let back = ok(s.last_candles(sym, Timeframe::M1, 1).await, "last 1");
-    assert_eq!(back, vec![tricky], "prices and volume round-trip bit for bit");
-    assert_eq!(ok(s.upsert_candles(sym, Timeframe::M1, &[]).await, "empty"), 0);
+    assert_eq!(
+        back,
+        vec![tricky],
+        "prices and volume round-trip bit for bit"
+    );
+    assert_eq!(
+        ok(s.upsert_candles(sym, Timeframe::M1, &[]).await, "empty"),
+        0
+    );
 }
 
 /// Last N (oldest first), last ts, half-open ranges with a limit, paging backwards; series
@@ -334,11 +373,25 @@ pub async fn candle_queries<S: Store>(s: &S) {
     let eth = symbol(s, "ETH/USDT").await;
     let m5 = series(T0, 5 * MIN, 10);
     ok(s.upsert_candles(btc, Timeframe::M5, &m5).await, "btc 5m");
-    ok(s.upsert_candles(btc, Timeframe::M1, &series(T0, MIN, 3)).await, "btc 1m");
-    ok(s.upsert_candles(eth, Timeframe::M5, &series(T0, 5 * MIN, 2)).await, "eth 5m");
+    ok(
+        s.upsert_candles(btc, Timeframe::M1, &series(T0, MIN, 3))
+            .await,
+        "btc 1m",
+    );
+    ok(
+        s.upsert_candles(eth, Timeframe::M5, &series(T0, 5 * MIN, 2))
+            .await,
+        "eth 5m",
+    );
 
-    assert_eq!(ok(s.last_candle_ts(btc, Timeframe::M5).await, "ts"), Some(T0 + 45 * MIN));
-    assert_eq!(ok(s.last_candle_ts(btc, Timeframe::M1).await, "ts"), Some(T0 + 2 * MIN));
+    assert_eq!(
+        ok(s.last_candle_ts(btc, Timeframe::M5).await, "ts"),
+        Some(T0 + 45 * MIN)
+    );
+    assert_eq!(
+        ok(s.last_candle_ts(btc, Timeframe::M1).await, "ts"),
+        Some(T0 + 2 * MIN)
+    );
     assert_eq!(ok(s.last_candle_ts(eth, Timeframe::H1).await, "ts"), None);
 
     let last3 = ok(s.last_candles(btc, Timeframe::M5, 3).await, "last 3");
@@ -347,28 +400,41 @@ pub async fn candle_queries<S: Store>(s: &S) {
     assert!(ok(s.last_candles(eth, Timeframe::D1, 5).await, "none").is_empty());
 
     let range = ok(
-        s.candles_in_range(btc, Timeframe::M5, T0 + 10 * MIN, T0 + 30 * MIN, 100).await,
+        s.candles_in_range(btc, Timeframe::M5, T0 + 10 * MIN, T0 + 30 * MIN, 100)
+            .await,
         "range",
     );
     assert_eq!(range, m5[2..6].to_vec(), "from inclusive, to exclusive");
     let capped = ok(
-        s.candles_in_range(btc, Timeframe::M5, T0, T0 + 50 * MIN, 4).await,
+        s.candles_in_range(btc, Timeframe::M5, T0, T0 + 50 * MIN, 4)
+            .await,
         "capped range",
     );
     assert_eq!(capped, m5[..4].to_vec(), "the limit keeps the oldest");
 
-    let before = ok(s.candles_before(btc, Timeframe::M5, T0 + 25 * MIN, 2).await, "before");
+    let before = ok(
+        s.candles_before(btc, Timeframe::M5, T0 + 25 * MIN, 2).await,
+        "before",
+    );
     assert_eq!(before, m5[3..5].to_vec(), "the newest before, oldest first");
-    let before_all = ok(s.candles_before(btc, Timeframe::M5, T0 + 25 * MIN, 99).await, "all");
+    let before_all = ok(
+        s.candles_before(btc, Timeframe::M5, T0 + 25 * MIN, 99)
+            .await,
+        "all",
+    );
     assert_eq!(before_all, m5[..5].to_vec());
-    assert_eq!(ok(s.last_candles(eth, Timeframe::M5, 99).await, "eth").len(), 2);
+    assert_eq!(
+        ok(s.last_candles(eth, Timeframe::M5, 99).await, "eth").len(),
+        2
+    );
 }
 
 /// A batch for an unknown symbol, or holding an unstorable value, writes nothing.
 pub async fn candle_batches_are_atomic<S: Store>(s: &S) {
     let sym = symbol(s, "BTC/USDT").await;
     expect_err(
-        s.upsert_candles(SymbolId(sym.0 + 1000), Timeframe::M1, &series(T0, MIN, 3)).await,
+        s.upsert_candles(SymbolId(sym.0 + 1000), Timeframe::M1, &series(T0, MIN, 3))
+            .await,
         "unknown symbol",
         |e| matches!(e, StoreError::NotFound(_)),
     );
@@ -398,9 +464,18 @@ pub async fn concurrent_idempotent_writes<S: Store>(s: &S) {
     .await;
     let (a, b) = (ok(a, "upsert a"), ok(b, "upsert b"));
     assert_eq!(a + b, 20, "each candle is counted once ({a} + {b})");
-    assert_eq!(ok(s.last_candles(sym, Timeframe::M1, 100).await, "last").len(), 20);
+    assert_eq!(
+        ok(s.last_candles(sym, Timeframe::M1, 100).await, "last").len(),
+        20
+    );
 
-    let p = pattern(sym, Timeframe::M5, PatternType::Imbalance, Direction::Bullish, T0);
+    let p = pattern(
+        sym,
+        Timeframe::M5,
+        PatternType::Imbalance,
+        Direction::Bullish,
+        T0,
+    );
     let (a, b) = futures_util::future::join(s.insert_pattern(&p), s.insert_pattern(&p)).await;
     let (a, b) = (ok(a, "insert a"), ok(b, "insert b"));
     assert!(
@@ -410,11 +485,16 @@ pub async fn concurrent_idempotent_writes<S: Store>(s: &S) {
     assert_eq!(ok(s.active_patterns(sym, None).await, "active").len(), 1);
 
     let sig = signal(sym, Direction::Bullish, T0);
-    let (a, b) =
-        futures_util::future::join(s.insert_signal(&sig, 4 * HOUR), s.insert_signal(&sig, 4 * HOUR))
-            .await;
+    let (a, b) = futures_util::future::join(
+        s.insert_signal(&sig, 4 * HOUR),
+        s.insert_signal(&sig, 4 * HOUR),
+    )
+    .await;
     let (a, b) = (ok(a, "signal a"), ok(b, "signal b"));
-    assert!(a.is_some() != b.is_some(), "the cooldown admits one racer ({a:?}, {b:?})");
+    assert!(
+        a.is_some() != b.is_some(),
+        "the cooldown admits one racer ({a:?}, {b:?})"
+    );
 }
 
 /// Integers above 2^31 and up to 2^53 round-trip exactly (candles, patterns, signals); above
@@ -429,18 +509,34 @@ pub async fn large_timestamps_round_trip_exactly<S: Store>(s: &S) {
         MAX_EXACT_INT,
     ];
     let candles: Vec<Candle> = stamps.iter().map(|&ts| candle(ts, 42.0)).collect();
-    assert_eq!(ok(s.upsert_candles(sym, Timeframe::M1, &candles).await, "upsert"), 5);
+    assert_eq!(
+        ok(
+            s.upsert_candles(sym, Timeframe::M1, &candles).await,
+            "upsert"
+        ),
+        5
+    );
     let back = ok(
-        s.candles_in_range(sym, Timeframe::M1, 0, MAX_EXACT_INT, 100).await,
+        s.candles_in_range(sym, Timeframe::M1, 0, MAX_EXACT_INT, 100)
+            .await,
         "range",
     );
     assert_eq!(back.len(), 4, "to is exclusive");
     let back = ok(s.last_candles(sym, Timeframe::M1, 100).await, "last");
     let got: Vec<i64> = back.iter().map(Candle::ts).collect();
     assert_eq!(got, stamps.to_vec());
-    assert_eq!(ok(s.last_candle_ts(sym, Timeframe::M1).await, "ts"), Some(MAX_EXACT_INT));
+    assert_eq!(
+        ok(s.last_candle_ts(sym, Timeframe::M1).await, "ts"),
+        Some(MAX_EXACT_INT)
+    );
 
-    let mut p = pattern(sym, Timeframe::D1, PatternType::OrderBlock, Direction::Bearish, 0);
+    let mut p = pattern(
+        sym,
+        Timeframe::D1,
+        PatternType::OrderBlock,
+        Direction::Bearish,
+        0,
+    );
     p.detected_at = MAX_EXACT_INT - 1;
     p.expires_at = MAX_EXACT_INT;
     p.created_at = (1_i64 << 31) + 1;
@@ -455,13 +551,22 @@ pub async fn large_timestamps_round_trip_exactly<S: Store>(s: &S) {
     let stored = ok(s.signal(sid).await, "read").expect("stored signal");
     assert_eq!(stored.created_at, MAX_EXACT_INT);
 
-    let mut too_big = pattern(sym, Timeframe::H1, PatternType::Imbalance, Direction::Bullish, 0);
+    let mut too_big = pattern(
+        sym,
+        Timeframe::H1,
+        PatternType::Imbalance,
+        Direction::Bullish,
+        0,
+    );
     too_big.expires_at = MAX_EXACT_INT + 1;
-    expect_err(s.insert_pattern(&too_big).await, "pattern beyond 2^53", |e| {
-        matches!(e, StoreError::Invalid(_))
-    });
     expect_err(
-        s.insert_signal(&signal(sym, Direction::Bullish, MAX_EXACT_INT + 1), 0).await,
+        s.insert_pattern(&too_big).await,
+        "pattern beyond 2^53",
+        |e| matches!(e, StoreError::Invalid(_)),
+    );
+    expect_err(
+        s.insert_signal(&signal(sym, Direction::Bullish, MAX_EXACT_INT + 1), 0)
+            .await,
         "signal beyond 2^53",
         |e| matches!(e, StoreError::Invalid(_)),
     );
@@ -477,7 +582,13 @@ pub async fn large_timestamps_round_trip_exactly<S: Store>(s: &S) {
 /// round-trips; an unknown symbol is `NotFound`.
 pub async fn patterns_insert_if_absent<S: Store>(s: &S) {
     let sym = symbol(s, "BTC/USDT").await;
-    let mut p = pattern(sym, Timeframe::H1, PatternType::LiquiditySweep, Direction::Bullish, T0);
+    let mut p = pattern(
+        sym,
+        Timeframe::H1,
+        PatternType::LiquiditySweep,
+        Direction::Bullish,
+        T0,
+    );
     p.swept_level = Some(100.25);
     p.zone = zone(99.5, 100.75);
     p.levels = TradeLevels {
@@ -503,7 +614,11 @@ pub async fn patterns_insert_if_absent<S: Store>(s: &S) {
     assert_eq!(stored.swept_level, Some(100.25));
     assert_eq!(stored.detected_at, T0);
     assert_eq!(stored.expires_at, T0 + Timeframe::H1.expiry_ms());
-    assert_eq!(stored.status, PatternStatus::Active, "a new pattern is active");
+    assert_eq!(
+        stored.status,
+        PatternStatus::Active,
+        "a new pattern is active"
+    );
     assert_eq!(stored.fill_pct, 0.0, "with fill 0%");
     assert_eq!(stored.filled_at, None);
     assert_eq!(stored.levels, p.levels);
@@ -511,8 +626,16 @@ pub async fn patterns_insert_if_absent<S: Store>(s: &S) {
 
     let mut dup = p;
     dup.zone = zone(1.0, 2.0);
-    assert_eq!(ok(s.insert_pattern(&dup).await, "dup"), None, "the key exists");
-    assert_eq!(ok(s.pattern(id).await, "read").map(|r| r.zone), Some(p.zone), "untouched");
+    assert_eq!(
+        ok(s.insert_pattern(&dup).await, "dup"),
+        None,
+        "the key exists"
+    );
+    assert_eq!(
+        ok(s.pattern(id).await, "read").map(|r| r.zone),
+        Some(p.zone),
+        "untouched"
+    );
 
     let mut other_dir = p;
     other_dir.direction = Direction::Bearish;
@@ -523,7 +646,10 @@ pub async fn patterns_insert_if_absent<S: Store>(s: &S) {
     other_tf.tf = Timeframe::H4;
     let id3 = ok(s.insert_pattern(&other_tf).await, "other tf").expect("tf is part of the key");
     assert!(id3 > id2);
-    assert_eq!(ok(s.pattern(PatternId(id3.0 + 1000)).await, "missing"), None);
+    assert_eq!(
+        ok(s.pattern(PatternId(id3.0 + 1000)).await, "missing"),
+        None
+    );
 
     let mut orphan = p;
     orphan.symbol = SymbolId(sym.0 + 1000);
@@ -536,14 +662,34 @@ pub async fn patterns_insert_if_absent<S: Store>(s: &S) {
 /// (inside the batch or already stored) as `None`.
 pub async fn pattern_batches_are_atomic<S: Store>(s: &S) {
     let sym = symbol(s, "BTC/USDT").await;
-    let a = pattern(sym, Timeframe::M5, PatternType::Imbalance, Direction::Bullish, T0);
-    let b = pattern(sym, Timeframe::M5, PatternType::OrderBlock, Direction::Bullish, T0);
-    let c = pattern(sym, Timeframe::M15, PatternType::Imbalance, Direction::Bearish, T0);
+    let a = pattern(
+        sym,
+        Timeframe::M5,
+        PatternType::Imbalance,
+        Direction::Bullish,
+        T0,
+    );
+    let b = pattern(
+        sym,
+        Timeframe::M5,
+        PatternType::OrderBlock,
+        Direction::Bullish,
+        T0,
+    );
+    let c = pattern(
+        sym,
+        Timeframe::M15,
+        PatternType::Imbalance,
+        Direction::Bearish,
+        T0,
+    );
     let mut orphan = c;
     orphan.symbol = SymbolId(sym.0 + 1000);
-    expect_err(s.insert_patterns(&[a, b, orphan]).await, "orphan in batch", |e| {
-        matches!(e, StoreError::NotFound(_))
-    });
+    expect_err(
+        s.insert_patterns(&[a, b, orphan]).await,
+        "orphan in batch",
+        |e| matches!(e, StoreError::NotFound(_)),
+    );
     let mut nan = c;
     nan.levels.rr2 = f64::NAN;
     expect_err(s.insert_patterns(&[a, b, nan]).await, "NaN in batch", |e| {
@@ -563,7 +709,10 @@ pub async fn pattern_batches_are_atomic<S: Store>(s: &S) {
     assert_eq!(again, vec![None, None]);
     assert!(ok(s.insert_patterns(&[]).await, "empty").is_empty());
     let active = ok(s.active_patterns(sym, None).await, "active");
-    assert_eq!(active.iter().map(|p| p.id).collect::<Vec<_>>(), vec![ia, ib, ic]);
+    assert_eq!(
+        active.iter().map(|p| p.id).collect::<Vec<_>>(),
+        vec![ia, ib, ic]
+    );
 }
 
 /// Active patterns by symbol (+tf); batch status updates touch only still-active patterns,
@@ -573,19 +722,49 @@ pub async fn pattern_status_updates<S: Store>(s: &S) {
     let eth = symbol(s, "ETH/USDT").await;
     let ids = ok(
         s.insert_patterns(&[
-            pattern(btc, Timeframe::M5, PatternType::Imbalance, Direction::Bullish, T0),
-            pattern(btc, Timeframe::H1, PatternType::OrderBlock, Direction::Bearish, T0),
-            pattern(btc, Timeframe::H1, PatternType::LiquiditySweep, Direction::Bullish, T0),
-            pattern(eth, Timeframe::M5, PatternType::Imbalance, Direction::Bullish, T0),
+            pattern(
+                btc,
+                Timeframe::M5,
+                PatternType::Imbalance,
+                Direction::Bullish,
+                T0,
+            ),
+            pattern(
+                btc,
+                Timeframe::H1,
+                PatternType::OrderBlock,
+                Direction::Bearish,
+                T0,
+            ),
+            pattern(
+                btc,
+                Timeframe::H1,
+                PatternType::LiquiditySweep,
+                Direction::Bullish,
+                T0,
+            ),
+            pattern(
+                eth,
+                Timeframe::M5,
+                PatternType::Imbalance,
+                Direction::Bullish,
+                T0,
+            ),
         ])
         .await,
         "seed",
     );
     let ids: Vec<PatternId> = ids.into_iter().map(|i| i.expect("new")).collect();
     let h1 = ok(s.active_patterns(btc, Some(Timeframe::H1)).await, "btc 1h");
-    assert_eq!(h1.iter().map(|p| p.id).collect::<Vec<_>>(), vec![ids[1], ids[2]]);
+    assert_eq!(
+        h1.iter().map(|p| p.id).collect::<Vec<_>>(),
+        vec![ids[1], ids[2]]
+    );
     assert_eq!(ok(s.active_patterns(btc, None).await, "btc").len(), 3);
-    assert_eq!(ok(s.active_patterns(eth, Some(Timeframe::H1)).await, "eth 1h").len(), 0);
+    assert_eq!(
+        ok(s.active_patterns(eth, Some(Timeframe::H1)).await, "eth 1h").len(),
+        0
+    );
 
     let now = T0 + HOUR;
     let updates = [
@@ -614,9 +793,16 @@ pub async fn pattern_status_updates<S: Store>(s: &S) {
             filled_at: Some(now),
         },
     ];
-    assert_eq!(ok(s.update_statuses(&updates).await, "update"), 3, "unknown ids are skipped");
+    assert_eq!(
+        ok(s.update_statuses(&updates).await, "update"),
+        3,
+        "unknown ids are skipped"
+    );
     let p0 = ok(s.pattern(ids[0]).await, "p0").expect("p0");
-    assert_eq!((p0.status, p0.fill_pct, p0.filled_at), (PatternStatus::Filled, 100.0, Some(now)));
+    assert_eq!(
+        (p0.status, p0.fill_pct, p0.filled_at),
+        (PatternStatus::Filled, 100.0, Some(now))
+    );
     let p1 = ok(s.pattern(ids[1]).await, "p1").expect("p1");
     assert_eq!((p1.status, p1.fill_pct), (PatternStatus::Active, 37.5));
     let p2 = ok(s.pattern(ids[2]).await, "p2").expect("p2");
@@ -631,7 +817,10 @@ pub async fn pattern_status_updates<S: Store>(s: &S) {
         filled_at: None,
     }];
     assert_eq!(ok(s.update_statuses(&revive).await, "revive"), 0);
-    assert_eq!(ok(s.pattern(ids[0]).await, "p0").map(|p| p.status), Some(PatternStatus::Filled));
+    assert_eq!(
+        ok(s.pattern(ids[0]).await, "p0").map(|p| p.status),
+        Some(PatternStatus::Filled)
+    );
 
     let twice = [
         StatusUpdate {
@@ -663,11 +852,29 @@ pub async fn pattern_status_updates<S: Store>(s: &S) {
 pub async fn patterns_expire_strictly_before_now<S: Store>(s: &S) {
     let btc = symbol(s, "BTC/USDT").await;
     let eth = symbol(s, "ETH/USDT").await;
-    let mut early = pattern(btc, Timeframe::M5, PatternType::Imbalance, Direction::Bullish, T0);
+    let mut early = pattern(
+        btc,
+        Timeframe::M5,
+        PatternType::Imbalance,
+        Direction::Bullish,
+        T0,
+    );
     early.expires_at = T0 + HOUR;
-    let mut exact = pattern(btc, Timeframe::M15, PatternType::Imbalance, Direction::Bullish, T0);
+    let mut exact = pattern(
+        btc,
+        Timeframe::M15,
+        PatternType::Imbalance,
+        Direction::Bullish,
+        T0,
+    );
     exact.expires_at = T0 + 2 * HOUR;
-    let mut other = pattern(eth, Timeframe::M5, PatternType::Imbalance, Direction::Bullish, T0);
+    let mut other = pattern(
+        eth,
+        Timeframe::M5,
+        PatternType::Imbalance,
+        Direction::Bullish,
+        T0,
+    );
     other.expires_at = T0 + HOUR;
     let ids = ok(s.insert_patterns(&[early, exact, other]).await, "seed");
     let ids: Vec<PatternId> = ids.into_iter().map(|i| i.expect("new")).collect();
@@ -685,11 +892,23 @@ pub async fn patterns_expire_strictly_before_now<S: Store>(s: &S) {
     let now = T0 + 2 * HOUR;
     assert_eq!(ok(s.expire_patterns(btc, now).await, "expire"), 1);
     let p0 = ok(s.pattern(ids[0]).await, "p0").expect("p0");
-    assert_eq!((p0.status, p0.fill_pct), (PatternStatus::Expired, 40.0), "fill kept");
+    assert_eq!(
+        (p0.status, p0.fill_pct),
+        (PatternStatus::Expired, 40.0),
+        "fill kept"
+    );
     let p1 = ok(s.pattern(ids[1]).await, "p1").expect("p1");
-    assert_eq!(p1.status, PatternStatus::Active, "expires_at == now is not expired yet");
+    assert_eq!(
+        p1.status,
+        PatternStatus::Active,
+        "expires_at == now is not expired yet"
+    );
     let p2 = ok(s.pattern(ids[2]).await, "p2").expect("p2");
-    assert_eq!(p2.status, PatternStatus::Active, "other symbols are untouched");
+    assert_eq!(
+        p2.status,
+        PatternStatus::Active,
+        "other symbols are untouched"
+    );
     assert_eq!(ok(s.expire_patterns(btc, now).await, "again"), 0);
     assert_eq!(ok(s.expire_patterns(btc, now + 1).await, "later"), 1);
 }
@@ -748,23 +967,28 @@ pub async fn matrix_follows_the_cell_rule<S: Store>(s: &S) {
 
     let cells = ok(s.matrix().await, "matrix");
     assert_eq!(cells.len(), 2 * 7, "active symbols × 5m..1d");
-    let expect = |i: usize, sym: SymbolId, name: &str, tf: Timeframe, latest: Option<usize>, count: u32| {
-        let cell: &MatrixCell = &cells[i];
-        assert_eq!((cell.symbol, cell.symbol_name.as_str(), cell.tf), (sym, name, tf), "cell {i}");
-        assert_eq!(cell.active_count, count, "count of cell {i} ({name} {tf})");
-        match (latest, cell.latest) {
-            (None, None) => {}
-            (Some(k), Some(got)) => {
-                let want = &seed[k];
-                assert_eq!(got.id, ids[k], "latest of cell {i} ({name} {tf})");
-                assert_eq!(got.pattern_type, want.pattern_type);
-                assert_eq!(got.direction, want.direction);
-                assert_eq!(got.zone, want.zone);
-                assert_eq!(got.detected_at, want.detected_at);
+    let expect =
+        |i: usize, sym: SymbolId, name: &str, tf: Timeframe, latest: Option<usize>, count: u32| {
+            let cell: &MatrixCell = &cells[i];
+            assert_eq!(
+                (cell.symbol, cell.symbol_name.as_str(), cell.tf),
+                (sym, name, tf),
+                "cell {i}"
+            );
+            assert_eq!(cell.active_count, count, "count of cell {i} ({name} {tf})");
+            match (latest, cell.latest) {
+                (None, None) => {}
+                (Some(k), Some(got)) => {
+                    let want = &seed[k];
+                    assert_eq!(got.id, ids[k], "latest of cell {i} ({name} {tf})");
+                    assert_eq!(got.pattern_type, want.pattern_type);
+                    assert_eq!(got.direction, want.direction);
+                    assert_eq!(got.zone, want.zone);
+                    assert_eq!(got.detected_at, want.detected_at);
+                }
+                (want, got) => panic!("cell {i} ({name} {tf}): want {want:?}, got {got:?}"),
             }
-            (want, got) => panic!("cell {i} ({name} {tf}): want {want:?}, got {got:?}"),
-        }
-    };
+        };
     let tfs = Timeframe::VOTING;
     // BTC first (by name), TFs shortest first.
     expect(0, btc, "BTC/USDT", tfs[0], Some(1), 3);
@@ -776,7 +1000,14 @@ pub async fn matrix_follows_the_cell_rule<S: Store>(s: &S) {
     expect(6, btc, "BTC/USDT", tfs[6], None, 0);
     for (k, tf) in tfs.iter().enumerate() {
         let latest = if *tf == D1 { Some(9) } else { None };
-        expect(7 + k, sol, "SOL/USDT", *tf, latest, u32::from(latest.is_some()));
+        expect(
+            7 + k,
+            sol,
+            "SOL/USDT",
+            *tf,
+            latest,
+            u32::from(latest.is_some()),
+        );
     }
 
     // Activating a symbol adds its row, with its patterns.
@@ -797,8 +1028,14 @@ pub async fn signals_respect_the_cooldown<S: Store>(s: &S) {
     let eth = symbol(s, "ETH/USDT").await;
     let cd = 4 * HOUR;
     let pid = ok(
-        s.insert_pattern(&pattern(btc, Timeframe::H4, PatternType::OrderBlock, Direction::Bullish, T0))
-            .await,
+        s.insert_pattern(&pattern(
+            btc,
+            Timeframe::H4,
+            PatternType::OrderBlock,
+            Direction::Bullish,
+            T0,
+        ))
+        .await,
         "pattern",
     )
     .expect("new");
@@ -811,42 +1048,78 @@ pub async fn signals_respect_the_cooldown<S: Store>(s: &S) {
     assert_eq!(stored.symbol, btc);
     assert_eq!(stored.direction, Direction::Bullish);
     assert_eq!(
-        (stored.entry, stored.stop_loss, stored.tp1, stored.tp2, stored.tp3, stored.risk_reward),
+        (
+            stored.entry,
+            stored.stop_loss,
+            stored.tp1,
+            stored.tp2,
+            stored.tp3,
+            stored.risk_reward
+        ),
         (101.25, 99.75, 102.75, 104.25, 105.75, 3.0)
     );
     assert_eq!(stored.confluence_score, 4);
     assert_eq!(stored.timeframes_aligned, first.timeframes_aligned);
     assert_eq!(stored.pattern_id, Some(pid));
-    assert_eq!(stored.status, SignalStatus::Pending, "a new signal is pending");
+    assert_eq!(
+        stored.status,
+        SignalStatus::Pending,
+        "a new signal is pending"
+    );
     assert_eq!(stored.created_at, T0);
     assert_eq!(stored.notified_at, None);
     assert_eq!(ok(s.signal(SignalId(id.0 + 1000)).await, "missing"), None);
 
     let blocked = signal(btc, Direction::Bullish, T0 + cd - 1);
-    assert_eq!(ok(s.insert_signal(&blocked, cd).await, "within"), None, "within the cooldown");
+    assert_eq!(
+        ok(s.insert_signal(&blocked, cd).await, "within"),
+        None,
+        "within the cooldown"
+    );
     let other_dir = signal(btc, Direction::Bearish, T0 + MIN);
-    assert!(ok(s.insert_signal(&other_dir, cd).await, "bearish").is_some(), "per direction");
+    assert!(
+        ok(s.insert_signal(&other_dir, cd).await, "bearish").is_some(),
+        "per direction"
+    );
     let other_sym = signal(eth, Direction::Bullish, T0 + MIN);
-    assert!(ok(s.insert_signal(&other_sym, cd).await, "eth").is_some(), "per symbol");
+    assert!(
+        ok(s.insert_signal(&other_sym, cd).await, "eth").is_some(),
+        "per symbol"
+    );
     let after = signal(btc, Direction::Bullish, T0 + cd);
     let id2 = ok(s.insert_signal(&after, cd).await, "after").expect("a full cooldown later");
     assert!(id2 > id);
 
-    assert_eq!(ok(s.last_signal_at(btc, Direction::Bullish).await, "last"), Some(T0 + cd));
-    assert_eq!(ok(s.last_signal_at(btc, Direction::Bearish).await, "last"), Some(T0 + MIN));
-    assert_eq!(ok(s.last_signal_at(eth, Direction::Bearish).await, "last"), None);
+    assert_eq!(
+        ok(s.last_signal_at(btc, Direction::Bullish).await, "last"),
+        Some(T0 + cd)
+    );
+    assert_eq!(
+        ok(s.last_signal_at(btc, Direction::Bearish).await, "last"),
+        Some(T0 + MIN)
+    );
+    assert_eq!(
+        ok(s.last_signal_at(eth, Direction::Bearish).await, "last"),
+        None
+    );
 
     let mut dangling = signal(eth, Direction::Bearish, T0);
     dangling.pattern_id = Some(PatternId(pid.0 + 1000));
-    expect_err(s.insert_signal(&dangling, cd).await, "dangling pattern", |e| {
-        matches!(e, StoreError::NotFound(_))
-    });
     expect_err(
-        s.insert_signal(&signal(SymbolId(eth.0 + 1000), Direction::Bearish, T0), cd).await,
+        s.insert_signal(&dangling, cd).await,
+        "dangling pattern",
+        |e| matches!(e, StoreError::NotFound(_)),
+    );
+    expect_err(
+        s.insert_signal(&signal(SymbolId(eth.0 + 1000), Direction::Bearish, T0), cd)
+            .await,
         "unknown symbol",
         |e| matches!(e, StoreError::NotFound(_)),
     );
-    assert_eq!(ok(s.last_signal_at(eth, Direction::Bearish).await, "last"), None);
+    assert_eq!(
+        ok(s.last_signal_at(eth, Direction::Bearish).await, "last"),
+        None
+    );
 }
 
 /// The list is newest first (`created_at` desc, ties by id desc) in keyset pages, with
@@ -878,7 +1151,8 @@ pub async fn signals_page_newest_first<S: Store>(s: &S) {
     let mut pages = 0;
     loop {
         let page = ok(
-            s.list_signals(&SignalFilter::default(), PageRequest { limit: 3, after }).await,
+            s.list_signals(&SignalFilter::default(), PageRequest { limit: 3, after })
+                .await,
             "page",
         );
         pages += 1;
@@ -887,7 +1161,13 @@ pub async fn signals_page_newest_first<S: Store>(s: &S) {
         match page.next {
             Some(c) => {
                 let last = page.items.last().expect("a page with a cursor has rows");
-                assert_eq!(c, Cursor { ts: last.created_at, id: last.id.0 });
+                assert_eq!(
+                    c,
+                    Cursor {
+                        ts: last.created_at,
+                        id: last.id.0
+                    }
+                );
                 after = Some(c);
             }
             None => break,
@@ -898,7 +1178,14 @@ pub async fn signals_page_newest_first<S: Store>(s: &S) {
     assert_eq!(pages, 3, "7 rows in pages of 3");
 
     let exact = ok(
-        s.list_signals(&SignalFilter::default(), PageRequest { limit: 7, after: None }).await,
+        s.list_signals(
+            &SignalFilter::default(),
+            PageRequest {
+                limit: 7,
+                after: None,
+            },
+        )
+        .await,
         "exact page",
     );
     assert_eq!(exact.items.len(), 7);
@@ -909,25 +1196,68 @@ pub async fn signals_page_newest_first<S: Store>(s: &S) {
         direction: Some(Direction::Bearish),
         status: None,
     };
-    let page = ok(s.list_signals(&f, PageRequest { limit: 10, after: None }).await, "filtered");
-    assert_eq!(page.items.iter().map(|x| x.id).collect::<Vec<_>>(), vec![ids[6], ids[2]]);
+    let page = ok(
+        s.list_signals(
+            &f,
+            PageRequest {
+                limit: 10,
+                after: None,
+            },
+        )
+        .await,
+        "filtered",
+    );
+    assert_eq!(
+        page.items.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![ids[6], ids[2]]
+    );
     let f = SignalFilter {
         status: Some(SignalStatus::Notified),
         ..SignalFilter::default()
     };
-    let page = ok(s.list_signals(&f, PageRequest { limit: 10, after: None }).await, "status");
+    let page = ok(
+        s.list_signals(
+            &f,
+            PageRequest {
+                limit: 10,
+                after: None,
+            },
+        )
+        .await,
+        "status",
+    );
     assert!(page.items.is_empty() && page.next.is_none());
     let f = SignalFilter {
         status: Some(SignalStatus::Pending),
         symbol: Some(eth),
         direction: None,
     };
-    let page = ok(s.list_signals(&f, PageRequest { limit: 2, after: None }).await, "eth");
-    assert_eq!(page.items.iter().map(|x| x.id).collect::<Vec<_>>(), vec![ids[3], ids[1]]);
+    let page = ok(
+        s.list_signals(
+            &f,
+            PageRequest {
+                limit: 2,
+                after: None,
+            },
+        )
+        .await,
+        "eth",
+    );
+    assert_eq!(
+        page.items.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![ids[3], ids[1]]
+    );
     assert!(page.next.is_some());
 
     expect_err(
-        s.list_signals(&SignalFilter::default(), PageRequest { limit: 0, after: None }).await,
+        s.list_signals(
+            &SignalFilter::default(),
+            PageRequest {
+                limit: 0,
+                after: None,
+            },
+        )
+        .await,
         "limit 0",
         |e| matches!(e, StoreError::Invalid(_)),
     );

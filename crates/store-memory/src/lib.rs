@@ -8,13 +8,12 @@
 //! transaction. Ids are deterministic: 1, 2, 3 … in storing order, never reused. The contract
 //! suite (`cl-store-contract`) pins this store to the same behaviour as Postgres and D1.
 
+use cl_app::ports::CandleStore;
 use cl_app::ports::{
     exact_int, Cursor, HealthProbe, MatrixCell, MatrixPattern, NewPattern, NewSignal, NewSymbol,
-    Page, PageRequest, PatternId, PatternStore, SignalFilter, SignalId, SignalStatus,
-    SignalStore, StatusUpdate, StoreError, StoredPattern, StoredSignal, StoredSymbol,
-    SymbolId, SymbolStore,
+    Page, PageRequest, PatternId, PatternStore, SignalFilter, SignalId, SignalStatus, SignalStore,
+    StatusUpdate, StoreError, StoredPattern, StoredSignal, StoredSymbol, SymbolId, SymbolStore,
 };
-use cl_app::ports::CandleStore;
 use cl_domain::{Candle, Direction, PatternStatus, PatternType, Timeframe};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -306,17 +305,18 @@ impl PatternStore for MemoryStore {
 
     async fn matrix(&self) -> Result<Vec<MatrixCell>, StoreError> {
         let st = self.state.borrow();
-        let mut symbols: Vec<&StoredSymbol> =
-            st.symbols.values().filter(|s| s.is_active).collect();
+        let mut symbols: Vec<&StoredSymbol> = st.symbols.values().filter(|s| s.is_active).collect();
         symbols.sort_by(|a, b| a.symbol.cmp(&b.symbol));
         let mut cells = Vec::with_capacity(symbols.len() * Timeframe::VOTING.len());
         for s in symbols {
             for tf in Timeframe::VOTING {
                 let mut latest: Option<&StoredPattern> = None;
                 let mut active_count = 0u32;
-                for p in st.patterns.values().filter(|p| {
-                    p.symbol == s.id && p.tf == tf && p.status == PatternStatus::Active
-                }) {
+                for p in st
+                    .patterns
+                    .values()
+                    .filter(|p| p.symbol == s.id && p.tf == tf && p.status == PatternStatus::Active)
+                {
                     active_count += 1;
                     // Greatest detected_at; a tie goes to the higher id (detection.md §7).
                     if latest.is_none_or(|l| (p.detected_at, p.id) > (l.detected_at, l.id)) {
@@ -350,12 +350,8 @@ impl SignalStore for MemoryStore {
     ) -> Result<Option<SignalId>, StoreError> {
         new.validate(cooldown_ms)?;
         let mut st = self.state.borrow_mut();
-        st.symbol_exists(new.symbol)?;
-        if let Some(pid) = new.pattern_id {
-            if !st.patterns.contains_key(&pid) {
-                return Err(StoreError::NotFound("pattern"));
-            }
-        }
+        // The cooldown guard runs first; references are checked only when a row is written
+        // (as a SQL foreign key is).
         let threshold = new.created_at - cooldown_ms;
         if st.signals.values().any(|s| {
             s.symbol == new.symbol
@@ -364,6 +360,12 @@ impl SignalStore for MemoryStore {
                 && s.created_at <= new.created_at
         }) {
             return Ok(None);
+        }
+        st.symbol_exists(new.symbol)?;
+        if let Some(pid) = new.pattern_id {
+            if !st.patterns.contains_key(&pid) {
+                return Err(StoreError::NotFound("pattern"));
+            }
         }
         st.last_signal_id += 1;
         let id = SignalId(st.last_signal_id);
@@ -425,7 +427,7 @@ impl SignalStore for MemoryStore {
                     && page.after.is_none_or(|c| c.is_before(s.created_at, s.id.0))
             })
             .collect();
-        rows.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        rows.sort_by_key(|s| std::cmp::Reverse((s.created_at, s.id)));
         let limit = clamp(page.limit);
         let more = rows.len() > limit;
         rows.truncate(limit);

@@ -1,0 +1,171 @@
+//! The SQL of the Postgres store, one constant per statement. Parameters are always `$n`
+//! placeholders with types given at the call site (`query_typed`); nothing is formatted in.
+
+pub(crate) const INSERT_SYMBOL: &str = "\
+INSERT INTO symbols (symbol, exchange, is_active, notify_enabled, fetch_start_date, created_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id, symbol, exchange, is_active, notify_enabled, fetch_start_date, created_at";
+
+pub(crate) const SYMBOL_BY_NAME: &str = "\
+SELECT id, symbol, exchange, is_active, notify_enabled, fetch_start_date, created_at
+FROM symbols WHERE symbol = $1";
+
+pub(crate) const LIST_SYMBOLS: &str = "\
+SELECT id, symbol, exchange, is_active, notify_enabled, fetch_start_date, created_at
+FROM symbols WHERE (NOT $1 OR is_active) ORDER BY id";
+
+pub(crate) const SET_SYMBOL_ACTIVE: &str = "\
+UPDATE symbols SET is_active = $2 WHERE id = $1 RETURNING id";
+
+/// One statement for the whole batch; the count comes back in the same round trip.
+pub(crate) const UPSERT_CANDLES: &str = "\
+WITH ins AS (
+    INSERT INTO candles (symbol_id, tf, ts, open, high, low, close, volume)
+    SELECT $1, $2, t.ts, t.o, t.h, t.l, t.c, t.v
+    FROM unnest($3::int8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[])
+         AS t(ts, o, h, l, c, v)
+    ON CONFLICT (symbol_id, tf, ts) DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM ins";
+
+pub(crate) const LAST_CANDLES: &str = "\
+SELECT ts, open, high, low, close, volume FROM (
+    SELECT ts, open, high, low, close, volume FROM candles
+    WHERE symbol_id = $1 AND tf = $2 ORDER BY ts DESC LIMIT $3
+) newest ORDER BY ts";
+
+pub(crate) const LAST_CANDLE_TS: &str = "\
+SELECT max(ts) FROM candles WHERE symbol_id = $1 AND tf = $2";
+
+pub(crate) const CANDLES_IN_RANGE: &str = "\
+SELECT ts, open, high, low, close, volume FROM candles
+WHERE symbol_id = $1 AND tf = $2 AND ts >= $3 AND ts < $4
+ORDER BY ts LIMIT $5";
+
+pub(crate) const CANDLES_BEFORE: &str = "\
+SELECT ts, open, high, low, close, volume FROM (
+    SELECT ts, open, high, low, close, volume FROM candles
+    WHERE symbol_id = $1 AND tf = $2 AND ts < $3 ORDER BY ts DESC LIMIT $4
+) older ORDER BY ts";
+
+#[cfg(test)]
+const PATTERN_COLS: &str = "id, symbol_id, tf, pattern_type, direction, zone_low, zone_high, \
+swept_level, detected_at, expires_at, status, filled_at, fill_pct, entry, stop_loss, tp1, tp2, \
+tp3, risk, rr1, rr2, rr3, created_at";
+
+/// Insert-if-absent on the pattern key; no row back = it existed.
+pub(crate) const INSERT_PATTERN: &str = "\
+INSERT INTO patterns (symbol_id, tf, pattern_type, direction, zone_low, zone_high, swept_level,
+    detected_at, expires_at, entry, stop_loss, tp1, tp2, tp3, risk, rr1, rr2, rr3, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+ON CONFLICT (symbol_id, tf, pattern_type, direction, detected_at) DO NOTHING
+RETURNING id";
+
+pub(crate) const PATTERN_BY_ID: &str = "\
+SELECT id, symbol_id, tf, pattern_type, direction, zone_low, zone_high, swept_level,
+       detected_at, expires_at, status, filled_at, fill_pct, entry, stop_loss, tp1, tp2, tp3,
+       risk, rr1, rr2, rr3, created_at
+FROM patterns WHERE id = $1";
+
+pub(crate) const ACTIVE_PATTERNS: &str = "\
+SELECT id, symbol_id, tf, pattern_type, direction, zone_low, zone_high, swept_level,
+       detected_at, expires_at, status, filled_at, fill_pct, entry, stop_loss, tp1, tp2, tp3,
+       risk, rr1, rr2, rr3, created_at
+FROM patterns
+WHERE status = 'active' AND symbol_id = $1 AND ($2::text IS NULL OR tf = $2)
+ORDER BY id";
+
+/// All updates in one statement; only still-active patterns change.
+pub(crate) const UPDATE_STATUSES: &str = "\
+UPDATE patterns AS p
+SET status = u.status, fill_pct = u.fill_pct, filled_at = u.filled_at
+FROM unnest($1::int8[], $2::text[], $3::float8[], $4::int8[]) AS u(id, status, fill_pct, filled_at)
+WHERE p.id = u.id AND p.status = 'active'
+RETURNING p.id";
+
+pub(crate) const EXPIRE_PATTERNS: &str = "\
+UPDATE patterns SET status = 'expired'
+WHERE symbol_id = $1 AND status = 'active' AND expires_at < $2
+RETURNING id";
+
+/// The matrix in ONE statement (detection.md §7): every active symbol × 5m..1d, the active
+/// pattern with the greatest detected_at (ties → higher id) and the active count. Served by
+/// `patterns_matrix_idx (status, symbol_id, tf, detected_at DESC, id DESC)`. Portable SQL:
+/// the D1 adapter can run the same text (window functions, VALUES, LEFT JOIN), minus the
+/// `COLLATE "C"` (SQLite's default collation is already bytewise).
+pub(crate) const MATRIX: &str = "\
+WITH tfs(tf, ord) AS (
+    VALUES ('5m', 1), ('15m', 2), ('30m', 3), ('1h', 4), ('2h', 5), ('4h', 6), ('1d', 7)
+),
+ranked AS (
+    SELECT p.id, p.symbol_id, p.tf, p.pattern_type, p.direction, p.zone_low, p.zone_high,
+           p.detected_at,
+           row_number() OVER (PARTITION BY p.symbol_id, p.tf
+                              ORDER BY p.detected_at DESC, p.id DESC) AS rn,
+           count(*) OVER (PARTITION BY p.symbol_id, p.tf) AS n
+    FROM patterns p
+    JOIN symbols s ON s.id = p.symbol_id AND s.is_active
+    WHERE p.status = 'active' AND p.tf <> '1m'
+)
+SELECT s.id, s.symbol, t.tf, r.id, r.pattern_type, r.direction, r.zone_low, r.zone_high,
+       r.detected_at, coalesce(r.n, 0)
+FROM symbols s
+CROSS JOIN tfs t
+LEFT JOIN ranked r ON r.symbol_id = s.id AND r.tf = t.tf AND r.rn = 1
+WHERE s.is_active
+ORDER BY s.symbol COLLATE \"C\", t.ord";
+
+/// The cooldown guard and the insert are one statement ($12 = now, $13 = cooldown ms).
+pub(crate) const INSERT_SIGNAL: &str = "\
+INSERT INTO signals (symbol_id, direction, entry, stop_loss, tp1, tp2, tp3, risk_reward,
+    confluence_score, timeframes_aligned, pattern_id, created_at)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+WHERE NOT EXISTS (
+    SELECT 1 FROM signals
+    WHERE symbol_id = $1 AND direction = $2 AND created_at > $12 - $13 AND created_at <= $12
+)
+RETURNING id";
+
+#[cfg(test)]
+const SIGNAL_COLS: &str = "id, symbol_id, direction, entry, stop_loss, tp1, tp2, tp3, \
+risk_reward, confluence_score, timeframes_aligned, pattern_id, status, created_at, notified_at";
+
+pub(crate) const SIGNAL_BY_ID: &str = "\
+SELECT id, symbol_id, direction, entry, stop_loss, tp1, tp2, tp3, risk_reward, confluence_score,
+       timeframes_aligned, pattern_id, status, created_at, notified_at
+FROM signals WHERE id = $1";
+
+pub(crate) const LAST_SIGNAL_AT: &str = "\
+SELECT max(created_at) FROM signals WHERE symbol_id = $1 AND direction = $2";
+
+/// Newest first, keyset on (created_at, id); served by `signals_recent_idx`.
+pub(crate) const LIST_SIGNALS: &str = "\
+SELECT id, symbol_id, direction, entry, stop_loss, tp1, tp2, tp3, risk_reward, confluence_score,
+       timeframes_aligned, pattern_id, status, created_at, notified_at
+FROM signals
+WHERE ($1::int8 IS NULL OR symbol_id = $1)
+  AND ($2::text IS NULL OR direction = $2)
+  AND ($3::text IS NULL OR status = $3)
+  AND ($4::int8 IS NULL OR (created_at, id) < ($4, $5))
+ORDER BY created_at DESC, id DESC
+LIMIT $6";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_select_lists_match_the_row_decoders() {
+        // The decoders in lib.rs read columns by position in exactly this order.
+        for (sql, cols) in [
+            (PATTERN_BY_ID, PATTERN_COLS),
+            (ACTIVE_PATTERNS, PATTERN_COLS),
+            (SIGNAL_BY_ID, SIGNAL_COLS),
+            (LIST_SIGNALS, SIGNAL_COLS),
+        ] {
+            let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(norm(sql).contains(&norm(cols)), "{sql}");
+        }
+    }
+}

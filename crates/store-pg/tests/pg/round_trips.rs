@@ -1,0 +1,109 @@
+//! Round-trip counts of the hot queries.
+
+use crate::helpers::{block_on, migrated_client};
+use cl_app::ports::{NewPattern, NewSymbol, PatternStore, SymbolStore, TradeLevels};
+use cl_domain::{Direction, PatternType, Timeframe, Zone};
+use cl_store_pg::PgStore;
+
+#[test]
+fn the_matrix_is_one_statement_whatever_the_number_of_symbols_and_patterns() {
+    block_on(async {
+        let Some(client) = migrated_client().await else {
+            return;
+        };
+        let store = PgStore::new(&client);
+        let mut seed = Vec::new();
+        for i in 0..25 {
+            let sym = store
+                .add_symbol(&NewSymbol {
+                    symbol: format!("S{i:02}/USDT"),
+                    exchange: "binance".into(),
+                    is_active: true,
+                    notify_enabled: true,
+                    fetch_start_ms: 0,
+                    created_at: 0,
+                })
+                .await
+                .expect("symbol");
+            for (k, tf) in Timeframe::ALL.iter().enumerate() {
+                for ty in PatternType::ALL {
+                    seed.push(NewPattern {
+                        symbol: sym.id,
+                        tf: *tf,
+                        pattern_type: *ty,
+                        direction: if k % 2 == 0 {
+                            Direction::Bullish
+                        } else {
+                            Direction::Bearish
+                        },
+                        zone: Zone::new(10.0, 11.0).expect("zone"),
+                        swept_level: None,
+                        detected_at: 1_000 * k as i64,
+                        expires_at: i64::from(i32::MAX),
+                        levels: TradeLevels::default(),
+                        created_at: 0,
+                    });
+                }
+            }
+        }
+        store.insert_patterns(&seed).await.expect("seed");
+
+        let before = store.statements();
+        let cells = store.matrix().await.expect("matrix");
+        assert_eq!(
+            store.statements() - before,
+            1,
+            "the matrix is ONE round trip"
+        );
+        assert_eq!(cells.len(), 25 * 7);
+        assert!(cells
+            .iter()
+            .all(|c| c.active_count == 3 && c.latest.is_some()));
+    });
+}
+
+#[test]
+fn a_single_pattern_insert_is_one_statement_and_a_batch_is_one_transaction() {
+    block_on(async {
+        let Some(client) = migrated_client().await else {
+            return;
+        };
+        let store = PgStore::new(&client);
+        let sym = store
+            .add_symbol(&NewSymbol {
+                symbol: "BTC/USDT".into(),
+                exchange: "binance".into(),
+                is_active: true,
+                notify_enabled: true,
+                fetch_start_ms: 0,
+                created_at: 0,
+            })
+            .await
+            .expect("symbol");
+        let p = |at: i64| NewPattern {
+            symbol: sym.id,
+            tf: Timeframe::H1,
+            pattern_type: PatternType::Imbalance,
+            direction: Direction::Bullish,
+            zone: Zone::new(10.0, 11.0).expect("zone"),
+            swept_level: None,
+            detected_at: at,
+            expires_at: at + 1,
+            levels: TradeLevels::default(),
+            created_at: 0,
+        };
+        let before = store.statements();
+        store.insert_pattern(&p(1)).await.expect("one");
+        assert_eq!(store.statements() - before, 1);
+        let before = store.statements();
+        store
+            .insert_patterns(&[p(2), p(3), p(4)])
+            .await
+            .expect("batch");
+        assert_eq!(
+            store.statements() - before,
+            3 + 2,
+            "BEGIN + 3 inserts + COMMIT"
+        );
+    });
+}
