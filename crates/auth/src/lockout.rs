@@ -124,11 +124,12 @@ impl LockoutState {
     /// Whether the account is locked at `now_ms`, without changing anything.
     pub fn check(&self, now_ms: i64) -> Reservation {
         match self.locked_until {
-            Some(until) if until > now_ms => Reservation::Locked {
-                retry_after_secs: u64::try_from((until - now_ms + SECOND_MS - 1) / SECOND_MS)
-                    .unwrap_or(1)
-                    .max(1),
-            },
+            Some(until) if until > now_ms => {
+                let wait_ms = until.saturating_sub(now_ms).saturating_add(SECOND_MS - 1);
+                Reservation::Locked {
+                    retry_after_secs: u64::try_from(wait_ms / SECOND_MS).unwrap_or(1).max(1),
+                }
+            }
             _ => Reservation::Allowed,
         }
     }
@@ -212,6 +213,23 @@ mod tests {
             state.record_failure(t);
         }
         t
+    }
+
+    #[test]
+    fn extreme_timestamps_do_not_overflow() {
+        let state = LockoutState {
+            locked_until: Some(i64::MAX),
+            ..LockoutState::default()
+        };
+        assert!(matches!(state.check(i64::MIN), Reservation::Locked { .. }));
+        let mut state = LockoutState {
+            last_failure_at: Some(i64::MIN),
+            ..LockoutState::default()
+        };
+        assert_eq!(
+            state.record_failure(i64::MAX),
+            FailureOutcome::Counted { failures: 1 }
+        );
     }
 
     #[test]

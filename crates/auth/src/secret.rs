@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
 /// Minimum length, in bytes, of every production secret.
@@ -32,10 +33,18 @@ pub const DOCUMENTED_EXAMPLE_SECRETS: &[&str] = &[
     "password",
 ];
 
-/// A string secret. `Debug` prints `SecretString([REDACTED])`, there is no `Display`, and the
-/// bytes are zeroed on drop.
-#[derive(Clone, PartialEq, Eq)]
+/// A string secret. `Debug` prints `SecretString([REDACTED])`, there is no `Display`, the bytes
+/// are zeroed on drop, and `==` runs in constant time (only the length can leak).
+#[derive(Clone)]
 pub struct SecretString(String);
+
+impl PartialEq for SecretString {
+    fn eq(&self, other: &Self) -> bool {
+        bool::from(self.0.as_bytes().ct_eq(other.0.as_bytes()))
+    }
+}
+
+impl Eq for SecretString {}
 
 impl SecretString {
     /// Wraps a secret value.
@@ -164,6 +173,13 @@ mod tests {
         assert_eq!(printed, "SecretString([REDACTED])");
         let nested = format!("{:?}", Some(secret.clone()));
         assert!(!nested.contains("hunter2"));
+    }
+
+    #[test]
+    fn secrets_compare_by_value() {
+        assert_eq!(SecretString::new("same"), SecretString::from("same"));
+        assert_ne!(SecretString::new("same"), SecretString::new("different"));
+        assert_ne!(SecretString::new("same"), SecretString::new("sam"));
     }
 
     #[test]
