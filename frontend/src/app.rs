@@ -1,0 +1,49 @@
+//! The application root: router, page layout and the route table (product.md §2).
+
+use leptos::html;
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::components::{SiteFooter, SiteHeader};
+use crate::pages::{ApiDocs, Features, Health, Home, NotFound, Pricing, Privacy, Terms};
+
+/// The whole app: skip link, header, the routed `<main>`, footer.
+///
+/// Unknown paths render [`NotFound`]. The worker answers every extension-less path with
+/// `index.html`, so deep links such as `/pricing` land here and are routed client-side.
+#[component]
+pub fn App() -> impl IntoView {
+    let main_ref = NodeRef::<html::Main>::new();
+
+    // The skip link moves focus (not just the scroll position) to the main landmark. It
+    // prevents the default so the router does not turn it into a navigation.
+    let skip_to_main = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        if let Some(main) = main_ref.get() {
+            let _ = main.focus();
+            main.scroll_into_view();
+        }
+    };
+
+    view! {
+        <Router>
+            <a class="skip-link" href="#main" on:click=skip_to_main>
+                "Skip to main content"
+            </a>
+            <SiteHeader />
+            <main id="main" class="site-main" tabindex="-1" node_ref=main_ref>
+                <Routes fallback=|| view! { <NotFound /> }>
+                    <Route path=path!("/") view=Home />
+                    <Route path=path!("/features") view=Features />
+                    <Route path=path!("/pricing") view=Pricing />
+                    <Route path=path!("/privacy") view=Privacy />
+                    <Route path=path!("/terms") view=Terms />
+                    <Route path=path!("/health") view=Health />
+                    <Route path=path!("/api-docs") view=ApiDocs />
+                </Routes>
+            </main>
+            <SiteFooter />
+        </Router>
+    }
+}

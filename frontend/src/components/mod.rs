@@ -1,0 +1,20 @@
+//! Components shared by every page: the site header with its navigation, and the footer.
+
+mod footer;
+mod nav;
+
+pub use footer::SiteFooter;
+pub use nav::SiteHeader;
+
+/// Sets the document title to `"<page> · CryptoLens Edge"` (or just the product name).
+///
+/// Pages call it once when they are created, so screen-reader users and browser tabs see
+/// which page is open after a client-side navigation.
+pub fn set_page_title(page: &str) {
+    let title = if page.is_empty() {
+        String::from("CryptoLens Edge — smart-money pattern detection for crypto")
+    } else {
+        format!("{page} · CryptoLens Edge")
+    };
+    leptos::prelude::document().set_title(&title);
+}
