@@ -86,7 +86,7 @@ grep -E "wasm:|bytes" "$LOGS/build-worker.log" "$LOGS/build-frontend.log" 2>/dev
 suite worker-tests count_node node --test --test-concurrency=1 "$ROOT"/tests/worker/*.test.mjs
 
 # Browser tests drive Debian's Chromium against the real `wrangler dev` (command 1's server).
-phase "browser-tests"
+phase "start wrangler dev"
 PORT=$(free_port); PERSIST="$ROOT/target/wrangler-e2e"; rm -rf "$PERSIST"
 d1_migrate_local "$PERSIST" > "$LOGS/e2e-migrate.log" 2>&1
 setsid npx wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$PERSIST" \
