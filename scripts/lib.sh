@@ -64,6 +64,27 @@ ensure_node() {
 
 ensure_tools() { ensure_rust; ensure_node; }
 
+CARGO_DENY_VERSION="0.20.2"
+ensure_cargo_deny() {
+  if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
+    log "installing cargo-deny $CARGO_DENY_VERSION from crates.io (one-off, ~5 min)"
+    cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked --quiet
+  fi
+}
+
+# cargo-deny wants the advisory DB as a git checkout named by its URL hash; the network can't
+# reach it, so the read-only RustSec snapshot in ../shared/advisory-db becomes that checkout.
+ensure_advisory_db() {
+  local snapshot="$ROOT/../shared/advisory-db"
+  local d="$ROOT/target/advisory-db/advisory-db-3157b0e258782691"
+  [ -d "$d/.git" ] && return 0
+  [ -d "$snapshot" ] || { echo "advisory snapshot missing: $snapshot" >&2; return 1; }
+  mkdir -p "$ROOT/target/advisory-db" && cp -r "$snapshot" "$d" && chmod -R u+w "$d"
+  git -C "$d" init -q && git -C "$d" add -A
+  GIT_COMMITTER_DATE="2026-08-21T08:28:40+02:00" git -C "$d" -c user.name=snapshot \
+    -c user.email=snapshot@localhost commit -qm snapshot
+}
+
 # Writes .dev.vars with fresh random secrets when it is missing: no default secret exists.
 ensure_dev_vars() {
   local f="$ROOT/.dev.vars"

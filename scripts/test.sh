@@ -65,6 +65,9 @@ HOST_EXCLUDES=(--exclude cl-worker --exclude cl-store-d1 --exclude cl-frontend)
 WASM_CRATES=(-p cl-domain -p cl-api-types -p cl-api -p cl-auth -p cl-app -p cl-worker -p cl-frontend)
 
 check fmt cargo fmt --all --check
+ensure_cargo_deny && ensure_advisory_db
+check deny-policy cargo deny --locked check licenses bans sources
+check deny-advisories cargo deny --offline --locked check advisories
 check clippy-host cargo clippy --workspace "${HOST_EXCLUDES[@]}" --all-targets --locked -- -D warnings
 check clippy-wasm32 cargo clippy --target wasm32-unknown-unknown "${WASM_CRATES[@]}" --locked -- -D warnings
 
