@@ -8,6 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod market;
+pub use market::*;
+
 /// The one response envelope (product.md §3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope<T> {
@@ -28,9 +31,22 @@ pub struct Meta {
     pub request_id: String,
     /// Server time of the response, UTC ms.
     pub timestamp: i64,
-    /// Opaque keyset cursor of the next page; `null` on the last page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
+    /// Keyset lists only: the opaque cursor of the next page, `null` on the last page.
+    /// `None` (absent) on every other response; `Some(None)` serializes as `null`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_or_null"
+    )]
+    pub next_cursor: Option<Option<String>>,
+}
+
+/// Tells a present `null` (`Some(None)`) from an absent field (`None`, via `default`).
+fn present_or_null<'de, D>(de: D) -> Result<Option<Option<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<String>::deserialize(de).map(Some)
 }
 
 /// A stable, machine-readable error.
