@@ -4,6 +4,7 @@
 use crate::context::RequestContext;
 use crate::http::Response;
 use cl_api_types::{Envelope, ErrorBody, ErrorCode, FieldError, Meta};
+use cl_app::ports::StoreError;
 use serde::Serialize;
 
 /// An error on its way to becoming a response.
@@ -88,6 +89,22 @@ impl ApiError {
     }
 }
 
+/// The one mapping of store failures onto the API: the store's text becomes the logged cause,
+/// never the body.
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        let code = match &err {
+            StoreError::NotFound(_) => ErrorCode::NotFound,
+            StoreError::Conflict(_) => ErrorCode::Conflict,
+            StoreError::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            // A row we cannot read, or a value we asked the store to take that it cannot
+            // hold: both are our bugs, not the caller's.
+            StoreError::Corrupt { .. } | StoreError::Invalid(_) => ErrorCode::InternalError,
+        };
+        Self::new(code).with_cause(err.to_string())
+    }
+}
+
 fn default_message(code: ErrorCode) -> &'static str {
     match code {
         ErrorCode::ValidationFailed => "One or more fields are invalid.",
@@ -121,14 +138,44 @@ pub fn meta(ctx: &RequestContext) -> Meta {
 }
 
 /// A success envelope with `data`.
-pub fn ok<T: Serialize>(ctx: &RequestContext, status: u16, data: T) -> Response {
+///
+/// # Errors
+/// `internal_error` when `data` does not serialize (e.g. a non-finite float from a corrupt
+/// row): a 500, never a 2xx carrying an error body.
+pub fn ok<T: Serialize>(ctx: &RequestContext, status: u16, data: T) -> Result<Response, ApiError> {
+    envelope(ctx, status, data, None)
+}
+
+/// A success envelope of a keyset page: `meta.next_cursor` is the next page's opaque cursor,
+/// `null` on the last page.
+///
+/// # Errors
+/// As [`ok`].
+pub fn ok_page<T: Serialize>(
+    ctx: &RequestContext,
+    data: T,
+    next_cursor: Option<String>,
+) -> Result<Response, ApiError> {
+    envelope(ctx, 200, data, Some(next_cursor))
+}
+
+fn envelope<T: Serialize>(
+    ctx: &RequestContext,
+    status: u16,
+    data: T,
+    next_cursor: Option<Option<String>>,
+) -> Result<Response, ApiError> {
+    let mut meta = meta(ctx);
+    meta.next_cursor = next_cursor;
     let envelope = Envelope {
         success: true,
         data: Some(data),
         error: None,
-        meta: meta(ctx),
+        meta,
     };
-    Response::json(status, to_json(&envelope))
+    serde_json::to_vec(&envelope)
+        .map(|body| Response::json(status, body))
+        .map_err(|err| ApiError::internal(format!("serialize response: {err}")))
 }
 
 /// Serializes a DTO. Our DTOs hold no maps with non-string keys and no non-finite floats

@@ -5,36 +5,58 @@
 //! Everything here therefore runs natively under `cargo test`, with fake dependency probes.
 //!
 //! Design:
-//! - One route table ([`routes`]) declares every route and its methods: deny by default.
+//! - One route table ([`routes`]) declares every route once: method, path template, access
+//!   level ([`access`], deny by default), parameters and response shape. Dispatch, the access
+//!   gate and the OpenAPI document ([`openapi`]) are all driven by it.
+//! - Path, query and header inputs are parsed once into typed values ([`params`]); handlers
+//!   ([`handlers`]) receive only those and hold no validation.
+//! - [`App`] is generic over the store ([`Store`] = the market-data ports), so every endpoint
+//!   runs on the host against `cl-store-memory`.
 //! - One [`error::ApiError`] renders every failure as the JSON envelope with a stable code; its
 //!   internal cause goes to the log line, never to the client.
 //! - [`finalize`] adds the security headers and `X-Request-ID` to every response, API and
 //!   assets alike, so no path can forget them.
 //! - [`config::Config`] is read once; in production a bad config makes every route answer 503.
 
+pub mod access;
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod handlers;
 pub mod headers;
 pub mod health;
 pub mod http;
+pub mod openapi;
+pub mod params;
 pub mod routes;
 
 use cl_api_types::{ErrorCode, HealthStatus, Liveness};
+use cl_app::ports::{CandleStore, PatternStore, SignalStore, SymbolStore};
 use config::Config;
 use context::RequestContext;
 use error::ApiError;
 use health::DependencyProbes;
 use http::{Method, Request, Response};
-use routes::{NoRoute, Route};
+use params::{
+    CandlesParams, Extract, IdParams, MatrixParams, NoParams, PatternsParams, SignalsParams,
+    SymbolsParams,
+};
+use routes::{Matched, NoRoute, Route};
 use serde::Serialize;
 
+/// Everything the read endpoints need from storage: the four market-data ports.
+pub trait Store: SymbolStore + CandleStore + PatternStore + SignalStore {}
+
+impl<T: SymbolStore + CandleStore + PatternStore + SignalStore> Store for T {}
+
 /// The application state the worker builds once per request from its `Env`.
-pub struct App<P> {
+pub struct App<P, S> {
     /// The checked configuration.
     pub config: Config,
     /// Dependency probes over the platform's bindings.
     pub probes: P,
+    /// The primary store (D1, Postgres, or memory in tests).
+    pub store: S,
 }
 
 /// The outcome of [`handle_api`]: the response plus what the access log needs.
@@ -48,14 +70,15 @@ pub struct Handled {
     pub error_cause: Option<String>,
 }
 
-/// Handles a request under `/api/`.
-pub async fn handle_api<P: DependencyProbes>(
-    app: &App<P>,
+/// Handles a request under `/api/`: match, gate, extract, handle; every failure becomes the
+/// one error envelope.
+pub async fn handle_api<P: DependencyProbes, S: Store>(
+    app: &App<P, S>,
     req: &Request,
     ctx: &RequestContext,
 ) -> Handled {
-    let route = match routes::match_route(req.method, &req.path) {
-        Ok(route) => route,
+    let matched = match routes::match_route(req.method, &req.path) {
+        Ok(matched) => matched,
         Err(NoRoute::NotFound) => {
             return miss(ApiError::new(ErrorCode::NotFound), ctx, "(unmatched)");
         }
@@ -65,7 +88,10 @@ pub async fn handle_api<P: DependencyProbes>(
             return handled;
         }
     };
-    let result = dispatch(app, route, ctx).await;
+    let result = match access::authorize(matched.spec.access) {
+        Ok(()) => dispatch(app, req, &matched, ctx).await,
+        Err(err) => Err(err),
+    };
     let (mut response, error_cause) = match result {
         Ok(resp) => (resp, None),
         Err(err) => {
@@ -78,19 +104,26 @@ pub async fn handle_api<P: DependencyProbes>(
     }
     Handled {
         response,
-        route: route.template(),
+        route: matched.spec.path,
         error_cause,
     }
 }
 
-async fn dispatch<P: DependencyProbes>(
-    app: &App<P>,
-    route: Route,
+async fn dispatch<P: DependencyProbes, S: Store>(
+    app: &App<P, S>,
+    req: &Request,
+    matched: &Matched,
     ctx: &RequestContext,
 ) -> Result<Response, ApiError> {
-    Ok(match route {
-        Route::HealthLive => error::ok(ctx, 200, Liveness { live: true }),
+    let path = &matched.params;
+    let store = &app.store;
+    match matched.spec.route {
+        Route::HealthLive => {
+            NoParams::extract(req, path)?;
+            error::ok(ctx, 200, Liveness { live: true })
+        }
         Route::Health | Route::HealthReady => {
+            NoParams::extract(req, path)?;
             let report = health::report(&app.config, &app.probes).await;
             let status = if report.status == HealthStatus::Down {
                 503
@@ -99,7 +132,21 @@ async fn dispatch<P: DependencyProbes>(
             };
             error::ok(ctx, status, report)
         }
-    })
+        Route::OpenApi => {
+            NoParams::extract(req, path)?;
+            Ok(Response::json(200, openapi::document_bytes()))
+        }
+        Route::Symbols => handlers::symbols(store, SymbolsParams::extract(req, path)?, ctx).await,
+        Route::Candles => handlers::candles(store, CandlesParams::extract(req, path)?, ctx).await,
+        Route::Chart => handlers::chart(store, CandlesParams::extract(req, path)?, ctx).await,
+        Route::Patterns => {
+            handlers::patterns(store, PatternsParams::extract(req, path)?, ctx).await
+        }
+        Route::Pattern => handlers::pattern(store, IdParams::extract(req, path)?, ctx).await,
+        Route::Signals => handlers::signals(store, SignalsParams::extract(req, path)?, ctx).await,
+        Route::Signal => handlers::signal(store, IdParams::extract(req, path)?, ctx).await,
+        Route::Matrix => handlers::matrix(store, MatrixParams::extract(req, path)?, ctx).await,
+    }
 }
 
 fn miss(err: ApiError, ctx: &RequestContext, label: &'static str) -> Handled {
@@ -139,11 +186,12 @@ pub fn is_forbidden_static_path(path: &str) -> bool {
         || path.to_ascii_lowercase().contains("%2e")
 }
 
-/// Adds the security headers and `X-Request-ID`; API responses are never cached.
+/// Adds the security headers and `X-Request-ID`. API responses get `Cache-Control: no-store`
+/// unless their handler chose a policy (only the matrix does: revalidate with its ETag).
 pub fn finalize(mut resp: Response, ctx: &RequestContext, is_api: bool) -> Response {
     headers::apply_security_headers(&mut resp.headers);
     resp.headers.set("x-request-id", ctx.request_id.clone());
-    if is_api {
+    if is_api && resp.headers.get("cache-control").is_none() {
         resp.headers.set("cache-control", "no-store");
     }
     resp

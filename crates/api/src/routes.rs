@@ -1,102 +1,353 @@
-//! The route table: every `/api/v1` route is declared here once, with its methods. Unknown
-//! paths get `not_found`, known paths with the wrong method `method_not_allowed`.
+//! The route table: every `/api/v1` route is declared here once, with its method, path
+//! template, access level, parameters and response shape. The dispatcher, the access gate and
+//! the OpenAPI generator all read this one table, so a route cannot be served without being
+//! documented, nor documented without being served.
+//!
+//! Matching: a template is split on `/`; a `{name}` segment captures one non-empty raw path
+//! segment (percent-decoded later, by the typed parameter layer), every other segment must
+//! match exactly. Unknown paths get `not_found`; known paths with the wrong method get
+//! `method_not_allowed` with an `Allow` header. A `GET` route also answers `HEAD`.
 
+use crate::access::{Access, Scope};
 use crate::http::Method;
+use crate::params::{
+    CandlesParams, Extract, IdParams, MatrixParams, NoParams, ParamDoc, PatternsParams,
+    SignalsParams, SymbolsParams,
+};
 
 /// The API prefix.
 pub const API_PREFIX: &str = "/api/v1";
 
-/// A matched route. The name doubles as the route template in logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A route's identity. The dispatcher matches on it; everything else about the route lives in
+/// its [`RouteSpec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route {
-    /// `GET /api/v1/health`
+    /// Health summary.
     Health,
-    /// `GET /api/v1/health/live`
+    /// Liveness.
     HealthLive,
-    /// `GET /api/v1/health/ready`
+    /// Readiness.
     HealthReady,
+    /// The OpenAPI document.
+    OpenApi,
+    /// Symbol list.
+    Symbols,
+    /// Candles of a series.
+    Candles,
+    /// Candles plus active patterns of a series.
+    Chart,
+    /// Pattern list.
+    Patterns,
+    /// One pattern.
+    Pattern,
+    /// Signal list.
+    Signals,
+    /// One signal.
+    Signal,
+    /// The pattern matrix.
+    Matrix,
 }
 
-impl Route {
-    /// The route template, for logs and metrics.
-    pub const fn template(self) -> &'static str {
-        match self {
-            Self::Health => "/api/v1/health",
-            Self::HealthLive => "/api/v1/health/live",
-            Self::HealthReady => "/api/v1/health/ready",
-        }
+/// What a successful response carries in `data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Data {
+    /// One object of the named component schema.
+    One(&'static str),
+    /// An array of the named component schema (the whole list, no paging).
+    List(&'static str),
+    /// A keyset page: an array of the named component schema plus `meta.next_cursor`.
+    Page(&'static str),
+    /// Not an envelope: the raw document (OpenAPI).
+    Document,
+}
+
+/// One route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// Identity, for dispatch.
+    pub route: Route,
+    /// The method (`GET` routes also answer `HEAD`).
+    pub method: Method,
+    /// The full path template, e.g. `/api/v1/candles/{symbol}/{tf}`; also the log label.
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// One-line summary (OpenAPI).
+    pub summary: &'static str,
+    /// Longer description (OpenAPI).
+    pub description: &'static str,
+    /// Path and query parameters; query names not listed here are rejected.
+    pub params: &'static [ParamDoc],
+    /// The success body.
+    pub data: Data,
+    /// Whether a missing object answers 404 (id and symbol routes).
+    pub may_be_missing: bool,
+    /// Whether the route supports `If-None-Match` → 304.
+    pub conditional: bool,
+    /// Whether a failing dependency answers 503 with the health body (health routes).
+    pub health: bool,
+}
+
+const READ_NOTE: &str = "Public until authentication lands; then a session or an API key \
+with the listed scope, tier-filtered for the caller.";
+
+const fn get(route: Route, path: &'static str, summary: &'static str) -> RouteSpec {
+    RouteSpec {
+        route,
+        method: Method::Get,
+        path,
+        access: Access::Public,
+        summary,
+        description: "",
+        params: NoParams::PARAMS,
+        data: Data::Document,
+        may_be_missing: false,
+        conditional: false,
+        health: false,
     }
 }
 
+/// Every route, each listed once.
+pub const TABLE: &[RouteSpec] = &[
+    RouteSpec {
+        description: "Overall status and one ok/fail entry per dependency check; 503 when a \
+critical check (configuration, primary store) fails. Never versions, hosts or configuration.",
+        data: Data::One("HealthReport"),
+        health: true,
+        ..get(Route::Health, "/api/v1/health", "Health summary")
+    },
+    RouteSpec {
+        description: "Answers while the worker runs.",
+        data: Data::One("Liveness"),
+        ..get(Route::HealthLive, "/api/v1/health/live", "Liveness")
+    },
+    RouteSpec {
+        description: "As the summary: 503 when the configuration or the primary store is bad.",
+        data: Data::One("HealthReport"),
+        health: true,
+        ..get(Route::HealthReady, "/api/v1/health/ready", "Readiness")
+    },
+    RouteSpec {
+        description: "This document, generated from the route table. Not wrapped in the envelope.",
+        data: Data::Document,
+        ..get(
+            Route::OpenApi,
+            "/api/v1/openapi.json",
+            "OpenAPI 3.1 document",
+        )
+    },
+    RouteSpec {
+        description: READ_NOTE,
+        params: SymbolsParams::PARAMS,
+        data: Data::List("Symbol"),
+        ..get(Route::Symbols, "/api/v1/symbols", "List symbols")
+    },
+    RouteSpec {
+        description: "Candles of one series, oldest first, paging backwards with `before`. \
+Default `limit` per TF: 1m 500, 5m 400, 15m 300, 1h 250, 4h 200, 1d 150, others 200.",
+        params: CandlesParams::PARAMS,
+        data: Data::One("Candles"),
+        may_be_missing: true,
+        ..get(
+            Route::Candles,
+            "/api/v1/candles/{symbol}/{tf}",
+            "Candles of a series",
+        )
+    },
+    RouteSpec {
+        description: "The candles of `/candles` plus the TF's active patterns detected up to the \
+last candle (their zones extend to now), for the chart page.",
+        params: CandlesParams::PARAMS,
+        data: Data::One("Chart"),
+        may_be_missing: true,
+        ..get(Route::Chart, "/api/v1/chart/{symbol}/{tf}", "Chart data")
+    },
+    RouteSpec {
+        description: "Patterns newest first (`detected_at` desc, ties by id desc), keyset pages. \
+Only `status=active` (the default) is listable for now; other statuses answer 503 until the \
+store offers a paged pattern list.",
+        params: PatternsParams::PARAMS,
+        data: Data::Page("Pattern"),
+        ..get(Route::Patterns, "/api/v1/patterns", "List patterns")
+    },
+    RouteSpec {
+        params: IdParams::PARAMS,
+        data: Data::One("Pattern"),
+        may_be_missing: true,
+        ..get(Route::Pattern, "/api/v1/patterns/{id}", "One pattern")
+    },
+    RouteSpec {
+        description: "Signals newest first (`created_at` desc, ties by id desc), keyset pages.",
+        params: SignalsParams::PARAMS,
+        data: Data::Page("Signal"),
+        ..get(Route::Signals, "/api/v1/signals", "List signals")
+    },
+    RouteSpec {
+        params: IdParams::PARAMS,
+        data: Data::One("Signal"),
+        may_be_missing: true,
+        ..get(Route::Signal, "/api/v1/signals/{id}", "One signal")
+    },
+    RouteSpec {
+        description: "Active symbols × 5m..1d in one store query. The `ETag` is a SHA-256 of the \
+`data` member (weak: `meta` differs per response); `If-None-Match` with a current tag answers \
+304 without a body. `Cache-Control: private, max-age=0, must-revalidate`.",
+        params: MatrixParams::PARAMS,
+        data: Data::One("Matrix"),
+        conditional: true,
+        ..get(Route::Matrix, "/api/v1/matrix", "Pattern matrix")
+    },
+];
+
+/// The scopes a read route will require once API keys land (documentation only for now).
+pub const fn planned_scopes(route: Route) -> &'static [Scope] {
+    match route {
+        Route::Symbols => &[Scope::ReadSymbols],
+        Route::Candles => &[Scope::ReadCandles],
+        Route::Chart => &[Scope::ReadCandles, Scope::ReadPatterns],
+        Route::Patterns | Route::Pattern => &[Scope::ReadPatterns],
+        Route::Signals | Route::Signal => &[Scope::ReadSignals],
+        Route::Matrix => &[Scope::ReadMatrix],
+        Route::Health | Route::HealthLive | Route::HealthReady | Route::OpenApi => &[],
+    }
+}
+
+impl Route {
+    /// The route's table entry.
+    pub fn spec(self) -> Option<&'static RouteSpec> {
+        TABLE.iter().find(|s| s.route == self)
+    }
+
+    /// The route template, for logs and metrics.
+    pub fn template(self) -> &'static str {
+        self.spec().map_or("(unknown)", |s| s.path)
+    }
+}
+
+/// The raw (still percent-encoded) values of a route's `{name}` segments.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathParams(Vec<(&'static str, String)>);
+
+impl PathParams {
+    /// The raw value of `{name}`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A matched route with its path parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched {
+    /// The table entry.
+    pub spec: &'static RouteSpec,
+    /// The captured segments.
+    pub params: PathParams,
+}
+
 /// Why no route matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NoRoute {
     /// No such path.
     NotFound,
     /// The path exists but not for this method; carries the `Allow` header value.
-    MethodNotAllowed(&'static str),
+    MethodNotAllowed(String),
 }
 
-const TABLE: &[(&str, &[Method], Route)] = &[
-    ("/health", &[Method::Get, Method::Head], Route::Health),
-    (
-        "/health/live",
-        &[Method::Get, Method::Head],
-        Route::HealthLive,
-    ),
-    (
-        "/health/ready",
-        &[Method::Get, Method::Head],
-        Route::HealthReady,
-    ),
-];
-
-/// Matches a full request path (with the `/api/v1` prefix).
+/// Matches a full request path (with the `/api/v1` prefix) against [`TABLE`].
 ///
 /// # Errors
 /// [`NoRoute`] when nothing matches.
-pub fn match_route(method: Method, path: &str) -> Result<Route, NoRoute> {
-    let rest = path.strip_prefix(API_PREFIX).ok_or(NoRoute::NotFound)?;
+pub fn match_route(method: Method, path: &str) -> Result<Matched, NoRoute> {
+    match_in(TABLE, method, path)
+}
+
+/// Matches against any table (the tests use small ones).
+///
+/// # Errors
+/// [`NoRoute`] when nothing matches.
+pub fn match_in(
+    table: &'static [RouteSpec],
+    method: Method,
+    path: &str,
+) -> Result<Matched, NoRoute> {
+    if !path.starts_with(API_PREFIX) {
+        return Err(NoRoute::NotFound);
+    }
     // A single trailing slash is tolerated; anything fancier is a different path.
-    let rest = rest
+    let path = path
         .strip_suffix('/')
-        .filter(|r| !r.is_empty())
-        .unwrap_or(rest);
-    let (_, methods, route) = TABLE
-        .iter()
-        .find(|(p, _, _)| *p == rest)
-        .ok_or(NoRoute::NotFound)?;
-    if methods.contains(&method) {
-        Ok(*route)
-    } else {
-        Err(NoRoute::MethodNotAllowed(allow_header(methods)))
+        .filter(|p| !p.ends_with('/'))
+        .unwrap_or(path);
+    let mut allowed: Vec<Method> = Vec::new();
+    for spec in table {
+        let Some(params) = capture(spec.path, path) else {
+            continue;
+        };
+        if spec.method == method || (spec.method == Method::Get && method == Method::Head) {
+            return Ok(Matched { spec, params });
+        }
+        allowed.push(spec.method);
+    }
+    if allowed.is_empty() {
+        return Err(NoRoute::NotFound);
+    }
+    Err(NoRoute::MethodNotAllowed(allow_header(&allowed)))
+}
+
+fn capture(template: &'static str, path: &str) -> Option<PathParams> {
+    let mut tpl = template.split('/');
+    let mut segs = path.split('/');
+    let mut params = Vec::new();
+    loop {
+        match (tpl.next(), segs.next()) {
+            (None, None) => return Some(PathParams(params)),
+            (Some(t), Some(s)) => {
+                if let Some(name) = t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+                    if s.is_empty() {
+                        return None;
+                    }
+                    params.push((name, s.to_owned()));
+                } else if t != s {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
     }
 }
 
-fn allow_header(methods: &[Method]) -> &'static str {
-    if methods == [Method::Get, Method::Head] {
-        "GET, HEAD"
-    } else {
-        "GET"
+fn allow_header(methods: &[Method]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for m in methods {
+        names.push(m.as_str());
+        if *m == Method::Get {
+            names.push(Method::Head.as_str());
+        }
     }
+    names.dedup();
+    names.join(", ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn route(method: Method, path: &str) -> Result<Route, NoRoute> {
+        match_route(method, path).map(|m| m.spec.route)
+    }
+
     #[test]
     fn health_routes_match_get_and_head() {
+        assert_eq!(route(Method::Get, "/api/v1/health"), Ok(Route::Health));
         assert_eq!(
-            match_route(Method::Get, "/api/v1/health"),
-            Ok(Route::Health)
-        );
-        assert_eq!(
-            match_route(Method::Head, "/api/v1/health/live"),
+            route(Method::Head, "/api/v1/health/live"),
             Ok(Route::HealthLive)
         );
         assert_eq!(
-            match_route(Method::Get, "/api/v1/health/ready/"),
+            route(Method::Get, "/api/v1/health/ready/"),
             Ok(Route::HealthReady)
         );
     }
@@ -104,20 +355,65 @@ mod tests {
     #[test]
     fn wrong_methods_get_405_and_unknown_paths_404() {
         assert_eq!(
-            match_route(Method::Post, "/api/v1/health"),
-            Err(NoRoute::MethodNotAllowed("GET, HEAD"))
+            route(Method::Post, "/api/v1/health"),
+            Err(NoRoute::MethodNotAllowed("GET, HEAD".into()))
         );
         assert_eq!(
-            match_route(Method::Get, "/api/v1/nope"),
-            Err(NoRoute::NotFound)
+            route(Method::Delete, "/api/v1/patterns/7"),
+            Err(NoRoute::MethodNotAllowed("GET, HEAD".into()))
         );
-        assert_eq!(
-            match_route(Method::Get, "/api/v2/health"),
-            Err(NoRoute::NotFound)
-        );
-        assert_eq!(
-            match_route(Method::Get, "/api/v1/health//"),
-            Err(NoRoute::NotFound)
-        );
+        for missing in [
+            "/api/v1/nope",
+            "/api/v2/health",
+            "/api/v1/health//",
+            "/api/v1/candles/BTC-USDT",
+            "/api/v1/candles/BTC-USDT/1h/extra",
+            "/api/v1/patterns//",
+            "/api/v1x/health",
+        ] {
+            assert_eq!(
+                route(Method::Get, missing),
+                Err(NoRoute::NotFound),
+                "{missing}"
+            );
+        }
+    }
+
+    #[test]
+    fn segment_parameters_are_captured_raw() {
+        let m = match_route(Method::Get, "/api/v1/candles/BTC%2FUSDT/1h").unwrap();
+        assert_eq!(m.spec.route, Route::Candles);
+        assert_eq!(m.params.get("symbol"), Some("BTC%2FUSDT"));
+        assert_eq!(m.params.get("tf"), Some("1h"));
+        let m = match_route(Method::Get, "/api/v1/signals/42/").unwrap();
+        assert_eq!(m.spec.route, Route::Signal);
+        assert_eq!(m.params.get("id"), Some("42"));
+    }
+
+    #[test]
+    fn every_route_is_listed_once_with_its_own_template() {
+        for (i, a) in TABLE.iter().enumerate() {
+            for b in &TABLE[i + 1..] {
+                assert_ne!(a.route, b.route);
+                assert!(
+                    !(a.path == b.path && a.method == b.method),
+                    "{} twice",
+                    a.path
+                );
+            }
+            assert_eq!(a.route.template(), a.path);
+            assert!(a.path.starts_with(API_PREFIX));
+        }
+    }
+
+    #[test]
+    fn a_stricter_route_in_a_table_still_matches_so_the_gate_can_deny_it() {
+        static STRICT: &[RouteSpec] = &[RouteSpec {
+            access: Access::Admin,
+            ..get(Route::Matrix, "/api/v1/admin/{id}", "x")
+        }];
+        let m = match_in(STRICT, Method::Get, "/api/v1/admin/3").unwrap();
+        assert_eq!(m.spec.access, Access::Admin);
+        assert!(crate::access::authorize(m.spec.access).is_err());
     }
 }

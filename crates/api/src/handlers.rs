@@ -1,0 +1,441 @@
+//! Read handlers of product.md §3. Each takes typed parameters (already validated by
+//! [`crate::params`]), asks the store through the ports, and shapes DTOs. No validation, no
+//! HTTP parsing, no error text of their own beyond "not found".
+
+use crate::context::RequestContext;
+use crate::error::{ok, ok_page, ApiError};
+use crate::http::Response;
+use crate::params::{
+    CandlesParams, IdParams, MatrixParams, PatternsParams, SignalsParams, SymbolsParams,
+};
+use crate::Store;
+use cl_api_types::{
+    CandleDto, CandlesDto, ChartDto, ErrorCode, LevelsDto, MatrixCellDto, MatrixDto, MatrixRowDto,
+    PatternDto, SignalDto, SymbolDto, ZoneDto,
+};
+use cl_app::ports::{
+    Cursor, MatrixCell, PageRequest, SignalFilter, SignalStatus, StoredPattern, StoredSignal,
+    StoredSymbol, SymbolId, MAX_EXACT_INT,
+};
+use cl_domain::matrix::Bias;
+use cl_domain::signal::SignalStatus as WireSignalStatus;
+use cl_domain::{Candle, PatternStatus, Timeframe, Zone};
+use sha2::{Digest, Sha256};
+use std::cmp::Reverse;
+
+/// `Cache-Control` of the matrix: it may be kept but must be revalidated (ETag) on every use,
+/// and only by the caller's own browser (the matrix becomes tier-filtered with auth).
+pub const MATRIX_CACHE_CONTROL: &str = "private, max-age=0, must-revalidate";
+
+fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound)
+}
+
+/// `GET /symbols`.
+///
+/// # Errors
+/// Store failures.
+pub async fn symbols<S: Store>(
+    store: &S,
+    p: SymbolsParams,
+    ctx: &RequestContext,
+) -> Result<Response, ApiError> {
+    let rows = store.list_symbols(p.active == Some(true)).await?;
+    let data: Vec<SymbolDto> = rows
+        .into_iter()
+        .filter(|s| p.active.is_none_or(|a| s.is_active == a))
+        .map(|s| SymbolDto {
+            symbol: s.symbol,
+            exchange: s.exchange,
+            active: s.is_active,
+        })
+        .collect();
+    ok(ctx, 200, data)
+}
+
+/// One page of a candle series, oldest first, and whether older candles exist.
+async fn series<S: Store>(
+    store: &S,
+    p: &CandlesParams,
+) -> Result<(StoredSymbol, Vec<Candle>, bool), ApiError> {
+    let symbol = store
+        .symbol_by_name(p.symbol.as_str())
+        .await?
+        .ok_or_else(not_found)?;
+    // One extra row tells whether an older page exists.
+    let mut rows = store
+        .candles_before(
+            symbol.id,
+            p.tf,
+            p.before.unwrap_or(MAX_EXACT_INT),
+            p.limit.saturating_add(1),
+        )
+        .await?;
+    let limit = usize::try_from(p.limit).unwrap_or(usize::MAX);
+    let has_more = rows.len() > limit;
+    if has_more {
+        let extra = rows.len() - limit;
+        rows.drain(..extra);
+    }
+    Ok((symbol, rows, has_more))
+}
+
+/// `GET /candles/{symbol}/{tf}`.
+///
+/// # Errors
+/// `not_found` for an unknown symbol; store failures.
+pub async fn candles<S: Store>(
+    store: &S,
+    p: CandlesParams,
+    ctx: &RequestContext,
+) -> Result<Response, ApiError> {
+    let (symbol, rows, has_more) = series(store, &p).await?;
+    ok(
+        ctx,
+        200,
+        CandlesDto {
+            symbol: symbol.symbol,
+            tf: p.tf,
+            candles: rows.iter().map(candle_dto).collect(),
+            has_more,
+        },
+    )
+}
+
+/// `GET /chart/{symbol}/{tf}`: the candles plus the TF's active patterns detected up to the
+/// end of the last candle. Active patterns detected before the first candle are included: their
+/// zones extend to now, through the view.
+///
+/// # Errors
+/// `not_found` for an unknown symbol; store failures.
+pub async fn chart<S: Store>(
+    store: &S,
+    p: CandlesParams,
+    ctx: &RequestContext,
+) -> Result<Response, ApiError> {
+    let (symbol, rows, has_more) = series(store, &p).await?;
+    let mut patterns = match rows.last() {
+        Some(last) => {
+            let view_end = last.ts().saturating_add(p.tf.millis());
+            let mut active = store.active_patterns(symbol.id, Some(p.tf)).await?;
+            active.retain(|pat| pat.detected_at < view_end);
+            active
+        }
+        None => Vec::new(),
+    };
+    patterns.sort_by_key(|pat| Reverse((pat.detected_at, pat.id)));
+    ok(
+        ctx,
+        200,
+        ChartDto {
+            candles: rows.iter().map(candle_dto).collect(),
+            has_more,
+            patterns: patterns
+                .iter()
+                .map(|pat| pattern_dto(pat, &symbol.symbol))
+                .collect(),
+            symbol: symbol.symbol,
+            tf: p.tf,
+        },
+    )
+}
+
+/// `GET /patterns`: active patterns, newest first (`detected_at` desc, ties by id desc).
+///
+/// The ports have no paged pattern list yet, so this reads the active patterns of the symbol
+/// (or of every symbol) and pages them here. That is exact for `active`, whose set is bounded
+/// by expiry; other statuses need the missing port and answer 503 rather than a wrong page.
+///
+/// # Errors
+/// `service_unavailable` for a status other than `active`; store failures.
+pub async fn patterns<S: Store>(
+    store: &S,
+    p: PatternsParams,
+    ctx: &RequestContext,
+) -> Result<Response, ApiError> {
+    if p.status != PatternStatus::Active {
+        return Err(ApiError::new(ErrorCode::ServiceUnavailable)
+            .with_message("Listing patterns with this status is not available yet.")
+            .with_cause("no paged pattern list in PatternStore (list_patterns port missing)"));
+    }
+    let symbols = store.list_symbols(false).await?;
+    let mut rows: Vec<StoredPattern> = Vec::new();
+    for s in symbols.iter().filter(|s| {
+        p.symbol
+            .as_ref()
+            .is_none_or(|want| s.symbol == want.as_str())
+    }) {
+        rows.extend(store.active_patterns(s.id, p.tf).await?);
+    }
+    rows.retain(|r| {
+        p.pattern_type.is_none_or(|t| r.pattern_type == t)
+            && p.direction.is_none_or(|d| r.direction == d)
+            && p.cursor.is_none_or(|c| c.is_before(r.detected_at, r.id.0))
+    });
+    rows.sort_by_key(|r| Reverse((r.detected_at, r.id)));
+    let limit = usize::try_from(p.limit).unwrap_or(usize::MAX);
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|r| {
+            Cursor {
+                ts: r.detected_at,
+                id: r.id.0,
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    let data = rows
+        .iter()
+        .map(|r| Ok(pattern_dto(r, name_of(&symbols, r.symbol)?)))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    ok_page(ctx, data, next)
+}
+
+/// `GET /patterns/{id}`.
+///
+/// # Errors
+/// `not_found`; store failures.
+pub async fn pattern<S: Store>(
+    store: &S,
+    p: IdParams,
+    ctx: &RequestContext,
+) -> Result<Response, ApiError> {
+    let row = store.pattern(p.pattern()).await?.ok_or_else(not_found)?;
+    let symbols = store.list_symbols(false).await?;
+    ok(ctx, 200, pattern_dto(&row, name_of(&symbols, row.symbol)?))
+}
+
+/// `GET /signals`: newest first (`created_at` desc, ties by id desc).
+///
+/// # Errors
+/// Store failures.
+pub async fn signals<S: Store>(
+    store: &S,
+    p: SignalsParams,
+    ctx: &RequestContext,
+) -> Result<Response, ApiError> {
+    let symbols = store.list_symbols(false).await?;
+    let symbol = match &p.symbol {
+        Some(want) => match symbols.iter().find(|s| s.symbol == want.as_str()) {
+            Some(s) => Some(s.id),
+            // A filter on a symbol we do not track matches nothing.
+            None => return ok_page(ctx, Vec::<SignalDto>::new(), None),
+        },
+        None => None,
+    };
+    let filter = SignalFilter {
+        symbol,
+        direction: p.direction,
+        status: p.status,
+    };
+    let page = store
+        .list_signals(
+            &filter,
+            PageRequest {
+                limit: p.limit,
+                after: p.cursor,
+            },
+        )
+        .await?;
+    let data = page
+        .items
+        .iter()
+        .map(|s| Ok(signal_dto(s, name_of(&symbols, s.symbol)?)))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    ok_page(ctx, data, page.next.map(|c| c.encode()))
+}
+
+/// `GET /signals/{id}`.
+///
+/// # Errors
+/// `not_found`; store failures.
+pub async fn signal<S: Store>(
+    store: &S,
+    p: IdParams,
+    ctx: &RequestContext,
+) -> Result<Response, ApiError> {
+    let row = store.signal(p.signal()).await?.ok_or_else(not_found)?;
+    let symbols = store.list_symbols(false).await?;
+    ok(ctx, 200, signal_dto(&row, name_of(&symbols, row.symbol)?))
+}
+
+/// `GET /matrix`: one store query; `ETag` over the `data` member, `If-None-Match` → 304.
+///
+/// The tag is weak (`W/"…"`): the envelope's `meta` (request id, time) differs on every
+/// response, so two responses are semantically, not byte-for-byte, equal.
+///
+/// # Errors
+/// Store failures.
+pub async fn matrix<S: Store>(
+    store: &S,
+    p: MatrixParams,
+    ctx: &RequestContext,
+) -> Result<Response, ApiError> {
+    let data = matrix_dto(&store.matrix().await?);
+    let bytes = serde_json::to_vec(&data)
+        .map_err(|err| ApiError::internal(format!("serialize matrix: {err}")))?;
+    let opaque = entity_tag(&bytes);
+    let mut resp = if p.if_none_match.is_some_and(|h| h.matches(&opaque)) {
+        Response::empty(304)
+    } else {
+        ok(ctx, 200, data)?
+    };
+    resp.headers.set("etag", format!("W/\"{opaque}\""));
+    resp.headers.set("cache-control", MATRIX_CACHE_CONTROL);
+    Ok(resp)
+}
+
+/// The opaque part of an entity tag: the first 128 bits of SHA-256, in hex.
+pub fn entity_tag(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows → DTOs
+// ---------------------------------------------------------------------------------------------
+
+fn name_of(symbols: &[StoredSymbol], id: SymbolId) -> Result<&str, ApiError> {
+    symbols
+        .iter()
+        .find(|s| s.id == id)
+        .map(|s| s.symbol.as_str())
+        .ok_or_else(|| ApiError::internal(format!("row refers to missing symbol {id}")))
+}
+
+fn candle_dto(c: &Candle) -> CandleDto {
+    CandleDto {
+        ts: c.ts(),
+        open: c.open(),
+        high: c.high(),
+        low: c.low(),
+        close: c.close(),
+        volume: c.volume(),
+    }
+}
+
+fn zone_dto(z: Zone) -> ZoneDto {
+    ZoneDto {
+        low: z.low(),
+        high: z.high(),
+    }
+}
+
+fn pattern_dto(p: &StoredPattern, symbol: &str) -> PatternDto {
+    let l = p.levels;
+    PatternDto {
+        id: p.id.0,
+        symbol: symbol.to_owned(),
+        tf: p.tf,
+        pattern_type: p.pattern_type,
+        direction: p.direction,
+        status: p.status,
+        zone: zone_dto(p.zone),
+        swept_level: p.swept_level,
+        detected_at: p.detected_at,
+        expires_at: p.expires_at,
+        filled_at: p.filled_at,
+        fill_pct: p.fill_pct,
+        levels: LevelsDto {
+            entry: l.entry,
+            stop_loss: l.stop_loss,
+            tp1: l.tp1,
+            tp2: l.tp2,
+            tp3: l.tp3,
+            risk: l.risk,
+            rr1: l.rr1,
+            rr2: l.rr2,
+            rr3: l.rr3,
+        },
+        created_at: p.created_at,
+    }
+}
+
+const fn wire_signal_status(s: SignalStatus) -> WireSignalStatus {
+    match s {
+        SignalStatus::Pending => WireSignalStatus::Pending,
+        SignalStatus::Notified => WireSignalStatus::Notified,
+        SignalStatus::Triggered => WireSignalStatus::Triggered,
+        SignalStatus::Closed => WireSignalStatus::Closed,
+        SignalStatus::Expired => WireSignalStatus::Expired,
+        SignalStatus::Cancelled => WireSignalStatus::Cancelled,
+    }
+}
+
+fn signal_dto(s: &StoredSignal, symbol: &str) -> SignalDto {
+    SignalDto {
+        id: s.id.0,
+        symbol: symbol.to_owned(),
+        direction: s.direction.into(),
+        status: wire_signal_status(s.status),
+        entry: s.entry,
+        stop_loss: s.stop_loss,
+        tp1: s.tp1,
+        tp2: s.tp2,
+        tp3: s.tp3,
+        risk_reward: s.risk_reward,
+        confluence_score: s.confluence_score,
+        timeframes_aligned: s.timeframes_aligned.clone(),
+        pattern_id: s.pattern_id.map(|id| id.0),
+        created_at: s.created_at,
+        notified_at: s.notified_at,
+    }
+}
+
+/// Groups the store's cells into rows (symbols in the store's order), each with exactly one
+/// cell per voting TF in column order; a TF the store did not report is neutral.
+fn matrix_dto(cells: &[MatrixCell]) -> MatrixDto {
+    let mut rows: Vec<(SymbolId, MatrixRowDto)> = Vec::new();
+    for cell in cells {
+        if !rows.iter().any(|(id, _)| *id == cell.symbol) {
+            rows.push((
+                cell.symbol,
+                MatrixRowDto {
+                    symbol: cell.symbol_name.clone(),
+                    cells: Vec::new(),
+                },
+            ));
+        }
+    }
+    for (id, row) in &mut rows {
+        row.cells = Timeframe::VOTING
+            .iter()
+            .map(|tf| {
+                let cell = cells.iter().find(|c| c.symbol == *id && c.tf == *tf);
+                let latest = cell.and_then(|c| c.latest);
+                MatrixCellDto {
+                    tf: *tf,
+                    direction: latest.map_or(Bias::Neutral, |l| l.direction.into()),
+                    pattern_type: latest.map(|l| l.pattern_type),
+                    count: cell.map_or(0, |c| c.active_count),
+                    zone: latest.map(|l| zone_dto(l.zone)),
+                    pattern_id: latest.map(|l| l.id.0),
+                    detected_at: latest.map(|l| l.detected_at),
+                }
+            })
+            .collect();
+    }
+    MatrixDto {
+        timeframes: Timeframe::VOTING.to_vec(),
+        rows: rows.into_iter().map(|(_, row)| row).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_tags_are_128_bit_hex_and_change_with_the_body() {
+        let a = entity_tag(b"{}");
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(a, entity_tag(b"[]"));
+        assert_eq!(a, entity_tag(b"{}"));
+    }
+}

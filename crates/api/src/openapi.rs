@@ -1,0 +1,601 @@
+//! The OpenAPI 3.1 document, generated from the route table ([`crate::routes::TABLE`]), the
+//! parameter declarations ([`crate::params`]) and the DTO schemas below.
+//!
+//! Hand-rolled rather than derived (utoipa): the worker stays small and `cl-api-types` stays
+//! free of schema machinery the frontend would also have to compile. The price is that the DTO
+//! schemas are written by hand; every object schema is closed (`additionalProperties: false`,
+//! every property required), and the host tests validate real responses of every route against
+//! this document, so a DTO and its schema cannot drift apart unnoticed. Enumerations are built
+//! from the domain's own lists and serde forms.
+
+use crate::access::Access;
+use crate::params::{ParamDoc, ParamKind, FIELD_CODES, MAX_CANDLES, MAX_SYMBOL_LEN};
+use crate::routes::{planned_scopes, Data, RouteSpec, TABLE};
+use cl_api_types::{ErrorCode, HealthStatus, Side};
+use cl_app::ports::{SignalStatus, MAX_EXACT_INT};
+use cl_domain::matrix::Bias;
+use cl_domain::{Direction, PatternStatus, PatternType, Timeframe};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use std::sync::OnceLock;
+
+/// The document as JSON bytes (built once per isolate).
+pub fn document_bytes() -> Vec<u8> {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES
+        .get_or_init(|| serde_json::to_vec(&document()).unwrap_or_default())
+        .clone()
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for spec in TABLE {
+        let item = paths
+            .entry(spec.path.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(item) = item {
+            item.insert(spec.method.as_str().to_ascii_lowercase(), operation(spec));
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "CryptoLens Edge API",
+            "version": "1",
+            "description": info_description(),
+        },
+        "servers": [{ "url": "/" }],
+        "paths": paths,
+        "components": { "schemas": schemas() },
+    })
+}
+
+fn info_description() -> String {
+    let mut text = String::from(
+        "Every response but this document uses the envelope `{success, data, error, meta}` \
+and carries `X-Request-ID`. Lists page by keyset: pass `meta.next_cursor` back as `cursor`; \
+it is `null` on the last page. Unknown query parameters are rejected. Error codes and their \
+statuses:\n\n| code | status |\n|---|---|\n",
+    );
+    for code in ErrorCode::ALL {
+        text.push_str(&format!("| `{}` | {} |\n", code.as_str(), code.status()));
+    }
+    text
+}
+
+fn operation(spec: &RouteSpec) -> Value {
+    let mut op = Map::new();
+    op.insert("operationId".into(), json!(format!("{:?}", spec.route)));
+    op.insert("summary".into(), json!(spec.summary));
+    if !spec.description.is_empty() {
+        op.insert("description".into(), json!(spec.description));
+    }
+    op.insert("x-access".into(), json!(access_name(spec.access)));
+    let scopes: Vec<&str> = planned_scopes(spec.route)
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    if !scopes.is_empty() {
+        op.insert("x-planned-scopes".into(), json!(scopes));
+    }
+    if !spec.params.is_empty() {
+        op.insert(
+            "parameters".into(),
+            Value::Array(spec.params.iter().map(parameter).collect()),
+        );
+    }
+    op.insert("responses".into(), responses(spec));
+    Value::Object(op)
+}
+
+fn access_name(access: Access) -> &'static str {
+    match access {
+        Access::Public => "public",
+        Access::Session => "session",
+        Access::ApiKey(_) => "session or api key",
+        Access::Admin => "admin",
+    }
+}
+
+fn parameter(p: &ParamDoc) -> Value {
+    let location = match p.location {
+        crate::params::In::Path => "path",
+        crate::params::In::Query => "query",
+    };
+    json!({
+        "name": p.name,
+        "in": location,
+        "required": location == "path",
+        "description": p.description,
+        "schema": param_schema(p.kind),
+    })
+}
+
+fn param_schema(kind: ParamKind) -> Value {
+    match kind {
+        ParamKind::Symbol => json!({
+            "type": "string",
+            "minLength": 3,
+            "maxLength": MAX_SYMBOL_LEN,
+            "pattern": "^[A-Z0-9:_-]+[/-][A-Z0-9:_/-]+$",
+            "examples": ["BTC-USDT", "BTC/USDT"],
+        }),
+        ParamKind::Timeframe => str_enum(Timeframe::ALL.iter().map(|t| t.as_str())),
+        ParamKind::PatternType => str_enum(PatternType::ALL.iter().map(|t| t.as_str())),
+        ParamKind::Direction => str_enum(Direction::ALL.iter().map(|t| t.as_str())),
+        ParamKind::Side => wire_enum(&[Side::Long, Side::Short]),
+        ParamKind::PatternStatus => {
+            let mut s = str_enum(PatternStatus::ALL.iter().map(|t| t.as_str()));
+            s["default"] = json!(PatternStatus::Active.as_str());
+            s
+        }
+        ParamKind::SignalStatus => str_enum(SignalStatus::ALL.iter().map(|s| s.as_str())),
+        ParamKind::Bool => json!({ "type": "boolean" }),
+        ParamKind::Limit { default, max } => {
+            json!({ "type": "integer", "minimum": 1, "maximum": max, "default": default })
+        }
+        ParamKind::CandleLimit => {
+            json!({ "type": "integer", "minimum": 1, "maximum": MAX_CANDLES })
+        }
+        ParamKind::Before => json!({ "type": "integer", "minimum": 0, "maximum": MAX_EXACT_INT }),
+        ParamKind::Cursor => json!({ "type": "string", "minLength": 3, "maxLength": 64 }),
+        ParamKind::Id => json!({ "type": "integer", "minimum": 1, "maximum": MAX_EXACT_INT }),
+    }
+}
+
+fn responses(spec: &RouteSpec) -> Value {
+    let mut r = Map::new();
+    let success = match spec.data {
+        Data::Document => json!({
+            "description": "The OpenAPI document.",
+            "content": { "application/json": { "schema": { "type": "object" } } },
+        }),
+        Data::One(name) => ok_response(envelope(schema_ref(name), "Meta")),
+        Data::List(name) => ok_response(envelope(array_of(schema_ref(name)), "Meta")),
+        Data::Page(name) => ok_response(envelope(array_of(schema_ref(name)), "PageMeta")),
+    };
+    r.insert("200".into(), success);
+    if spec.conditional {
+        if let Some(Value::Object(ok)) = r.get_mut("200") {
+            ok.insert("headers".into(), cache_headers());
+        }
+        r.insert(
+            "304".into(),
+            json!({
+                "description": "`If-None-Match` names the current tag: no body.",
+                "headers": cache_headers(),
+            }),
+        );
+    }
+    let mut statuses = vec![400, 405, 500, 503];
+    if spec.access.needs_credentials() {
+        statuses.push(401);
+    }
+    if spec.may_be_missing {
+        statuses.push(404);
+    }
+    statuses.sort_unstable();
+    for status in statuses {
+        let codes: Vec<String> = ErrorCode::ALL
+            .iter()
+            .filter(|c| c.status() == status)
+            .map(|c| format!("`{}`", c.as_str()))
+            .collect();
+        let description = format!("Error envelope; code {}.", codes.join(" or "));
+        let schema = if status == 503 && spec.health {
+            json!({ "oneOf": [envelope(schema_ref("HealthReport"), "Meta"), schema_ref("ErrorEnvelope")] })
+        } else {
+            schema_ref("ErrorEnvelope")
+        };
+        r.insert(
+            status.to_string(),
+            json!({
+                "description": description,
+                "content": { "application/json": { "schema": schema } },
+            }),
+        );
+    }
+    Value::Object(r)
+}
+
+fn cache_headers() -> Value {
+    json!({
+        "ETag": {
+            "description": "Weak tag: SHA-256 (128 bits, hex) of the `data` member.",
+            "schema": { "type": "string", "pattern": "^W/\"[0-9a-f]{32}\"$" },
+        },
+        "Cache-Control": {
+            "schema": { "type": "string", "const": crate::handlers::MATRIX_CACHE_CONTROL },
+        },
+    })
+}
+
+fn ok_response(schema: Value) -> Value {
+    json!({
+        "description": "Success envelope.",
+        "content": { "application/json": { "schema": schema } },
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema helpers
+// ---------------------------------------------------------------------------------------------
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn array_of(items: Value) -> Value {
+    json!({ "type": "array", "items": items })
+}
+
+fn nullable(schema: Value) -> Value {
+    json!({ "anyOf": [schema, { "type": "null" }] })
+}
+
+fn str_enum<'a>(values: impl IntoIterator<Item = &'a str>) -> Value {
+    json!({ "type": "string", "enum": values.into_iter().collect::<Vec<_>>() })
+}
+
+/// An enum schema from values' serde forms, so the strings cannot drift from the DTOs.
+fn wire_enum<T: Serialize>(values: &[T]) -> Value {
+    let names: Vec<Value> = values
+        .iter()
+        .filter_map(|v| serde_json::to_value(v).ok())
+        .collect();
+    json!({ "type": "string", "enum": names })
+}
+
+/// A closed object: every listed property is required, no other is allowed.
+fn object(description: &str, props: &[(&str, Value)]) -> Value {
+    closed(description, props, &[])
+}
+
+fn closed(description: &str, props: &[(&str, Value)], optional: &[&str]) -> Value {
+    let properties: Map<String, Value> = props
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    let required: Vec<&str> = props
+        .iter()
+        .map(|(k, _)| *k)
+        .filter(|k| !optional.contains(k))
+        .collect();
+    json!({
+        "type": "object",
+        "description": description,
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+    })
+}
+
+fn envelope(data: Value, meta: &str) -> Value {
+    object(
+        "Success envelope.",
+        &[
+            ("success", json!({ "const": true })),
+            ("data", data),
+            ("error", json!({ "type": "null" })),
+            ("meta", schema_ref(meta)),
+        ],
+    )
+}
+
+fn int() -> Value {
+    json!({ "type": "integer" })
+}
+
+fn num() -> Value {
+    json!({ "type": "number" })
+}
+
+fn string() -> Value {
+    json!({ "type": "string" })
+}
+
+fn boolean() -> Value {
+    json!({ "type": "boolean" })
+}
+
+fn schemas() -> Value {
+    let tf = schema_ref("Timeframe");
+    let candle_list = array_of(schema_ref("Candle"));
+    let s: Vec<(&str, Value)> = vec![
+        (
+            "Timeframe",
+            str_enum(Timeframe::ALL.iter().map(|t| t.as_str())),
+        ),
+        (
+            "PatternType",
+            str_enum(PatternType::ALL.iter().map(|t| t.as_str())),
+        ),
+        (
+            "Direction",
+            str_enum(Direction::ALL.iter().map(|t| t.as_str())),
+        ),
+        (
+            "PatternStatus",
+            str_enum(PatternStatus::ALL.iter().map(|t| t.as_str())),
+        ),
+        (
+            "SignalStatus",
+            str_enum(SignalStatus::ALL.iter().map(|t| t.as_str())),
+        ),
+        ("Side", wire_enum(&[Side::Long, Side::Short])),
+        (
+            "Bias",
+            wire_enum(&[Bias::Bullish, Bias::Bearish, Bias::Neutral]),
+        ),
+        (
+            "ErrorCode",
+            str_enum(ErrorCode::ALL.iter().map(|c| c.as_str())),
+        ),
+        (
+            "Meta",
+            object(
+                "Response metadata.",
+                &[("request_id", string()), ("timestamp", int())],
+            ),
+        ),
+        (
+            "PageMeta",
+            object(
+                "Metadata of a keyset page.",
+                &[
+                    ("request_id", string()),
+                    ("timestamp", int()),
+                    ("next_cursor", nullable(string())),
+                ],
+            ),
+        ),
+        (
+            "FieldError",
+            object(
+                "One invalid field.",
+                &[
+                    ("field", string()),
+                    ("code", str_enum(FIELD_CODES)),
+                    ("message", string()),
+                ],
+            ),
+        ),
+        (
+            "ErrorBody",
+            closed(
+                "A stable error code and a safe message.",
+                &[
+                    ("code", schema_ref("ErrorCode")),
+                    ("message", string()),
+                    ("fields", array_of(schema_ref("FieldError"))),
+                ],
+                &["fields"],
+            ),
+        ),
+        (
+            "ErrorEnvelope",
+            object(
+                "Error envelope.",
+                &[
+                    ("success", json!({ "const": false })),
+                    ("data", json!({ "type": "null" })),
+                    ("error", schema_ref("ErrorBody")),
+                    ("meta", schema_ref("Meta")),
+                ],
+            ),
+        ),
+        (
+            "HealthCheck",
+            object(
+                "One dependency check.",
+                &[
+                    ("name", string()),
+                    ("ok", boolean()),
+                    ("critical", boolean()),
+                ],
+            ),
+        ),
+        (
+            "HealthReport",
+            object(
+                "Health summary.",
+                &[
+                    (
+                        "status",
+                        wire_enum(&[HealthStatus::Ok, HealthStatus::Degraded, HealthStatus::Down]),
+                    ),
+                    ("checks", array_of(schema_ref("HealthCheck"))),
+                ],
+            ),
+        ),
+        ("Liveness", object("Liveness.", &[("live", boolean())])),
+        (
+            "Symbol",
+            object(
+                "A tracked market.",
+                &[
+                    ("symbol", string()),
+                    ("exchange", string()),
+                    ("active", boolean()),
+                ],
+            ),
+        ),
+        (
+            "Candle",
+            object(
+                "One OHLCV candle; `ts` is its open time, UTC ms.",
+                &[
+                    ("ts", int()),
+                    ("open", num()),
+                    ("high", num()),
+                    ("low", num()),
+                    ("close", num()),
+                    ("volume", num()),
+                ],
+            ),
+        ),
+        (
+            "Candles",
+            object(
+                "Candles oldest first; `has_more` when older ones exist.",
+                &[
+                    ("symbol", string()),
+                    ("tf", tf.clone()),
+                    ("candles", candle_list.clone()),
+                    ("has_more", boolean()),
+                ],
+            ),
+        ),
+        (
+            "Chart",
+            object(
+                "Candles plus the TF's active patterns in view.",
+                &[
+                    ("symbol", string()),
+                    ("tf", tf.clone()),
+                    ("candles", candle_list),
+                    ("has_more", boolean()),
+                    ("patterns", array_of(schema_ref("Pattern"))),
+                ],
+            ),
+        ),
+        (
+            "Zone",
+            object("A price zone.", &[("low", num()), ("high", num())]),
+        ),
+        (
+            "Levels",
+            object(
+                "Entry, stop, targets and reward ratios.",
+                &[
+                    ("entry", num()),
+                    ("stop_loss", num()),
+                    ("tp1", num()),
+                    ("tp2", num()),
+                    ("tp3", num()),
+                    ("risk", num()),
+                    ("rr1", num()),
+                    ("rr2", num()),
+                    ("rr3", num()),
+                ],
+            ),
+        ),
+        (
+            "Pattern",
+            object(
+                "A detected pattern.",
+                &[
+                    ("id", int()),
+                    ("symbol", string()),
+                    ("tf", tf.clone()),
+                    ("type", schema_ref("PatternType")),
+                    ("direction", schema_ref("Direction")),
+                    ("status", schema_ref("PatternStatus")),
+                    ("zone", schema_ref("Zone")),
+                    ("swept_level", nullable(num())),
+                    ("detected_at", int()),
+                    ("expires_at", int()),
+                    ("filled_at", nullable(int())),
+                    ("fill_pct", num()),
+                    ("levels", schema_ref("Levels")),
+                    ("created_at", int()),
+                ],
+            ),
+        ),
+        (
+            "Signal",
+            object(
+                "A confluence signal.",
+                &[
+                    ("id", int()),
+                    ("symbol", string()),
+                    ("direction", schema_ref("Side")),
+                    ("status", schema_ref("SignalStatus")),
+                    ("entry", num()),
+                    ("stop_loss", num()),
+                    ("tp1", num()),
+                    ("tp2", num()),
+                    ("tp3", num()),
+                    ("risk_reward", num()),
+                    (
+                        "confluence_score",
+                        json!({ "type": "integer", "minimum": 0, "maximum": 7 }),
+                    ),
+                    ("timeframes_aligned", array_of(tf.clone())),
+                    ("pattern_id", nullable(int())),
+                    ("created_at", int()),
+                    ("notified_at", nullable(int())),
+                ],
+            ),
+        ),
+        (
+            "MatrixCell",
+            object(
+                "The latest active pattern of a symbol and TF, or neutral.",
+                &[
+                    ("tf", tf.clone()),
+                    ("direction", schema_ref("Bias")),
+                    ("type", nullable(schema_ref("PatternType"))),
+                    ("count", json!({ "type": "integer", "minimum": 0 })),
+                    ("zone", nullable(schema_ref("Zone"))),
+                    ("pattern_id", nullable(int())),
+                    ("detected_at", nullable(int())),
+                ],
+            ),
+        ),
+        (
+            "MatrixRow",
+            object(
+                "One active symbol with one cell per column.",
+                &[
+                    ("symbol", string()),
+                    ("cells", array_of(schema_ref("MatrixCell"))),
+                ],
+            ),
+        ),
+        (
+            "Matrix",
+            object(
+                "Active symbols × 5m..1d.",
+                &[
+                    ("timeframes", array_of(tf)),
+                    ("rows", array_of(schema_ref("MatrixRow"))),
+                ],
+            ),
+        ),
+    ];
+    Value::Object(s.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_reference_resolves() {
+        let doc = document();
+        let text = doc.to_string();
+        for part in text.split("#/components/schemas/").skip(1) {
+            let name: String = part.chars().take_while(|c| *c != '"').collect();
+            assert!(
+                doc["components"]["schemas"].get(&name).is_some(),
+                "dangling $ref {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_document_lists_every_error_code() {
+        let doc = document();
+        let codes = doc["components"]["schemas"]["ErrorCode"]["enum"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(codes, ErrorCode::ALL.len());
+        let info = doc["info"]["description"].as_str().unwrap();
+        for code in ErrorCode::ALL {
+            assert!(info.contains(code.as_str()), "{}", code.as_str());
+        }
+    }
+}
