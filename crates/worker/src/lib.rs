@@ -10,6 +10,7 @@ mod bindings;
 mod convert;
 mod pg;
 mod probes;
+mod unwired;
 
 use cl_api::config::Config;
 use cl_api::context::RequestContext;
@@ -82,6 +83,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         let app = App {
             config,
             probes: probes::Probes::new(&env),
+            store: unwired::Unwired,
         };
         let handled = handle_api(&app, &plain, &ctx).await;
         let resp = convert::to_worker(finalize(handled.response, &ctx, true))?;
