@@ -7,3 +7,5 @@
 //! implement them; `cl-store-contract` pins their shared behaviour.
 
 pub mod ports;
+
+pub mod clock;

@@ -415,6 +415,28 @@ pub struct StatusUpdate {
     pub filled_at: Option<i64>,
 }
 
+/// One timeframe's span for [`PatternStore::pattern_keys`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyWindow {
+    /// Timeframe.
+    pub tf: Timeframe,
+    /// Lowest `detected_at` wanted, UTC ms.
+    pub from: i64,
+}
+
+/// The insert-if-absent key of a stored pattern within one symbol (detection.md §4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StoredPatternKey {
+    /// Timeframe.
+    pub tf: Timeframe,
+    /// Detector.
+    pub pattern_type: PatternType,
+    /// Direction.
+    pub direction: Direction,
+    /// UTC ms of the detecting candle.
+    pub detected_at: i64,
+}
+
 /// The latest active pattern of a matrix cell.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MatrixPattern {
@@ -502,6 +524,21 @@ pub trait PatternStore {
     /// # Errors
     /// `Unavailable` or `Corrupt`.
     async fn matrix(&self) -> Result<Vec<MatrixCell>, StoreError>;
+
+    /// The keys of the symbol's stored patterns of ANY status, in ONE query: for each window,
+    /// those on `window.tf` with `detected_at >= window.from` (no particular order). The live
+    /// pipeline asks this once per run for the span its detectors rescanned, so it can apply
+    /// the insert-if-absent rule (detection.md §4.4) while it checks candidates one at a time
+    /// in memory, and then store the survivors in one [`PatternStore::insert_patterns`] batch.
+    /// An empty `windows` returns nothing.
+    ///
+    /// # Errors
+    /// `Invalid` (a bound beyond 2^53); `Unavailable` or `Corrupt`.
+    async fn pattern_keys(
+        &self,
+        symbol: SymbolId,
+        windows: &[KeyWindow],
+    ) -> Result<Vec<StoredPatternKey>, StoreError>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -855,6 +892,18 @@ pub trait HealthProbe {
     /// # Errors
     /// `Unavailable` when the store does not answer.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clock
+// ---------------------------------------------------------------------------------------------
+
+/// The clock of a scheduled run: "now" in UTC ms. Injected (never `SystemTime::now()`, which
+/// panics on wasm32) so that the pipeline is deterministic under replay and in tests; see
+/// [`crate::clock`] for the fixed and manual clocks.
+pub trait Clock {
+    /// The current time, UTC ms.
+    fn now_ms(&self) -> i64;
 }
 
 #[cfg(test)]

@@ -27,9 +27,9 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use cl_app::ports::{
-    CandleStore, Cursor, HealthProbe, MatrixCell, NewPattern, NewSignal, NewSymbol, PageRequest,
-    PatternId, PatternStore, SignalFilter, SignalId, SignalStatus, SignalStore, StatusUpdate,
-    StoreError, SymbolId, SymbolStore, TradeLevels, MAX_EXACT_INT,
+    CandleStore, Cursor, HealthProbe, KeyWindow, MatrixCell, NewPattern, NewSignal, NewSymbol,
+    PageRequest, PatternId, PatternStore, SignalFilter, SignalId, SignalStatus, SignalStore,
+    StatusUpdate, StoreError, StoredPatternKey, SymbolId, SymbolStore, TradeLevels, MAX_EXACT_INT,
 };
 use cl_domain::{Candle, Direction, PatternStatus, PatternType, Timeframe, Zone};
 use std::fmt::Debug;
@@ -84,6 +84,8 @@ cases! {
     PatternStatusUpdates => pattern_status_updates,
     /// [`patterns_expire_strictly_before_now`].
     PatternsExpireStrictlyBeforeNow => patterns_expire_strictly_before_now,
+    /// [`pattern_keys_cover_every_status`].
+    PatternKeysCoverEveryStatus => pattern_keys_cover_every_status,
     /// [`matrix_follows_the_cell_rule`].
     MatrixFollowsTheCellRule => matrix_follows_the_cell_rule,
     /// [`signals_respect_the_cooldown`].
@@ -123,6 +125,7 @@ macro_rules! contract_tests {
             pattern_batches_are_atomic => PatternBatchesAreAtomic,
             pattern_status_updates => PatternStatusUpdates,
             patterns_expire_strictly_before_now => PatternsExpireStrictlyBeforeNow,
+            pattern_keys_cover_every_status => PatternKeysCoverEveryStatus,
             matrix_follows_the_cell_rule => MatrixFollowsTheCellRule,
             signals_respect_the_cooldown => SignalsRespectTheCooldown,
             signals_page_newest_first => SignalsPageNewestFirst,
@@ -131,7 +134,7 @@ macro_rules! contract_tests {
 
         #[test]
         fn contract_lists_every_case() {
-            assert_eq!($crate::Case::ALL.len(), 14, "contract_tests! is missing a case");
+            assert_eq!($crate::Case::ALL.len(), 15, "contract_tests! is missing a case");
         }
     };
     (@each $harness:path; $($name:ident => $variant:ident),+ $(,)?) => {
@@ -911,6 +914,86 @@ pub async fn patterns_expire_strictly_before_now<S: Store>(s: &S) {
     );
     assert_eq!(ok(s.expire_patterns(btc, now).await, "again"), 0);
     assert_eq!(ok(s.expire_patterns(btc, now + 1).await, "later"), 1);
+}
+
+/// `pattern_keys` returns the keys of patterns of every status (the insert-if-absent rule
+/// counts ended patterns too), per TF from each window's bound (inclusive), of that symbol only,
+/// in one call; TFs without a window are left out.
+pub async fn pattern_keys_cover_every_status<S: Store>(s: &S) {
+    use Direction::{Bearish, Bullish};
+    use PatternType::{Imbalance, LiquiditySweep, OrderBlock};
+    use Timeframe::{H1, H4, M5};
+    let btc = symbol(s, "BTC/USDT").await;
+    let eth = symbol(s, "ETH/USDT").await;
+    let p = |sym, tf, ty, dir, at| pattern(sym, tf, ty, dir, at);
+    let seed = [
+        p(btc, M5, Imbalance, Bullish, T0), // before the 5m window
+        p(btc, M5, Imbalance, Bullish, T0 + 5 * MIN), // at its bound: kept
+        p(btc, M5, OrderBlock, Bearish, T0 + 10 * MIN), // filled below: still a key
+        p(btc, H1, LiquiditySweep, Bearish, T0 + 2 * HOUR), // expired below: still a key
+        p(btc, H4, Imbalance, Bullish, T0 + 8 * HOUR), // no 4h window: left out
+        p(eth, M5, Imbalance, Bullish, T0 + 5 * MIN), // other symbol: left out
+    ];
+    let ids: Vec<PatternId> = ok(s.insert_patterns(&seed).await, "seed")
+        .into_iter()
+        .map(|i| i.expect("new"))
+        .collect();
+    ok(
+        s.update_statuses(&[StatusUpdate {
+            id: ids[2],
+            status: PatternStatus::Filled,
+            fill_pct: 100.0,
+            filled_at: Some(T0 + HOUR),
+        }])
+        .await,
+        "fill",
+    );
+    ok(s.expire_patterns(btc, T0 + 1_000 * HOUR).await, "expire");
+
+    let windows = [
+        KeyWindow {
+            tf: M5,
+            from: T0 + 5 * MIN,
+        },
+        KeyWindow { tf: H1, from: T0 },
+    ];
+    let mut keys = ok(s.pattern_keys(btc, &windows).await, "keys");
+    keys.sort();
+    let key = |tf, pattern_type, direction, detected_at| StoredPatternKey {
+        tf,
+        pattern_type,
+        direction,
+        detected_at,
+    };
+    let mut want = vec![
+        key(M5, Imbalance, Bullish, T0 + 5 * MIN),
+        key(M5, OrderBlock, Bearish, T0 + 10 * MIN),
+        key(H1, LiquiditySweep, Bearish, T0 + 2 * HOUR),
+    ];
+    want.sort();
+    assert_eq!(keys, want);
+    assert_eq!(
+        ok(s.pattern_keys(btc, &[]).await, "no windows"),
+        vec![],
+        "no window, no keys"
+    );
+    let late = [KeyWindow {
+        tf: M5,
+        from: T0 + HOUR,
+    }];
+    assert_eq!(ok(s.pattern_keys(btc, &late).await, "late"), vec![]);
+    expect_err(
+        s.pattern_keys(
+            btc,
+            &[KeyWindow {
+                tf: M5,
+                from: MAX_EXACT_INT + 1,
+            }],
+        )
+        .await,
+        "bound beyond 2^53",
+        |e| matches!(e, StoreError::Invalid(_)),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

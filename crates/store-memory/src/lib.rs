@@ -10,13 +10,14 @@
 
 use cl_app::ports::CandleStore;
 use cl_app::ports::{
-    exact_int, Cursor, HealthProbe, MatrixCell, MatrixPattern, NewPattern, NewSignal, NewSymbol,
-    Page, PageRequest, PatternId, PatternStore, SignalFilter, SignalId, SignalStatus, SignalStore,
-    StatusUpdate, StoreError, StoredPattern, StoredSignal, StoredSymbol, SymbolId, SymbolStore,
+    exact_int, Cursor, HealthProbe, KeyWindow, MatrixCell, MatrixPattern, NewPattern, NewSignal,
+    NewSymbol, Page, PageRequest, PatternId, PatternStore, SignalFilter, SignalId, SignalStatus,
+    SignalStore, StatusUpdate, StoreError, StoredPattern, StoredPatternKey, StoredSignal,
+    StoredSymbol, SymbolId, SymbolStore,
 };
 use cl_domain::{Candle, Direction, PatternStatus, PatternType, Timeframe};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 type PatternKey = (SymbolId, Timeframe, PatternType, Direction, i64);
 
@@ -26,6 +27,8 @@ struct State {
     candles: BTreeMap<(SymbolId, Timeframe, i64), Candle>,
     patterns: BTreeMap<PatternId, StoredPattern>,
     pattern_keys: BTreeMap<PatternKey, PatternId>,
+    /// Index of the `active` patterns, so per-symbol reads do not scan ended ones.
+    active: BTreeSet<(SymbolId, PatternId)>,
     signals: BTreeMap<SignalId, StoredSignal>,
     last_symbol_id: i64,
     last_pattern_id: i64,
@@ -55,6 +58,7 @@ impl State {
         self.last_pattern_id += 1;
         let id = PatternId(self.last_pattern_id);
         self.pattern_keys.insert(key, id);
+        self.active.insert((new.symbol, id));
         self.patterns.insert(
             id,
             StoredPattern {
@@ -90,12 +94,33 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn series(&self, symbol: SymbolId, tf: Timeframe) -> Vec<Candle> {
+    /// The candles of one series with `from <= ts < to`, oldest first, at most `limit`; from
+    /// the newest end when `newest` (still returned oldest first). A range read of the ordered
+    /// map: the cost does not depend on the length of the series.
+    fn series_range(
+        &self,
+        key: (SymbolId, Timeframe),
+        from: i64,
+        to: i64,
+        limit: u32,
+        newest: bool,
+    ) -> Vec<Candle> {
+        let (symbol, tf) = key;
+        if from >= to {
+            return Vec::new();
+        }
         let st = self.state.borrow();
-        st.candles
-            .range((symbol, tf, i64::MIN)..=(symbol, tf, i64::MAX))
-            .map(|(_, c)| *c)
-            .collect()
+        let range = st
+            .candles
+            .range((symbol, tf, from)..(symbol, tf, to))
+            .map(|(_, c)| *c);
+        if newest {
+            let mut out: Vec<Candle> = range.rev().take(clamp(limit)).collect();
+            out.reverse();
+            out
+        } else {
+            range.take(clamp(limit)).collect()
+        }
     }
 }
 
@@ -183,9 +208,7 @@ impl CandleStore for MemoryStore {
         tf: Timeframe,
         n: u32,
     ) -> Result<Vec<Candle>, StoreError> {
-        let all = self.series(symbol, tf);
-        let skip = all.len().saturating_sub(clamp(n));
-        Ok(all[skip..].to_vec())
+        Ok(self.series_range((symbol, tf), i64::MIN, i64::MAX, n, true))
     }
 
     async fn last_candle_ts(
@@ -193,7 +216,12 @@ impl CandleStore for MemoryStore {
         symbol: SymbolId,
         tf: Timeframe,
     ) -> Result<Option<i64>, StoreError> {
-        Ok(self.series(symbol, tf).last().map(Candle::ts))
+        let st = self.state.borrow();
+        Ok(st
+            .candles
+            .range((symbol, tf, i64::MIN)..=(symbol, tf, i64::MAX))
+            .next_back()
+            .map(|(_, c)| c.ts()))
     }
 
     async fn candles_in_range(
@@ -204,12 +232,7 @@ impl CandleStore for MemoryStore {
         to: i64,
         limit: u32,
     ) -> Result<Vec<Candle>, StoreError> {
-        Ok(self
-            .series(symbol, tf)
-            .into_iter()
-            .filter(|c| c.ts() >= from && c.ts() < to)
-            .take(clamp(limit))
-            .collect())
+        Ok(self.series_range((symbol, tf), from, to, limit, false))
     }
 
     async fn candles_before(
@@ -219,13 +242,7 @@ impl CandleStore for MemoryStore {
         before: i64,
         limit: u32,
     ) -> Result<Vec<Candle>, StoreError> {
-        let older: Vec<Candle> = self
-            .series(symbol, tf)
-            .into_iter()
-            .filter(|c| c.ts() < before)
-            .collect();
-        let skip = older.len().saturating_sub(clamp(limit));
-        Ok(older[skip..].to_vec())
+        Ok(self.series_range((symbol, tf), i64::MIN, before, limit, true))
     }
 }
 
@@ -263,13 +280,10 @@ impl PatternStore for MemoryStore {
     ) -> Result<Vec<StoredPattern>, StoreError> {
         let st = self.state.borrow();
         Ok(st
-            .patterns
-            .values()
-            .filter(|p| {
-                p.symbol == symbol
-                    && p.status == PatternStatus::Active
-                    && tf.is_none_or(|tf| p.tf == tf)
-            })
+            .active
+            .range((symbol, PatternId(i64::MIN))..=(symbol, PatternId(i64::MAX)))
+            .filter_map(|(_, id)| st.patterns.get(id))
+            .filter(|p| tf.is_none_or(|tf| p.tf == tf))
             .copied()
             .collect())
     }
@@ -278,6 +292,7 @@ impl PatternStore for MemoryStore {
         StatusUpdate::validate_batch(updates)?;
         let mut st = self.state.borrow_mut();
         let mut changed = 0;
+        let mut ended = Vec::new();
         for u in updates {
             if let Some(p) = st.patterns.get_mut(&u.id) {
                 if p.status == PatternStatus::Active {
@@ -285,22 +300,68 @@ impl PatternStore for MemoryStore {
                     p.fill_pct = u.fill_pct;
                     p.filled_at = u.filled_at;
                     changed += 1;
+                    if u.status != PatternStatus::Active {
+                        ended.push((p.symbol, p.id));
+                    }
                 }
             }
+        }
+        for key in ended {
+            st.active.remove(&key);
         }
         Ok(changed)
     }
 
     async fn expire_patterns(&self, symbol: SymbolId, now: i64) -> Result<u64, StoreError> {
         let mut st = self.state.borrow_mut();
+        let State {
+            patterns, active, ..
+        } = &mut *st;
         let mut expired = 0;
-        for p in st.patterns.values_mut() {
-            if p.symbol == symbol && p.status == PatternStatus::Active && p.expires_at < now {
+        active.retain(|&(s, id)| {
+            let Some(p) = patterns.get_mut(&id) else {
+                return false;
+            };
+            if s == symbol && p.expires_at < now {
                 p.status = PatternStatus::Expired;
                 expired += 1;
+                false
+            } else {
+                true
+            }
+        });
+        Ok(expired)
+    }
+
+    async fn pattern_keys(
+        &self,
+        symbol: SymbolId,
+        windows: &[KeyWindow],
+    ) -> Result<Vec<StoredPatternKey>, StoreError> {
+        for w in windows {
+            exact_int("window start", w.from)?;
+        }
+        let st = self.state.borrow();
+        let mut out = Vec::new();
+        for w in windows {
+            for &pattern_type in PatternType::ALL {
+                for &direction in Direction::ALL {
+                    let lo = (symbol, w.tf, pattern_type, direction, w.from);
+                    let hi = (symbol, w.tf, pattern_type, direction, i64::MAX);
+                    out.extend(
+                        st.pattern_keys
+                            .range(lo..=hi)
+                            .map(|(k, _)| StoredPatternKey {
+                                tf: k.1,
+                                pattern_type: k.2,
+                                direction: k.3,
+                                detected_at: k.4,
+                            }),
+                    );
+                }
             }
         }
-        Ok(expired)
+        Ok(out)
     }
 
     async fn matrix(&self) -> Result<Vec<MatrixCell>, StoreError> {

@@ -24,10 +24,10 @@ pub mod migrate;
 mod sql;
 
 use cl_app::ports::{
-    exact_int, CandleStore, Cursor, HealthProbe, MatrixCell, MatrixPattern, NewPattern, NewSignal,
-    NewSymbol, Page, PageRequest, PatternId, PatternStore, SignalFilter, SignalId, SignalStatus,
-    SignalStore, StatusUpdate, StoreError, StoredPattern, StoredSignal, StoredSymbol, SymbolId,
-    SymbolStore, TradeLevels,
+    exact_int, CandleStore, Cursor, HealthProbe, KeyWindow, MatrixCell, MatrixPattern, NewPattern,
+    NewSignal, NewSymbol, Page, PageRequest, PatternId, PatternStore, SignalFilter, SignalId,
+    SignalStatus, SignalStore, StatusUpdate, StoreError, StoredPattern, StoredPatternKey,
+    StoredSignal, StoredSymbol, SymbolId, SymbolStore, TradeLevels,
 };
 use cl_domain::{Candle, Direction, PatternStatus, PatternType, Timeframe, Zone};
 use futures_util::lock::{Mutex, MutexGuard};
@@ -651,6 +651,44 @@ impl PatternStore for PgStore<'_> {
             )
             .await?;
         Ok(count(&rows))
+    }
+
+    async fn pattern_keys(
+        &self,
+        symbol: SymbolId,
+        windows: &[KeyWindow],
+    ) -> Result<Vec<StoredPatternKey>, StoreError> {
+        const T: &str = "patterns";
+        if windows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tfs: Vec<&str> = windows.iter().map(|w| w.tf.as_str()).collect();
+        let from: Vec<i64> = windows
+            .iter()
+            .map(|w| exact_int("window start", w.from))
+            .collect::<Result<_, _>>()?;
+        let rows = self
+            .query(
+                sql::PATTERN_KEYS,
+                &[
+                    (&symbol.0, Type::INT8),
+                    (&tfs, Type::TEXT_ARRAY),
+                    (&from, Type::INT8_ARRAY),
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let (tf, ty, dir): (&str, &str, &str) =
+                    (get(row, 0, T)?, get(row, 1, T)?, get(row, 2, T)?);
+                Ok(StoredPatternKey {
+                    tf: parse(Timeframe::parse(tf), T, None)?,
+                    pattern_type: parse(PatternType::parse(ty), T, None)?,
+                    direction: parse(Direction::parse(dir), T, None)?,
+                    detected_at: get(row, 3, T)?,
+                })
+            })
+            .collect()
     }
 
     async fn matrix(&self) -> Result<Vec<MatrixCell>, StoreError> {

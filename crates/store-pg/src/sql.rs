@@ -84,6 +84,14 @@ FROM unnest($1::int8[], $2::text[], $3::float8[], $4::int8[]) AS u(id, status, f
 WHERE p.id = u.id AND p.status = 'active'
 RETURNING p.id";
 
+/// The keys (any status) per TF window, in one statement; served by the unique key index
+/// `(symbol_id, tf, pattern_type, direction, detected_at)`.
+pub(crate) const PATTERN_KEYS: &str = "\
+SELECT p.tf, p.pattern_type, p.direction, p.detected_at
+FROM patterns AS p
+JOIN unnest($2::text[], $3::int8[]) AS w(tf, from_ts) ON p.tf = w.tf AND p.detected_at >= w.from_ts
+WHERE p.symbol_id = $1";
+
 pub(crate) const EXPIRE_PATTERNS: &str = "\
 UPDATE patterns SET status = 'expired'
 WHERE symbol_id = $1 AND status = 'active' AND expires_at < $2
