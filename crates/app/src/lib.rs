@@ -5,7 +5,13 @@
 //! [`ports`] holds the storage traits, grouped by aggregate, with their row structs and the
 //! typed [`ports::StoreError`]. Adapters (`cl-store-memory`, `cl-store-pg`, `cl-store-d1`)
 //! implement them; `cl-store-contract` pins their shared behaviour.
+//!
+//! [`pipeline`] is the live pipeline's per-symbol tick (detection.md §4) over those ports, with
+//! an injected [`ports::Clock`] ([`clock`]); [`convert`] is the one place where domain patterns
+//! and signals meet the stored rows.
 
 pub mod ports;
 
 pub mod clock;
+pub mod convert;
+pub mod pipeline;
