@@ -31,8 +31,50 @@ COMMANDS:
                   --seed S               generator seed (default 42)
                   --runs R               best of R runs (default 3)
                   --json                 print JSON instead of a table
-    backtest    (coming) Backtest detections on historical candles
-    replay      (coming) Replay the live pipeline over stored candles
+    backtest    Backtest the raw detections of one pattern type (detection.md §8)
+                  --candles FILE         CSV or JSON candles OF THE GIVEN TF, used as they are
+                                         (not aggregated; run `aggregate` first for 1m data)
+                  --type T               imbalance, order_block or liquidity_sweep (required)
+                  --tf TF                5m,15m,30m,1h,2h,4h or 1d (default 1h); selects the
+                                         entry/exit window (1h: 100 candles); 1m is refused
+                  --rr X                 target in R, 0.5..10 (default 2)
+                  --sl-buffer-pct X      stop beyond the zone, % of its size, 0..100 (default 10)
+                  --slippage-pct X       entry slippage %, 0..5 (default 0)
+                prints {\"timeframe\",\"params\",\"window\",\"stats\",\"trades\",\"equity_curve\",...}
+    replay      Run the live pipeline (the app crate's tick) over history, in-process, on the
+                in-memory store
+                  --candles SYMBOL=FILE  1m candles of one symbol (repeatable; at least one)
+                  --steps FILE           JSON array of [from, to) index ranges; each range is one
+                                         scheduled run feeding those candles (default: one run
+                                         feeding everything)
+                  --settings FILE        JSON object of signal settings: min_confluence,
+                                         require_htf, cooldown_hours, default_rr, min_risk_pct
+                                         (defaults 3, true, 4, 3, 0.5; unknown keys refused)
+                each run's clock is its last fed candle's open + 60 s. With several symbols,
+                every step applies to every symbol's list by index (clamped to its length),
+                symbols in argument order; a step needs 0 <= from <= to, 1 <= to <= the
+                longest list. prints {\"symbols\",\"steps\",\"patterns\",\"signals\",\"matrix\"};
+                each \"steps\" row is one run of one symbol (step by step, symbols in argument
+                order): [from, to, now_ms, new_1m, patterns_saved, signals_generated, expired].
+                Progress goes to stderr.
+    demo-sql    Generate demo data with the pipeline and write it as D1 SQL
+                  --out FILE             the SQL file to write (required)
+                  --symbols LIST         comma list (default BTC/USDT,ETH/USDT,SOL/USDT,XRP/USDT,
+                                         BNB/USDT); known symbols start at a realistic price,
+                                         others at 100
+                  --days N               days of 1m candles per symbol (default 10)
+                  --seed S               generator seed (default 7; symbol k uses S + k)
+                  --now MS               end of the data and the last run's clock, UTC ms
+                                         (default 1717200000000 = 2024-06-01T00:00Z, so the
+                                         output is byte-for-byte reproducible)
+                runs the pipeline in hourly steps, then writes INSERT OR IGNORE statements
+                (symbols, the last 3 days of 1m and every higher-TF candle, patterns,
+                signals) for migrations/; loading it twice inserts nothing new
+    bench-replay
+                Time the replay: one symbol's candles as one run, then minute by minute
+                  --days N               days of 1m candles (default 14 = 20,160 candles)
+                  --seed S               generator seed (default 42)
+                  --json                 print JSON instead of a table
     help        Print this help
 
 CANDLE FILES:
@@ -58,9 +100,85 @@ pub enum Command {
     Aggregate(AggregateArgs),
     /// `bench`.
     Bench(BenchArgs),
-    /// A listed command that is not implemented yet (`backtest`, `replay`).
-    Coming(&'static str),
+    /// `backtest`.
+    Backtest(BacktestArgs),
+    /// `replay`.
+    Replay(ReplayArgs),
+    /// `demo-sql`.
+    DemoSql(DemoSqlArgs),
+    /// `bench-replay`.
+    BenchReplay(BenchReplayArgs),
 }
+
+/// Options of `backtest`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BacktestArgs {
+    /// The candle file (candles of `tf`).
+    pub candles: PathBuf,
+    /// The detector.
+    pub pattern_type: PatternType,
+    /// The TF the candles are taken as.
+    pub tf: Timeframe,
+    /// Target in R.
+    pub rr: f64,
+    /// Stop buffer, % of the zone size.
+    pub sl_buffer_pct: f64,
+    /// Entry slippage %.
+    pub slippage_pct: f64,
+}
+
+/// Default `backtest --tf`.
+pub const DEFAULT_BACKTEST_TF: Timeframe = Timeframe::H1;
+
+/// Options of `replay`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayArgs {
+    /// `(symbol, file)` pairs in argument order.
+    pub candles: Vec<(String, PathBuf)>,
+    /// The steps file.
+    pub steps: Option<PathBuf>,
+    /// The settings file.
+    pub settings: Option<PathBuf>,
+}
+
+/// Options of `demo-sql`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoSqlArgs {
+    /// Where to write the SQL.
+    pub out: PathBuf,
+    /// Symbols, in order.
+    pub symbols: Vec<String>,
+    /// Days of 1m candles.
+    pub days: usize,
+    /// Generator seed.
+    pub seed: u64,
+    /// End of the data, UTC ms.
+    pub now_ms: i64,
+}
+
+/// Default `demo-sql --symbols`.
+pub const DEFAULT_DEMO_SYMBOLS: [&str; 5] =
+    ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "BNB/USDT"];
+/// Default `demo-sql --days`.
+pub const DEFAULT_DEMO_DAYS: usize = 10;
+/// Default `demo-sql --seed`.
+pub const DEFAULT_DEMO_SEED: u64 = 7;
+/// Default `demo-sql --now`: 2024-06-01T00:00:00Z.
+pub const DEFAULT_DEMO_NOW_MS: i64 = 1_717_200_000_000;
+
+/// Options of `bench-replay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BenchReplayArgs {
+    /// Days of 1m candles.
+    pub days: usize,
+    /// Generator seed.
+    pub seed: u64,
+    /// JSON output instead of a table.
+    pub json: bool,
+}
+
+/// Default `bench-replay --days` (14 days = 20,160 candles).
+pub const DEFAULT_BENCH_REPLAY_DAYS: usize = 14;
 
 /// Options of `detect`.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,8 +296,10 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, UsageError> {
         "detect" => parse_detect(rest),
         "aggregate" => parse_aggregate(rest),
         "bench" => parse_bench(rest),
-        "backtest" => Ok(Command::Coming("backtest")),
-        "replay" => Ok(Command::Coming("replay")),
+        "backtest" => parse_backtest(rest),
+        "replay" => parse_replay(rest),
+        "demo-sql" => parse_demo_sql(rest),
+        "bench-replay" => parse_bench_replay(rest),
         other => Err(UsageError::UnknownCommand(truncate(other))),
     }
 }
@@ -329,6 +449,165 @@ fn parse_bench(rest: &[String]) -> Result<Command, UsageError> {
         }
     }
     Ok(Command::Bench(args))
+}
+
+fn parse_backtest(rest: &[String]) -> Result<Command, UsageError> {
+    const CMD: &str = "backtest";
+    let mut opts = Options::new(CMD, rest);
+    let defaults = cl_domain::backtest::BacktestParams::default();
+    let (mut candles, mut pattern_type) = (None, None);
+    let mut tf = DEFAULT_BACKTEST_TF;
+    let (mut rr, mut sl, mut slip) = (defaults.rr, defaults.sl_buffer_pct, defaults.slippage_pct);
+    while let Some(opt) = opts.next_opt()? {
+        match opt.name {
+            "--help" | "-h" => return Ok(Command::Help),
+            "--candles" => candles = Some(PathBuf::from(opts.value(&opt, "--candles")?)),
+            "--type" => {
+                let v = opts.value(&opt, "--type")?;
+                pattern_type = Some(PatternType::parse(v).map_err(|e| bad("--type", v, e))?);
+            }
+            "--tf" => {
+                let v = opts.value(&opt, "--tf")?;
+                tf = Timeframe::parse(v).map_err(|e| bad("--tf", v, e))?;
+            }
+            "--rr" => rr = parse_number(opts.value(&opt, "--rr")?, "--rr")?,
+            "--sl-buffer-pct" => {
+                sl = parse_number(opts.value(&opt, "--sl-buffer-pct")?, "--sl-buffer-pct")?;
+            }
+            "--slippage-pct" => {
+                slip = parse_number(opts.value(&opt, "--slippage-pct")?, "--slippage-pct")?;
+            }
+            _ => return Err(opts.unknown(&opt)),
+        }
+    }
+    let missing = |option| UsageError::MissingOption {
+        command: CMD,
+        option,
+    };
+    Ok(Command::Backtest(BacktestArgs {
+        candles: candles.ok_or_else(|| missing("--candles"))?,
+        pattern_type: pattern_type.ok_or_else(|| missing("--type"))?,
+        tf,
+        rr,
+        sl_buffer_pct: sl,
+        slippage_pct: slip,
+    }))
+}
+
+fn parse_replay(rest: &[String]) -> Result<Command, UsageError> {
+    const CMD: &str = "replay";
+    let mut opts = Options::new(CMD, rest);
+    let mut args = ReplayArgs {
+        candles: Vec::new(),
+        steps: None,
+        settings: None,
+    };
+    while let Some(opt) = opts.next_opt()? {
+        match opt.name {
+            "--help" | "-h" => return Ok(Command::Help),
+            "--candles" => {
+                let v = opts.value(&opt, "--candles")?;
+                let (symbol, file) = v
+                    .split_once('=')
+                    .filter(|(s, f)| !s.trim().is_empty() && !f.is_empty())
+                    .ok_or_else(|| bad("--candles", v, "expected SYMBOL=FILE"))?;
+                let symbol = symbol.trim().to_owned();
+                if args.candles.iter().any(|(s, _)| *s == symbol) {
+                    return Err(bad("--candles", v, "this symbol is given twice"));
+                }
+                args.candles.push((symbol, PathBuf::from(file)));
+            }
+            "--steps" => args.steps = Some(PathBuf::from(opts.value(&opt, "--steps")?)),
+            "--settings" => {
+                args.settings = Some(PathBuf::from(opts.value(&opt, "--settings")?));
+            }
+            _ => return Err(opts.unknown(&opt)),
+        }
+    }
+    if args.candles.is_empty() {
+        return Err(UsageError::MissingOption {
+            command: CMD,
+            option: "--candles",
+        });
+    }
+    Ok(Command::Replay(args))
+}
+
+fn parse_demo_sql(rest: &[String]) -> Result<Command, UsageError> {
+    const CMD: &str = "demo-sql";
+    let mut opts = Options::new(CMD, rest);
+    let mut out = None;
+    let mut args = DemoSqlArgs {
+        out: PathBuf::new(),
+        symbols: DEFAULT_DEMO_SYMBOLS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        days: DEFAULT_DEMO_DAYS,
+        seed: DEFAULT_DEMO_SEED,
+        now_ms: DEFAULT_DEMO_NOW_MS,
+    };
+    while let Some(opt) = opts.next_opt()? {
+        match opt.name {
+            "--help" | "-h" => return Ok(Command::Help),
+            "--out" => out = Some(PathBuf::from(opts.value(&opt, "--out")?)),
+            "--symbols" => {
+                let v = opts.value(&opt, "--symbols")?;
+                let mut list: Vec<String> = Vec::new();
+                for part in v.split(',').map(str::trim) {
+                    if !list.iter().any(|s| s == part) {
+                        list.push(part.to_owned());
+                    }
+                }
+                args.symbols = list;
+            }
+            "--days" => args.days = parse_count(opts.value(&opt, "--days")?, "--days")?,
+            "--seed" => {
+                let v = opts.value(&opt, "--seed")?;
+                args.seed = v.parse().map_err(|e| bad("--seed", v, e))?;
+            }
+            "--now" => {
+                let v = opts.value(&opt, "--now")?;
+                args.now_ms = v.parse::<i64>().map_err(|e| bad("--now", v, e))?;
+            }
+            _ => return Err(opts.unknown(&opt)),
+        }
+    }
+    args.out = out.ok_or(UsageError::MissingOption {
+        command: CMD,
+        option: "--out",
+    })?;
+    Ok(Command::DemoSql(args))
+}
+
+fn parse_bench_replay(rest: &[String]) -> Result<Command, UsageError> {
+    let mut opts = Options::new("bench-replay", rest);
+    let mut args = BenchReplayArgs {
+        days: DEFAULT_BENCH_REPLAY_DAYS,
+        seed: DEFAULT_BENCH_SEED,
+        json: false,
+    };
+    while let Some(opt) = opts.next_opt()? {
+        match opt.name {
+            "--help" | "-h" => return Ok(Command::Help),
+            "--days" => args.days = parse_count(opts.value(&opt, "--days")?, "--days")?,
+            "--seed" => {
+                let v = opts.value(&opt, "--seed")?;
+                args.seed = v.parse().map_err(|e| bad("--seed", v, e))?;
+            }
+            "--json" => args.json = flag(&opt, "--json")?,
+            _ => return Err(opts.unknown(&opt)),
+        }
+    }
+    Ok(Command::BenchReplay(args))
+}
+
+fn parse_number(v: &str, option: &'static str) -> Result<f64, UsageError> {
+    match v.parse::<f64>() {
+        Ok(x) if x.is_finite() => Ok(x),
+        Ok(_) => Err(bad(option, v, "must be a finite number")),
+        Err(e) => Err(bad(option, v, e)),
+    }
 }
 
 fn parse_count(v: &str, option: &'static str) -> Result<usize, UsageError> {
@@ -490,11 +769,96 @@ mod tests {
     }
 
     #[test]
-    fn coming_commands_and_help_parse() {
-        assert_eq!(p(&["backtest", "--x"]), Ok(Command::Coming("backtest")));
-        assert_eq!(p(&["replay"]), Ok(Command::Coming("replay")));
+    fn help_parses_at_top_level_and_per_command() {
         assert_eq!(p(&["--help"]), Ok(Command::Help));
         assert_eq!(p(&["detect", "--help"]), Ok(Command::Help));
+        assert_eq!(p(&["replay", "--help"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn replay_takes_repeated_symbol_files_in_order() {
+        let Command::Replay(a) = p(&[
+            "replay",
+            "--candles",
+            "BTC/USDT=a.csv",
+            "--candles=ETH/USDT=b.json",
+            "--steps",
+            "s.json",
+        ])
+        .unwrap() else {
+            panic!("not replay");
+        };
+        assert_eq!(
+            a.candles,
+            vec![
+                ("BTC/USDT".to_owned(), PathBuf::from("a.csv")),
+                ("ETH/USDT".to_owned(), PathBuf::from("b.json"))
+            ]
+        );
+        assert_eq!(a.steps, Some(PathBuf::from("s.json")));
+        assert_eq!(a.settings, None);
+    }
+
+    #[test]
+    fn replay_refuses_missing_malformed_or_repeated_symbols() {
+        assert!(matches!(
+            p(&["replay"]),
+            Err(UsageError::MissingOption { .. })
+        ));
+        assert!(matches!(
+            p(&["replay", "--candles", "a.csv"]),
+            Err(UsageError::BadValue { .. })
+        ));
+        assert!(matches!(
+            p(&["replay", "--candles", "X=a", "--candles", "X=b"]),
+            Err(UsageError::BadValue { .. })
+        ));
+    }
+
+    #[test]
+    fn backtest_defaults_to_1h_and_the_product_parameters() {
+        let Command::Backtest(a) =
+            p(&["backtest", "--candles", "x", "--type", "imbalance"]).unwrap()
+        else {
+            panic!("not backtest");
+        };
+        assert_eq!(a.tf, Timeframe::H1);
+        assert_eq!((a.rr, a.sl_buffer_pct, a.slippage_pct), (2.0, 10.0, 0.0));
+        assert!(matches!(
+            p(&["backtest", "--candles", "x"]),
+            Err(UsageError::MissingOption {
+                option: "--type",
+                ..
+            })
+        ));
+        assert!(matches!(
+            p(&[
+                "backtest",
+                "--candles",
+                "x",
+                "--type",
+                "imbalance",
+                "--rr",
+                "inf"
+            ]),
+            Err(UsageError::BadValue { option: "--rr", .. })
+        ));
+    }
+
+    #[test]
+    fn demo_sql_has_fixed_defaults() {
+        let Command::DemoSql(a) = p(&["demo-sql", "--out", "d.sql"]).unwrap() else {
+            panic!("not demo-sql");
+        };
+        assert_eq!(a.symbols.len(), 5);
+        assert_eq!((a.days, a.seed, a.now_ms), (10, 7, 1_717_200_000_000));
+        assert!(matches!(
+            p(&["demo-sql"]),
+            Err(UsageError::MissingOption {
+                option: "--out",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub enum BenchError {
     /// Writing the report failed.
     #[error("cannot write the report: {0}")]
     Output(#[from] io::Error),
+    /// A replayed run failed (a bug).
+    #[error(transparent)]
+    Replay(#[from] crate::replay::ReplayError),
 }
 
 /// splitmix64: tiny, fast, and good enough for test data.
@@ -84,9 +87,23 @@ impl SplitMix64 {
 /// # Errors
 /// [`BenchError::Generator`] if a candle fails validation (never expected).
 pub fn generate(n: usize, seed: u64) -> Result<CandleSeries, BenchError> {
+    generate_walk(n, seed, START_MS, START_PRICE)
+}
+
+/// [`generate`] from a chosen first minute and first price (e.g. a symbol's price level).
+///
+/// # Errors
+/// [`BenchError::Generator`] if a candle fails validation (never expected for a positive
+/// finite `start_price`).
+pub fn generate_walk(
+    n: usize,
+    seed: u64,
+    start_ms: i64,
+    start_price: f64,
+) -> Result<CandleSeries, BenchError> {
     let mut rng = SplitMix64(seed);
     let mut out = Vec::with_capacity(n);
-    let (mut ts, mut close, mut burst) = (START_MS, START_PRICE, false);
+    let (mut ts, mut close, mut burst) = (start_ms, start_price, false);
     for index in 0..n {
         if rng.unit() < HOLE_CHANCE {
             ts += MINUTE_MS;
@@ -235,6 +252,135 @@ pub fn run(args: &BenchArgs) -> Result<Report, BenchError> {
         target: target_name(),
         results,
     })
+}
+
+/// One mode of `bench-replay`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplayRow {
+    /// `one run` or `minute by minute`.
+    pub mode: &'static str,
+    /// Pipeline ticks.
+    pub runs: usize,
+    /// 1m candles fed.
+    pub candles: usize,
+    /// Wall time of the ticks, in seconds.
+    pub seconds: f64,
+    /// Candles fed per second, end to end (store, aggregate, detect, levels, status, signals,
+    /// expiry).
+    pub candles_per_sec: f64,
+    /// Patterns stored.
+    pub patterns: usize,
+    /// Signals stored.
+    pub signals: usize,
+}
+
+/// The `bench-replay` report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplayReport {
+    /// Days of 1m candles.
+    pub days: usize,
+    /// Generator seed.
+    pub seed: u64,
+    /// `arch-os` of the binary.
+    pub target: String,
+    /// One row per mode.
+    pub results: Vec<ReplayRow>,
+}
+
+/// Minutes per day.
+const MINUTES_PER_DAY: usize = 1_440;
+
+/// Times the replay of `days` days of generated 1m candles for one symbol: as ONE run, then
+/// as one run per candle, each on a fresh in-memory store.
+///
+/// # Errors
+/// [`BenchError`] when the data cannot be generated or a run fails (never expected).
+pub fn run_replay(args: &crate::args::BenchReplayArgs) -> Result<ReplayReport, BenchError> {
+    use crate::replay::{Progress, Replay, SymbolInput};
+    use cl_domain::signal::SignalSettings;
+    let n = args.days.saturating_mul(MINUTES_PER_DAY);
+    let series = generate(n, args.seed)?;
+    let n = series.len();
+    let modes: [(&'static str, Vec<(usize, usize)>); 2] = [
+        ("one run", vec![(0, n)]),
+        ("minute by minute", (0..n).map(|k| (k, k + 1)).collect()),
+    ];
+    let mut results = Vec::with_capacity(modes.len());
+    for (mode, steps) in modes {
+        let input = SymbolInput {
+            symbol: "BTC/USDT".to_owned(),
+            candles: series.clone(),
+        };
+        let start = Instant::now();
+        let mut replay = Replay::new(
+            vec![input],
+            SignalSettings::default(),
+            DetectionParams::default(),
+        )?;
+        let mut progress = Progress::new("bench-replay", steps.len());
+        for (k, step) in steps.iter().enumerate() {
+            replay.step(*step)?;
+            progress.tick(k + 1);
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        progress.finish();
+        results.push(ReplayRow {
+            mode,
+            runs: steps.len(),
+            candles: n,
+            seconds,
+            candles_per_sec: if seconds > 0.0 {
+                n as f64 / seconds
+            } else {
+                f64::INFINITY
+            },
+            patterns: replay
+                .patterns()
+                .map_err(crate::replay::ReplayError::from)?
+                .len(),
+            signals: replay
+                .signals()
+                .map_err(crate::replay::ReplayError::from)?
+                .len(),
+        });
+    }
+    Ok(ReplayReport {
+        days: args.days,
+        seed: args.seed,
+        target: target_name(),
+        results,
+    })
+}
+
+/// Writes the `bench-replay` report as an aligned table.
+///
+/// # Errors
+/// The writer's I/O error.
+pub fn write_replay_table<W: Write>(mut out: W, r: &ReplayReport) -> io::Result<()> {
+    writeln!(
+        out,
+        "cryptolens bench-replay: {} day(s) of 1m candles, seed {}, {}",
+        r.days, r.seed, r.target
+    )?;
+    writeln!(
+        out,
+        "{:<18} {:>7} {:>8} {:>10} {:>14} {:>9} {:>8}",
+        "mode", "runs", "candles", "seconds", "candles/s", "patterns", "signals"
+    )?;
+    for row in &r.results {
+        writeln!(
+            out,
+            "{:<18} {:>7} {:>8} {:>10.3} {:>14} {:>9} {:>8}",
+            row.mode,
+            row.runs,
+            row.candles,
+            row.seconds,
+            group_thousands(row.candles_per_sec),
+            row.patterns,
+            row.signals
+        )?;
+    }
+    Ok(())
 }
 
 /// `arch-os` of this binary; WASI builds report an empty OS, so name it.

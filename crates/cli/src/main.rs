@@ -1,23 +1,28 @@
 //! # cryptolens
 //!
 //! The native command-line tool over the same detection core the worker runs
-//! (`cl-domain`): `detect`, `aggregate` and `bench` today; `backtest` and `replay` are listed
-//! and answer "not yet available" (exit 2).
+//! (`cl-domain`): `detect`, `aggregate`, `backtest` and `bench`; and over the same application
+//! service the scheduled pipeline runs (`cl-app`'s tick on the in-memory store): `replay`,
+//! `demo-sql` and `bench-replay`.
 //!
 //! Layout: [`args`] parses the command line by hand (no clap, so the WASI build stays small),
 //! [`input`] reads CSV/JSON candle files (serde_json stays out of the domain), [`output`]
-//! writes the JSON shapes, and [`bench`] generates data and times the core. Results go to
+//! writes the JSON shapes, [`bench`] generates data and times the core, [`replay`] drives
+//! the pipeline over history and [`demo`] turns a replay into D1 SQL. Results go to
 //! stdout; every error goes to stderr as one `error: …` line, with exit code 2 for bad usage or
 //! bad input and 1 when the output cannot be written. It also builds for `wasm32-wasip1`
 //! (see `scripts/bench-wasm.sh`).
 
 mod args;
 mod bench;
+mod demo;
 mod input;
 mod output;
+mod replay;
 
-use args::{AggregateArgs, Command, DetectArgs, UsageError};
+use args::{AggregateArgs, BacktestArgs, Command, DemoSqlArgs, DetectArgs, ReplayArgs, UsageError};
 use cl_domain::aggregate::aggregate;
+use cl_domain::backtest::{run_backtest, BacktestError, BacktestParams};
 use cl_domain::detect::{detect_all, in_emission_order, Mode};
 use cl_domain::DetectionParams;
 use std::io::{self, BufWriter, Write};
@@ -43,9 +48,15 @@ enum CliError {
         /// What is wrong with it.
         source: input::InputError,
     },
-    /// A listed command that is not implemented yet.
-    #[error("{0} is not yet available")]
-    NotYetAvailable(&'static str),
+    /// The backtest refused its input (parameters, a 1m TF).
+    #[error("backtest: {0}")]
+    Backtest(#[from] BacktestError),
+    /// The replay could not run.
+    #[error("replay: {0}")]
+    Replay(#[from] replay::ReplayError),
+    /// The demo data could not be made or written.
+    #[error("demo-sql: {0}")]
+    Demo(#[from] demo::DemoError),
     /// The bench could not run.
     #[error("bench: {0}")]
     Bench(#[from] bench::BenchError),
@@ -57,7 +68,10 @@ enum CliError {
 impl CliError {
     fn exit_code(&self) -> u8 {
         match self {
-            Self::Output(_) | Self::Bench(bench::BenchError::Output(_)) => EXIT_OUTPUT,
+            Self::Output(_)
+            | Self::Bench(bench::BenchError::Output(_))
+            | Self::Replay(replay::ReplayError::Output(_))
+            | Self::Demo(demo::DemoError::Write { .. }) => EXIT_OUTPUT,
             _ => EXIT_USAGE,
         }
     }
@@ -91,7 +105,18 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<(), CliError> {
                 bench::write_table(&mut out, &report)?;
             }
         }
-        Command::Coming(name) => return Err(CliError::NotYetAvailable(name)),
+        Command::Backtest(a) => run_backtest_cmd(&a, &mut out)?,
+        Command::Replay(a) => run_replay(&a, &mut out)?,
+        Command::DemoSql(a) => run_demo(&a)?,
+        Command::BenchReplay(a) => {
+            let report = bench::run_replay(&a)?;
+            if a.json {
+                serde_json::to_writer(&mut out, &report).map_err(io::Error::other)?;
+                out.write_all(b"\n")?;
+            } else {
+                bench::write_replay_table(&mut out, &report)?;
+            }
+        }
     }
     out.flush()?;
     Ok(())
@@ -124,5 +149,60 @@ fn run_aggregate(a: &AggregateArgs, out: &mut impl Write) -> Result<(), CliError
             .map(|&tf| (tf, aggregate(&series, tf, a.now_ms, None)))
             .collect();
     output::write_aggregates(out, &per_tf)?;
+    Ok(())
+}
+
+fn run_backtest_cmd(a: &BacktestArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let series = load(&a.candles)?;
+    let candles = series.as_slice();
+    let detections = cl_domain::detect::detect(
+        candles,
+        a.pattern_type,
+        Mode::Raw,
+        &DetectionParams::default(),
+    );
+    let params = BacktestParams {
+        rr: a.rr,
+        sl_buffer_pct: a.sl_buffer_pct,
+        slippage_pct: a.slippage_pct,
+    };
+    let report = run_backtest(a.tf, candles, &detections, &params)?;
+    serde_json::to_writer(&mut *out, &report).map_err(io::Error::other)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+fn run_replay(a: &ReplayArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let mut inputs = Vec::with_capacity(a.candles.len());
+    for (symbol, path) in &a.candles {
+        inputs.push(replay::SymbolInput {
+            symbol: symbol.clone(),
+            candles: load(path)?,
+        });
+    }
+    let steps = a.steps.as_deref().map(replay::load_steps).transpose()?;
+    let settings = match &a.settings {
+        Some(path) => replay::load_settings(path)?,
+        None => cl_domain::signal::SignalSettings::default(),
+    };
+    replay::run(inputs, steps, settings, out)?;
+    Ok(())
+}
+
+fn run_demo(a: &DemoSqlArgs) -> Result<(), CliError> {
+    let (sql, s) = demo::build(&a.symbols, a.days, a.seed, a.now_ms)?;
+    demo::write_file(&a.out, &sql)?;
+    // The summary is informational; stdout stays free for nothing else.
+    let _ = writeln!(
+        io::stderr().lock(),
+        "demo-sql: wrote {} ({} bytes, {} statements): {} symbols, {} candles, {} patterns, {} signals",
+        a.out.display(),
+        s.bytes,
+        s.statements,
+        s.symbols,
+        s.candles,
+        s.patterns,
+        s.signals
+    );
     Ok(())
 }

@@ -3,7 +3,10 @@
 // A test binary: failing loudly is the point (clippy.toml only exempts #[test] fns).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod backtest;
+mod demo_sql;
 mod helpers;
+mod replay;
 
 use helpers::{cryptolens, fixture, keys};
 use serde_json::json;
@@ -191,25 +194,22 @@ fn a_missing_file_exits_2() {
 }
 
 #[test]
-fn help_lists_every_command_with_backtest_and_replay_coming() {
+fn help_lists_every_command() {
     for args in [&["--help"][..], &["help"], &["-h"]] {
         let run = cryptolens(args);
         assert_eq!(run.code, 0);
-        for cmd in ["detect", "aggregate", "bench", "backtest", "replay"] {
+        for cmd in [
+            "detect",
+            "aggregate",
+            "bench",
+            "backtest",
+            "replay",
+            "demo-sql",
+            "bench-replay",
+        ] {
             assert!(run.stdout.contains(cmd), "{cmd} missing from help");
         }
-        assert!(run.stdout.contains("backtest    (coming)"));
-        assert!(run.stdout.contains("replay      (coming)"));
-    }
-}
-
-#[test]
-fn backtest_and_replay_are_not_yet_available() {
-    for cmd in ["backtest", "replay"] {
-        let run = cryptolens(&[cmd]);
-        assert_eq!(run.code, 2);
-        assert!(run.stdout.is_empty());
-        assert!(run.stderr.contains("not yet available"), "{}", run.stderr);
+        assert!(!run.stdout.contains("(coming)"));
     }
 }
 
