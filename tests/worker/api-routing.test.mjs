@@ -82,7 +82,12 @@ test("wrong methods on read routes are 405 with Allow, unknown paths 404", async
 
 test("the access log names the route template, never the raw path", async () => {
   await w.fetch("/api/v1/patterns/12345", { headers: { "X-Request-ID": "route-log-0001" } });
-  const line = w.log.lines.find((l) => l.includes("route-log-0001"));
+  // Console output reaches the harness through workerd's stdout, asynchronously.
+  let line;
+  for (let i = 0; i < 50 && !line; i++) {
+    line = w.log.lines.find((l) => l.includes("route-log-0001"));
+    if (!line) await new Promise((r) => setTimeout(r, 20));
+  }
   assert.ok(line, "no access log line");
   const json = JSON.parse(line.slice(line.indexOf("{")));
   assert.equal(json.route, "/api/v1/patterns/{id}");

@@ -12,9 +12,10 @@ mod pg;
 mod probes;
 mod unwired;
 
-use cl_api::config::Config;
+use cl_api::config::{Config, StorageBackend};
 use cl_api::context::RequestContext;
-use cl_api::{finalize, handle_api, is_forbidden_static_path, level_for, AccessLog, App};
+use cl_api::{finalize, handle_api, is_forbidden_static_path, level_for, AccessLog, App, Handled};
+use cl_store_pg::PgStore;
 use std::cell::OnceCell;
 use worker::{event, Context, Date, Env, Request, Response, Result};
 
@@ -53,6 +54,70 @@ fn config(env: &Env) -> Config {
     })
 }
 
+/// Builds the [`App`] over the configured store and handles one API request.
+async fn serve_api(
+    config: Config,
+    env: &Env,
+    req: &cl_api::http::Request,
+    ctx: &RequestContext,
+) -> Handled {
+    let probes = probes::Probes::new(env);
+    match config.storage {
+        StorageBackend::Postgres => {
+            let (client, connection) = match pg::open(env).await {
+                Ok(open) => open,
+                Err(err) => {
+                    // No connection: answer through the same App so routing, validation and
+                    // the error envelope stay identical; every store call reports the cause.
+                    let store = unwired::Unwired::because(format!("postgres: {}", err.0));
+                    let app = App {
+                        config,
+                        probes,
+                        store,
+                    };
+                    return handle_api(&app, req, ctx).await;
+                }
+            };
+            let work = async move {
+                let handled = {
+                    let app = App {
+                        config,
+                        probes,
+                        store: PgStore::new(&client),
+                    };
+                    handle_api(&app, req, ctx).await
+                };
+                // Dropping the client lets the connection close gracefully.
+                drop(client);
+                handled
+            };
+            let (handled, closed) = futures_util::future::join(work, connection).await;
+            if let Err(err) = closed {
+                worker::console_warn!(
+                    "{}",
+                    serde_json::json!({"level": "warn", "event": "postgres_connection", "error": err.to_string()})
+                );
+            }
+            handled
+        }
+        // D1 is the default store; its adapter (cl-store-d1) is not wired yet.
+        StorageBackend::D1 => {
+            let store =
+                unwired::Unwired::because("d1: the cl-store-d1 adapter is not wired yet".into());
+            handle_api(
+                &App {
+                    config,
+                    probes,
+                    store,
+                },
+                req,
+                ctx,
+            )
+            .await
+        }
+    }
+}
+
 #[event(start)]
 fn start() {
     console_error_panic_hook::set_once();
@@ -80,12 +145,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         )
     } else if is_api {
         let plain = convert::from_worker(req).await?;
-        let app = App {
-            config,
-            probes: probes::Probes::new(&env),
-            store: unwired::Unwired,
-        };
-        let handled = handle_api(&app, &plain, &ctx).await;
+        let handled = serve_api(config, &env, &plain, &ctx).await;
         let resp = convert::to_worker(finalize(handled.response, &ctx, true))?;
         (resp, handled.route, handled.error_cause)
     } else if is_forbidden_static_path(&path) {

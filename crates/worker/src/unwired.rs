@@ -9,27 +9,34 @@ use cl_app::ports::{
 };
 use cl_domain::{Candle, Direction, Timeframe};
 
-/// No storage adapter.
-pub struct Unwired;
+/// No usable store; carries why, for the log line.
+pub struct Unwired {
+    why: String,
+}
 
-fn unwired<T>() -> Result<T, StoreError> {
-    Err(StoreError::Unavailable(
-        "no storage adapter is wired for this STORAGE".into(),
-    ))
+impl Unwired {
+    /// A store that fails every call with `Unavailable(why)`.
+    pub fn because(why: String) -> Self {
+        Self { why }
+    }
+
+    fn fail<T>(&self) -> Result<T, StoreError> {
+        Err(StoreError::Unavailable(self.why.clone()))
+    }
 }
 
 impl SymbolStore for Unwired {
     async fn add_symbol(&self, _: &NewSymbol) -> Result<StoredSymbol, StoreError> {
-        unwired()
+        self.fail()
     }
     async fn symbol_by_name(&self, _: &str) -> Result<Option<StoredSymbol>, StoreError> {
-        unwired()
+        self.fail()
     }
     async fn list_symbols(&self, _: bool) -> Result<Vec<StoredSymbol>, StoreError> {
-        unwired()
+        self.fail()
     }
     async fn set_symbol_active(&self, _: SymbolId, _: bool) -> Result<(), StoreError> {
-        unwired()
+        self.fail()
     }
 }
 
@@ -40,7 +47,7 @@ impl CandleStore for Unwired {
         _: Timeframe,
         _: &[Candle],
     ) -> Result<u64, StoreError> {
-        unwired()
+        self.fail()
     }
     async fn last_candles(
         &self,
@@ -48,10 +55,10 @@ impl CandleStore for Unwired {
         _: Timeframe,
         _: u32,
     ) -> Result<Vec<Candle>, StoreError> {
-        unwired()
+        self.fail()
     }
     async fn last_candle_ts(&self, _: SymbolId, _: Timeframe) -> Result<Option<i64>, StoreError> {
-        unwired()
+        self.fail()
     }
     async fn candles_in_range(
         &self,
@@ -61,7 +68,7 @@ impl CandleStore for Unwired {
         _: i64,
         _: u32,
     ) -> Result<Vec<Candle>, StoreError> {
-        unwired()
+        self.fail()
     }
     async fn candles_before(
         &self,
@@ -70,56 +77,56 @@ impl CandleStore for Unwired {
         _: i64,
         _: u32,
     ) -> Result<Vec<Candle>, StoreError> {
-        unwired()
+        self.fail()
     }
 }
 
 impl PatternStore for Unwired {
     async fn insert_pattern(&self, _: &NewPattern) -> Result<Option<PatternId>, StoreError> {
-        unwired()
+        self.fail()
     }
     async fn insert_patterns(
         &self,
         _: &[NewPattern],
     ) -> Result<Vec<Option<PatternId>>, StoreError> {
-        unwired()
+        self.fail()
     }
     async fn pattern(&self, _: PatternId) -> Result<Option<StoredPattern>, StoreError> {
-        unwired()
+        self.fail()
     }
     async fn active_patterns(
         &self,
         _: SymbolId,
         _: Option<Timeframe>,
     ) -> Result<Vec<StoredPattern>, StoreError> {
-        unwired()
+        self.fail()
     }
     async fn update_statuses(&self, _: &[StatusUpdate]) -> Result<u64, StoreError> {
-        unwired()
+        self.fail()
     }
     async fn expire_patterns(&self, _: SymbolId, _: i64) -> Result<u64, StoreError> {
-        unwired()
+        self.fail()
     }
     async fn matrix(&self) -> Result<Vec<MatrixCell>, StoreError> {
-        unwired()
+        self.fail()
     }
 }
 
 impl SignalStore for Unwired {
     async fn insert_signal(&self, _: &NewSignal, _: i64) -> Result<Option<SignalId>, StoreError> {
-        unwired()
+        self.fail()
     }
     async fn signal(&self, _: SignalId) -> Result<Option<StoredSignal>, StoreError> {
-        unwired()
+        self.fail()
     }
     async fn last_signal_at(&self, _: SymbolId, _: Direction) -> Result<Option<i64>, StoreError> {
-        unwired()
+        self.fail()
     }
     async fn list_signals(
         &self,
         _: &SignalFilter,
         _: PageRequest,
     ) -> Result<Page<StoredSignal>, StoreError> {
-        unwired()
+        self.fail()
     }
 }
