@@ -1,0 +1,288 @@
+//! The SQL of the D1 store (SQLite dialect), one constant per statement, translated from the
+//! Postgres adapter's statements (`cl-store-pg/src/sql.rs`). Parameters are always numbered
+//! `?N` placeholders bound at the call site; no value is ever formatted into the text. The
+//! only generated text is the placeholder list of the multi-row candle insert
+//! ([`upsert_candles`]), which holds placeholder numbers and nothing else.
+//!
+//! Column aliases are unique in every select list: D1 returns rows as objects keyed by
+//! column name, so two columns of the same name would overwrite each other.
+
+/// D1's limit of bound parameters per statement.
+pub(crate) const MAX_PARAMS: usize = 100;
+
+pub(crate) const INSERT_SYMBOL: &str = "\
+INSERT INTO symbols (symbol, exchange, is_active, notify_enabled, fetch_start_date, created_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+RETURNING id, symbol, exchange, is_active, notify_enabled, fetch_start_date, created_at";
+
+pub(crate) const SYMBOL_BY_NAME: &str = "\
+SELECT id, symbol, exchange, is_active, notify_enabled, fetch_start_date, created_at
+FROM symbols WHERE symbol = ?1";
+
+/// `?1` = 1 for active symbols only, 0 for all.
+pub(crate) const LIST_SYMBOLS: &str = "\
+SELECT id, symbol, exchange, is_active, notify_enabled, fetch_start_date, created_at
+FROM symbols WHERE (?1 = 0 OR is_active = 1) ORDER BY id";
+
+pub(crate) const SET_SYMBOL_ACTIVE: &str = "\
+UPDATE symbols SET is_active = ?2 WHERE id = ?1";
+
+/// Parameters shared by every row of a candle insert: `?1` symbol id, `?2` timeframe.
+pub(crate) const CANDLE_SHARED_PARAMS: usize = 2;
+/// Parameters of one candle row: ts, open, high, low, close, volume.
+pub(crate) const CANDLE_ROW_PARAMS: usize = 6;
+/// Candles per insert statement so that it binds at most [`MAX_PARAMS`] parameters (16).
+pub(crate) const CANDLES_PER_STATEMENT: usize =
+    (MAX_PARAMS - CANDLE_SHARED_PARAMS) / CANDLE_ROW_PARAMS;
+
+/// The insert of `rows` candles (1..=[`CANDLES_PER_STATEMENT`]): new keys are inserted, stored
+/// ones are left untouched; the statement's `changes` is the count of new rows. Only the
+/// key's uniqueness is ignored (not `INSERT OR IGNORE`, which would also swallow CHECK and
+/// NOT NULL failures).
+pub(crate) fn upsert_candles(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO candles (symbol_id, tf, ts, open, high, low, close, volume) VALUES ",
+    );
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        let first = CANDLE_SHARED_PARAMS + r * CANDLE_ROW_PARAMS + 1;
+        sql.push_str("(?1, ?2");
+        for p in first..first + CANDLE_ROW_PARAMS {
+            sql.push_str(", ?");
+            sql.push_str(&p.to_string());
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (symbol_id, tf, ts) DO NOTHING");
+    sql
+}
+
+pub(crate) const LAST_CANDLES: &str = "\
+SELECT ts, open, high, low, close, volume FROM (
+    SELECT ts, open, high, low, close, volume FROM candles
+    WHERE symbol_id = ?1 AND tf = ?2 ORDER BY ts DESC LIMIT ?3
+) ORDER BY ts";
+
+pub(crate) const LAST_CANDLE_TS: &str = "\
+SELECT max(ts) AS ts FROM candles WHERE symbol_id = ?1 AND tf = ?2";
+
+pub(crate) const CANDLES_IN_RANGE: &str = "\
+SELECT ts, open, high, low, close, volume FROM candles
+WHERE symbol_id = ?1 AND tf = ?2 AND ts >= ?3 AND ts < ?4
+ORDER BY ts LIMIT ?5";
+
+pub(crate) const CANDLES_BEFORE: &str = "\
+SELECT ts, open, high, low, close, volume FROM (
+    SELECT ts, open, high, low, close, volume FROM candles
+    WHERE symbol_id = ?1 AND tf = ?2 AND ts < ?3 ORDER BY ts DESC LIMIT ?4
+) ORDER BY ts";
+
+/// Insert-if-absent on the pattern key; no row back = it existed.
+pub(crate) const INSERT_PATTERN: &str = "\
+INSERT INTO patterns (symbol_id, tf, pattern_type, direction, zone_low, zone_high, swept_level,
+    detected_at, expires_at, entry, stop_loss, tp1, tp2, tp3, risk, rr1, rr2, rr3, created_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+ON CONFLICT (symbol_id, tf, pattern_type, direction, detected_at) DO NOTHING
+RETURNING id";
+
+pub(crate) const PATTERN_BY_ID: &str = "\
+SELECT id, symbol_id, tf, pattern_type, direction, zone_low, zone_high, swept_level,
+       detected_at, expires_at, status, filled_at, fill_pct, entry, stop_loss, tp1, tp2, tp3,
+       risk, rr1, rr2, rr3, created_at
+FROM patterns WHERE id = ?1";
+
+/// `?2` = a timeframe, or NULL for all.
+pub(crate) const ACTIVE_PATTERNS: &str = "\
+SELECT id, symbol_id, tf, pattern_type, direction, zone_low, zone_high, swept_level,
+       detected_at, expires_at, status, filled_at, fill_pct, entry, stop_loss, tp1, tp2, tp3,
+       risk, rr1, rr2, rr3, created_at
+FROM patterns
+WHERE status = 'active' AND symbol_id = ?1 AND (?2 IS NULL OR tf = ?2)
+ORDER BY id";
+
+/// One update; a batch of them runs in one `batch()` (one transaction). Only a still-active
+/// pattern changes (an ended pattern is never revived).
+pub(crate) const UPDATE_STATUS: &str = "\
+UPDATE patterns SET status = ?2, fill_pct = ?3, filled_at = ?4
+WHERE id = ?1 AND status = 'active'";
+
+/// Parameters shared by a pattern-keys statement: `?1` symbol id.
+pub(crate) const KEY_SHARED_PARAMS: usize = 1;
+/// Parameters of one key window: timeframe, lowest `detected_at`.
+pub(crate) const KEY_WINDOW_PARAMS: usize = 2;
+/// Windows per pattern-keys statement so that it binds at most [`MAX_PARAMS`] (49).
+pub(crate) const KEY_WINDOWS_PER_STATEMENT: usize =
+    (MAX_PARAMS - KEY_SHARED_PARAMS) / KEY_WINDOW_PARAMS;
+
+/// The keys (any status) of a symbol's patterns within `windows` (1..=
+/// [`KEY_WINDOWS_PER_STATEMENT`]) TF windows, in one statement (the Postgres `PATTERN_KEYS`
+/// with a `VALUES` list for its `unnest`); served by the unique key index
+/// `patterns_key_uq (symbol_id, tf, pattern_type, direction, detected_at)`.
+pub(crate) fn pattern_keys(windows: usize) -> String {
+    let mut sql = String::from("WITH w(tf, from_ts) AS (VALUES ");
+    for k in 0..windows {
+        if k > 0 {
+            sql.push_str(", ");
+        }
+        let first = KEY_SHARED_PARAMS + k * KEY_WINDOW_PARAMS + 1;
+        sql.push_str(&format!("(?{first}, ?{})", first + 1));
+    }
+    sql.push_str(
+        ")\nSELECT p.tf AS tf, p.pattern_type AS pattern_type, p.direction AS direction, \
+         p.detected_at AS detected_at\nFROM patterns AS p\n\
+         JOIN w ON p.tf = w.tf AND p.detected_at >= w.from_ts\nWHERE p.symbol_id = ?1",
+    );
+    sql
+}
+
+pub(crate) const EXPIRE_PATTERNS: &str = "\
+UPDATE patterns SET status = 'expired'
+WHERE symbol_id = ?1 AND status = 'active' AND expires_at < ?2";
+
+/// The matrix in ONE statement (detection.md §7), the Postgres `MATRIX` in SQLite: every
+/// active symbol × 5m..1d, the active pattern with the greatest detected_at (ties → higher
+/// id) and the active count, served by `patterns_matrix_idx`. Ordered by name with SQLite's
+/// default BINARY collation (bytewise, as the memory store and Postgres `COLLATE "C"`).
+pub(crate) const MATRIX: &str = "\
+WITH tfs(tf, ord) AS (
+    VALUES ('5m', 1), ('15m', 2), ('30m', 3), ('1h', 4), ('2h', 5), ('4h', 6), ('1d', 7)
+),
+ranked AS (
+    SELECT p.id, p.symbol_id, p.tf, p.pattern_type, p.direction, p.zone_low, p.zone_high,
+           p.detected_at,
+           row_number() OVER (PARTITION BY p.symbol_id, p.tf
+                              ORDER BY p.detected_at DESC, p.id DESC) AS rn,
+           count(*) OVER (PARTITION BY p.symbol_id, p.tf) AS n
+    FROM patterns p
+    JOIN symbols s ON s.id = p.symbol_id AND s.is_active = 1
+    WHERE p.status = 'active' AND p.tf <> '1m'
+)
+SELECT s.id AS symbol_id, s.symbol AS symbol, t.tf AS tf, r.id AS pattern_id,
+       r.pattern_type AS pattern_type, r.direction AS direction, r.zone_low AS zone_low,
+       r.zone_high AS zone_high, r.detected_at AS detected_at, coalesce(r.n, 0) AS active_count
+FROM symbols s
+CROSS JOIN tfs t
+LEFT JOIN ranked r ON r.symbol_id = s.id AND r.tf = t.tf AND r.rn = 1
+WHERE s.is_active = 1
+ORDER BY s.symbol, t.ord";
+
+/// The cooldown guard and the insert are one statement (`?12` = now, `?13` = cooldown ms).
+pub(crate) const INSERT_SIGNAL: &str = "\
+INSERT INTO signals (symbol_id, direction, entry, stop_loss, tp1, tp2, tp3, risk_reward,
+    confluence_score, timeframes_aligned, pattern_id, created_at)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
+WHERE NOT EXISTS (
+    SELECT 1 FROM signals
+    WHERE symbol_id = ?1 AND direction = ?2 AND created_at > ?12 - ?13 AND created_at <= ?12
+)
+RETURNING id";
+
+/// Whether a symbol exists (to name the missing side of a failed foreign key).
+pub(crate) const SYMBOL_EXISTS: &str = "\
+SELECT EXISTS (SELECT 1 FROM symbols WHERE id = ?1) AS found";
+
+pub(crate) const SIGNAL_BY_ID: &str = "\
+SELECT id, symbol_id, direction, entry, stop_loss, tp1, tp2, tp3, risk_reward, confluence_score,
+       timeframes_aligned, pattern_id, status, created_at, notified_at
+FROM signals WHERE id = ?1";
+
+pub(crate) const LAST_SIGNAL_AT: &str = "\
+SELECT max(created_at) AS ts FROM signals WHERE symbol_id = ?1 AND direction = ?2";
+
+/// Newest first, keyset on (created_at, id); served by `signals_recent_idx`. `?1`..`?3` are
+/// filters (NULL = any), `?4`/`?5` the cursor (NULL = first page), `?6` the row count.
+pub(crate) const LIST_SIGNALS: &str = "\
+SELECT id, symbol_id, direction, entry, stop_loss, tp1, tp2, tp3, risk_reward, confluence_score,
+       timeframes_aligned, pattern_id, status, created_at, notified_at
+FROM signals
+WHERE (?1 IS NULL OR symbol_id = ?1)
+  AND (?2 IS NULL OR direction = ?2)
+  AND (?3 IS NULL OR status = ?3)
+  AND (?4 IS NULL OR (created_at, id) < (?4, ?5))
+ORDER BY created_at DESC, id DESC
+LIMIT ?6";
+
+pub(crate) const PING: &str = "SELECT 1 AS one";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cl_domain::Timeframe;
+
+    fn highest_placeholder(sql: &str) -> usize {
+        sql.split('?')
+            .skip(1)
+            .filter_map(|rest| {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().ok()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn a_full_candle_statement_stays_within_the_parameter_limit() {
+        assert_eq!(CANDLES_PER_STATEMENT, 16);
+        let sql = upsert_candles(CANDLES_PER_STATEMENT);
+        assert_eq!(highest_placeholder(&sql), 98);
+        assert!(highest_placeholder(&sql) <= MAX_PARAMS);
+        assert_eq!(sql.matches("(?1, ?2").count(), CANDLES_PER_STATEMENT);
+    }
+
+    #[test]
+    fn a_one_row_candle_statement_numbers_its_placeholders_in_order() {
+        assert_eq!(
+            upsert_candles(1),
+            "INSERT INTO candles (symbol_id, tf, ts, open, high, low, close, volume) VALUES \
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (symbol_id, tf, ts) DO NOTHING"
+        );
+        assert!(upsert_candles(2).contains("(?1, ?2, ?9, ?10, ?11, ?12, ?13, ?14)"));
+    }
+
+    #[test]
+    fn a_full_pattern_keys_statement_stays_within_the_parameter_limit() {
+        assert_eq!(KEY_WINDOWS_PER_STATEMENT, 49);
+        assert_eq!(
+            highest_placeholder(&pattern_keys(KEY_WINDOWS_PER_STATEMENT)),
+            99
+        );
+        let one = pattern_keys(1);
+        assert!(
+            one.starts_with("WITH w(tf, from_ts) AS (VALUES (?2, ?3))"),
+            "{one}"
+        );
+        assert!(pattern_keys(2).contains("(?2, ?3), (?4, ?5)"));
+    }
+
+    #[test]
+    fn every_statement_binds_at_most_the_parameter_limit() {
+        for sql in [
+            INSERT_PATTERN,
+            INSERT_SIGNAL,
+            LIST_SIGNALS,
+            MATRIX,
+            UPDATE_STATUS,
+        ] {
+            assert!(highest_placeholder(sql) <= MAX_PARAMS, "{sql}");
+        }
+        assert_eq!(highest_placeholder(INSERT_PATTERN), 19);
+        assert_eq!(
+            highest_placeholder(MATRIX),
+            0,
+            "the matrix takes no parameter"
+        );
+    }
+
+    #[test]
+    fn the_matrix_lists_the_voting_timeframes_shortest_first() {
+        let mut at = 0;
+        for (ord, tf) in Timeframe::VOTING.iter().enumerate() {
+            let needle = format!("('{}', {})", tf.as_str(), ord + 1);
+            let found = MATRIX[at..].find(&needle);
+            assert!(found.is_some(), "{needle} missing or out of order");
+            at += found.unwrap_or(0);
+        }
+    }
+}
