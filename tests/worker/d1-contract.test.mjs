@@ -1,0 +1,182 @@
+// The storage contract suite (crates/store-contract) against the D1 adapter (crates/store-d1),
+// inside workerd: the test-only worker tests/d1-contract runs one case per request over a local
+// D1 with migrations/ applied. Build it first: tests/d1-contract/build.sh (this file builds
+// nothing).
+//
+// Isolation: the migrations run ONCE into a template database on disk; every case gets its own
+// copy of it and its own Miniflare instance (~0.3 s). A case that fails panics inside wasm,
+// which aborts the request (500) — a fresh instance per case means an aborted case can leak
+// neither rows nor a poisoned isolate into the next, and its panic message is read from that
+// instance's stderr and reported as the failure.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { Miniflare, Log, LogLevel } from "miniflare";
+import { existsSync, mkdtempSync, cpSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { ROOT, applyMigrations } from "./harness.mjs";
+
+const BUILD = join(ROOT, "tests", "d1-contract", "build");
+const MAX_EXACT = 2n ** 53n;
+
+if (!existsSync(join(BUILD, "index.js"))) {
+  throw new Error("tests/d1-contract/build/index.js is missing: run tests/d1-contract/build.sh first");
+}
+
+const base = mkdtempSync(join(tmpdir(), "cl-d1-contract-"));
+after(() => rmSync(base, { recursive: true, force: true }));
+
+/** Quiet logger: the worker's output is captured from workerd's stdio instead. */
+class QuietLog extends Log {
+  constructor() {
+    super(LogLevel.WARN);
+  }
+  log() {}
+}
+
+function options(persist, lines) {
+  return {
+    modules: true,
+    scriptPath: join(BUILD, "index.js"),
+    modulesRoot: BUILD,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: "2026-04-01",
+    cf: false,
+    log: new QuietLog(),
+    d1Databases: ["DB"],
+    d1Persist: persist,
+    handleRuntimeStdio(stdout, stderr) {
+      for (const stream of [stdout, stderr]) {
+        stream.setEncoding("utf8");
+        stream.on("data", (chunk) => lines.push(...chunk.split("\n").filter(Boolean)));
+      }
+    },
+  };
+}
+
+// The template: migrated once, copied per case (copying a directory of Miniflare's own
+// files, whatever their layout).
+const template = join(base, "template");
+{
+  const mf = new Miniflare(options(template, []));
+  await applyMigrations(await mf.getD1Database("DB"));
+  await mf.dispose();
+}
+
+let seq = 0;
+/** Runs `fn` against a fresh worker on a fresh copy of the migrated database. */
+async function withWorker(fn) {
+  const dir = join(base, `db-${seq++}`);
+  cpSync(template, dir, { recursive: true });
+  const lines = [];
+  const mf = new Miniflare(options(dir, lines));
+  try {
+    const call = (path, init) => mf.dispatchFetch(`http://d1-contract.test${path}`, init);
+    return await fn({ call, lines, db: () => mf.getD1Database("DB") });
+  } finally {
+    await mf.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The worker's stderr after a failed request (the panic message lands there). */
+async function failureText(res, lines) {
+  const body = await res.text();
+  await new Promise((r) => setTimeout(r, 50)); // let workerd's stdio drain
+  // From the panic on (its message and location), else everything the instance printed.
+  const at = lines.findIndex((l) => l.includes("panicked at"));
+  const stderr = (at >= 0 ? lines.slice(at) : lines).slice(0, 40);
+  return `HTTP ${res.status}: ${body.slice(0, 300)}\n${stderr.join("\n")}`;
+}
+
+async function json(res, lines) {
+  if (res.status !== 200) assert.fail(await failureText(res, lines));
+  return res.json();
+}
+
+const cases = await withWorker(async ({ call, lines }) => (await json(await call("/cases"), lines)).cases);
+
+test("the contract lists its cases", () => {
+  assert.ok(Array.isArray(cases) && cases.length >= 14, `cases: ${cases}`);
+  assert.equal(new Set(cases).size, cases.length, "case names are unique");
+});
+
+for (const name of cases) {
+  test(`contract on D1: ${name}`, () =>
+    withWorker(async ({ call, lines }) => {
+      const res = await call(`/run/${name}`, { method: "POST" });
+      const body = await json(res, lines);
+      assert.deepEqual({ ok: body.ok, case: body.case }, { ok: true, case: name }, JSON.stringify(body));
+      assert.equal(res.headers.get("x-round-trips"), String(body.round_trips));
+    }));
+}
+
+test("an unknown case is a 404 with ok:false", () =>
+  withWorker(async ({ call }) => {
+    const res = await call("/run/no_such_case", { method: "POST" });
+    assert.equal(res.status, 404);
+    const body = await res.json();
+    assert.equal(body.ok, false);
+    assert.match(body.error, /unknown case/);
+  }));
+
+test("a panicking case is reported as a 500 with its panic message on stderr", () =>
+  withWorker(async ({ call, lines }) => {
+    const res = await call("/probe/panic", { method: "POST" });
+    assert.equal(res.status, 500);
+    const text = await failureText(res, lines);
+    assert.match(text, /deliberate panic from \/probe\/panic/);
+    // The instance recovers: the next request is served normally.
+    const again = await call("/cases");
+    assert.equal(again.status, 200);
+  }));
+
+test("timestamps above 2^31 and up to 2^53 round-trip exactly and are stored as INTEGER", () =>
+  withWorker(async ({ call, lines, db }) => {
+    const stamps = [2n ** 31n + 7n, 2n ** 32n + 1n, 1_700_000_000_000n, MAX_EXACT - 1n, MAX_EXACT];
+    const res = await call("/probe/timestamps", {
+      method: "POST",
+      body: JSON.stringify({ stamps: stamps.map(String) }),
+      headers: { "content-type": "application/json" },
+    });
+    const body = await json(res, lines);
+    assert.equal(body.ok, true);
+    assert.equal(body.inserted, stamps.length);
+    // Read back through the adapter (as decimal strings, so JSON cannot round them).
+    assert.deepEqual(body.candles, stamps.map(String));
+    assert.deepEqual(body.pattern, {
+      detected_at: String(MAX_EXACT),
+      expires_at: String(MAX_EXACT),
+      created_at: String(MAX_EXACT),
+    });
+    assert.deepEqual(body.signal, { created_at: String(MAX_EXACT) });
+    assert.equal(body.max_plus_one, "invalid", "2^53 + 1 is refused before anything is sent");
+
+    // And what D1 holds: INTEGER values (not REAL), exact to the last digit.
+    const d1 = await db();
+    const rows = (
+      await d1.prepare("SELECT CAST(ts AS TEXT) AS s, typeof(ts) AS t FROM candles ORDER BY candles.ts").all()
+    ).results;
+    assert.deepEqual(rows.map((r) => r.s), stamps.map(String));
+    assert.deepEqual(new Set(rows.map((r) => r.t)), new Set(["integer"]));
+    const p = await d1
+      .prepare("SELECT CAST(detected_at AS TEXT) AS d, typeof(detected_at) AS t FROM patterns")
+      .first();
+    assert.deepEqual(p, { d: String(MAX_EXACT), t: "integer" });
+    const s = await d1.prepare("SELECT CAST(created_at AS TEXT) AS c, typeof(created_at) AS t FROM signals").first();
+    assert.deepEqual(s, { c: String(MAX_EXACT), t: "integer" });
+    const beyond = await d1.prepare("SELECT count(*) AS n FROM candles WHERE tf = '5m'").first("n");
+    assert.equal(beyond, 0);
+  }));
+
+test("the matrix of 25 symbols is ONE query (one round trip, one statement)", () =>
+  withWorker(async ({ call, lines }) => {
+    const body = await json(await call("/probe/matrix", { method: "POST" }), lines);
+    assert.equal(body.ok, true);
+    assert.equal(body.round_trips, 1, JSON.stringify(body));
+    assert.equal(body.statements, 1, JSON.stringify(body));
+    assert.equal(body.cells, body.symbols * 7, "active symbols × 5m..1d");
+    assert.equal(body.filled, body.cells, "every cell has its latest pattern");
+    assert.equal(body.counts_ok, true, "3 active patterns per cell");
+    assert.equal(body.latest_ok, true, "the latest by detected_at");
+  }));
