@@ -12,7 +12,7 @@ phase "worker"; build_worker; phase_done
 ensure_dev_vars
 phase "local D1: migrations and demo data"
 d1_migrate_local "$ROOT/.wrangler/state"
-if [ -x "$ROOT/scripts/demo-data.sh" ]; then bash "$ROOT/scripts/demo-data.sh" "$ROOT/.wrangler/state"; fi
+load_demo_data "$ROOT/.wrangler/state"
 phase_done
 
 log "CryptoLens Edge is starting on http://127.0.0.1:$PORT  (Ctrl-C to stop)"

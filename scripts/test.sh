@@ -91,7 +91,8 @@ suite worker-tests count_node node --test --test-concurrency=1 "$ROOT"/tests/wor
 # Browser tests drive Debian's Chromium against the real `wrangler dev` (command 1's server).
 phase "start wrangler dev"
 PORT=$(free_port); PERSIST="$ROOT/target/wrangler-e2e"; rm -rf "$PERSIST"
-d1_migrate_local "$PERSIST" > "$LOGS/e2e-migrate.log" 2>&1
+{ d1_migrate_local "$PERSIST" && load_demo_data "$PERSIST"; } > "$LOGS/e2e-data.log" 2>&1 \
+  || { tail -n 30 "$LOGS/e2e-data.log"; FAILED=$((FAILED + 1)); FAILED_PHASES+=("e2e-data"); }
 setsid npx wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$PERSIST" \
   > "$LOGS/wrangler-dev.log" 2>&1 &
 STARTED_PIDS+=($!)
