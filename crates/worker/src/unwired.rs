@@ -3,9 +3,9 @@
 //! while health, OpenAPI and routing work. It never pretends to hold data.
 
 use cl_app::ports::{
-    CandleStore, MatrixCell, NewPattern, NewSignal, NewSymbol, Page, PageRequest, PatternId,
-    PatternStore, SignalFilter, SignalId, SignalStore, StatusUpdate, StoreError, StoredPattern,
-    StoredSignal, StoredSymbol, SymbolId, SymbolStore,
+    CandleStore, KeyWindow, MatrixCell, NewPattern, NewSignal, NewSymbol, Page, PageRequest,
+    PatternId, PatternStore, SignalFilter, SignalId, SignalStore, StatusUpdate, StoreError,
+    StoredPattern, StoredPatternKey, StoredSignal, StoredSymbol, SymbolId, SymbolStore,
 };
 use cl_domain::{Candle, Direction, Timeframe};
 
@@ -108,6 +108,13 @@ impl PatternStore for Unwired {
         self.fail()
     }
     async fn matrix(&self) -> Result<Vec<MatrixCell>, StoreError> {
+        self.fail()
+    }
+    async fn pattern_keys(
+        &self,
+        _: SymbolId,
+        _: &[KeyWindow],
+    ) -> Result<Vec<StoredPatternKey>, StoreError> {
         self.fail()
     }
 }
