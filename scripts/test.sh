@@ -61,8 +61,9 @@ apt_install chromium
 ensure_dev_vars
 phase_done
 
-HOST_EXCLUDES=(--exclude cl-worker --exclude cl-store-d1 --exclude cl-frontend)
-WASM_CRATES=(-p cl-domain -p cl-api-types -p cl-api -p cl-auth -p cl-app -p cl-worker -p cl-frontend)
+HOST_EXCLUDES=(--exclude cl-worker --exclude cl-frontend --exclude cl-d1-contract)
+WASM_CRATES=(-p cl-domain -p cl-api-types -p cl-api -p cl-auth -p cl-app -p cl-worker -p cl-frontend
+             -p cl-store-d1 -p cl-d1-contract -p cl-outbound -p cl-billing)
 
 check fmt cargo fmt --all --check
 ensure_cargo_deny && ensure_advisory_db
@@ -84,6 +85,7 @@ suite host-tests count_cargo cargo test --workspace "${HOST_EXCLUDES[@]}" --lock
 
 check build-frontend bash "$ROOT/scripts/build-frontend.sh"
 check build-worker build_worker
+check build-d1-contract bash "$ROOT/tests/d1-contract/build.sh"
 grep -E "wasm:|bytes" "$LOGS/build-worker.log" "$LOGS/build-frontend.log" 2>/dev/null | sed 's/^/    /'
 
 suite worker-tests count_node node --test --test-concurrency=1 "$ROOT"/tests/worker/*.test.mjs
