@@ -15,3 +15,6 @@ pub mod ports;
 pub mod clock;
 pub mod convert;
 pub mod pipeline;
+
+pub mod accounts;
+pub mod policy;

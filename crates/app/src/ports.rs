@@ -970,3 +970,771 @@ mod tests {
         assert!(split_timeframes("5m,,1h").is_err());
     }
 }
+
+// =============================================================================================
+// Accounts and authentication (product.md §1, §3, §10, §11)
+// =============================================================================================
+//
+// The account use cases (`crate::accounts`) depend on these ports. The security rules that
+// need atomicity live in ONE statement (or transaction) of the adapter, and the contract suite
+// (`cl-store-contract`, `accounts` cases) pins them:
+// - `LockoutStore::reserve`: read-modify-write of the lockout row, so parallel guesses get ≤ 5
+//   tries;
+// - `SessionStore::reserve_totp_attempt`: at most `max` TOTP checks per pending login;
+// - `SessionStore::promote_session` / `rotate_session`: the old id stops working in the same
+//   statement that creates the new one, and only once;
+// - `AuthTokenStore::consume_token`, `RecoveryCodeStore::consume_recovery_code`: single use;
+// - `UserStore::record_totp_step`: a TOTP step is accepted once (compare-and-set).
+
+use crate::policy::Tier;
+use cl_auth::email::{Email, Username};
+use cl_auth::lockout::{LockoutState, Reservation};
+use cl_auth::tokens::TokenHash;
+use cl_auth::SecretString;
+
+id_type!(
+    /// Id of a row of `users`.
+    UserId
+);
+
+/// A user to create (registration). Active, unverified, not admin, 2FA off.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Canonical email (unique).
+    pub email: Email,
+    /// Username (unique, case-insensitively).
+    pub username: Username,
+    /// PHC string of the password hash.
+    pub password_hash: SecretString,
+    /// The user's ntfy topic (unique).
+    pub ntfy_topic: String,
+    /// UTC ms of creation (also stored as `password_changed_at`).
+    pub created_at: i64,
+}
+
+impl NewUser {
+    /// Checks the values every adapter can store.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`].
+    pub fn validate(&self) -> Result<(), StoreError> {
+        exact_int("created_at", self.created_at)?;
+        if self.password_hash.is_empty() || self.ntfy_topic.is_empty() {
+            return Err(StoreError::Invalid(
+                "password hash and ntfy topic are required".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The TOTP columns of a user. The secret is only ever stored sealed (AES-256-GCM envelope,
+/// `cl_auth::crypto::Sealed::encode`), with the id of the key that sealed it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TotpColumns {
+    /// The sealed secret (set at setup, kept while enabled).
+    pub secret_enc: Option<String>,
+    /// Id of the key that sealed it.
+    pub key_id: Option<String>,
+    /// 2FA is on (the secret was confirmed with a code).
+    pub enabled: bool,
+    /// The last accepted TOTP step (a step at or before it is refused).
+    pub last_step: Option<i64>,
+}
+
+impl fmt::Debug for TotpColumns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TotpColumns")
+            .field("secret", &self.secret_enc.as_ref().map(|_| "[SEALED]"))
+            .field("key_id", &self.key_id)
+            .field("enabled", &self.enabled)
+            .field("last_step", &self.last_step)
+            .finish()
+    }
+}
+
+/// A stored user (the account columns; preferences live with their own ports).
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredUser {
+    /// Its id.
+    pub id: UserId,
+    /// Canonical email.
+    pub email: Email,
+    /// Username as registered.
+    pub username: Username,
+    /// PHC string of the password hash.
+    pub password_hash: SecretString,
+    /// Off → no login, sessions revoked.
+    pub is_active: bool,
+    /// The email was confirmed.
+    pub is_verified: bool,
+    /// Administrator.
+    pub is_admin: bool,
+    /// Must change the password at the next login (bootstrap admin).
+    pub must_change_password: bool,
+    /// The user's ntfy topic.
+    pub ntfy_topic: String,
+    /// 2FA state.
+    pub totp: TotpColumns,
+    /// UTC ms of the last password change.
+    pub password_changed_at: Option<i64>,
+    /// UTC ms of creation.
+    pub created_at: i64,
+    /// UTC ms of the last completed login.
+    pub last_login_at: Option<i64>,
+}
+
+impl fmt::Debug for StoredUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // No hash, no topic (it is a capability to read the user's notifications).
+        f.debug_struct("StoredUser")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("username", &self.username)
+            .field("is_active", &self.is_active)
+            .field("is_verified", &self.is_verified)
+            .field("is_admin", &self.is_admin)
+            .field("totp", &self.totp)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The account columns of `users`.
+#[allow(async_fn_in_trait)]
+pub trait UserStore {
+    /// Creates a user.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] `"users.email"`, `"users.username"` (case-insensitive) or
+    /// `"users.ntfy_topic"`; `Invalid`; `Unavailable`.
+    async fn create_user(&self, new: &NewUser) -> Result<StoredUser, StoreError>;
+
+    /// One user by id.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn user(&self, id: UserId) -> Result<Option<StoredUser>, StoreError>;
+
+    /// One user by canonical email.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn user_by_email(&self, email: &Email) -> Result<Option<StoredUser>, StoreError>;
+
+    /// Whether a user has this username, compared case-insensitively.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn username_taken(&self, username: &Username) -> Result<bool, StoreError>;
+
+    /// Replaces the password hash; sets `password_changed_at` when `changed_at` is given
+    /// (a rehash at login keeps it).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] `"user"`; `Unavailable`.
+    async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: &SecretString,
+        changed_at: Option<i64>,
+    ) -> Result<(), StoreError>;
+
+    /// Sets `is_verified`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] `"user"`; `Unavailable`.
+    async fn set_verified(&self, id: UserId, verified: bool) -> Result<(), StoreError>;
+
+    /// Sets `is_active` (the caller revokes the sessions when turning it off).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] `"user"`; `Unavailable`.
+    async fn set_active(&self, id: UserId, active: bool) -> Result<(), StoreError>;
+
+    /// Sets `is_admin`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] `"user"`; `Unavailable`.
+    async fn set_admin(&self, id: UserId, admin: bool) -> Result<(), StoreError>;
+
+    /// Replaces the email (already verified by the caller).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] `"users.email"`; [`StoreError::NotFound`] `"user"`;
+    /// `Unavailable`.
+    async fn set_email(&self, id: UserId, email: &Email) -> Result<(), StoreError>;
+
+    /// Records a completed login.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] `"user"`; `Unavailable`.
+    async fn set_last_login(&self, id: UserId, at: i64) -> Result<(), StoreError>;
+
+    /// Stores a new, not yet confirmed TOTP secret (sealed) with its key id, clearing the last
+    /// step; refused (→ `false`) when 2FA is already on or the user does not exist.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn set_totp_secret(
+        &self,
+        id: UserId,
+        secret_enc: &str,
+        key_id: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Turns 2FA on with the confirming step, only if 2FA is off and the stored secret is still
+    /// `secret_enc` (the one the code was checked against). `false` otherwise.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn enable_totp(
+        &self,
+        id: UserId,
+        secret_enc: &str,
+        step: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Compare-and-set of the last used step: records `step` only if 2FA is on and no step at
+    /// or after it was recorded. `false` = the step was already used (a replay).
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn record_totp_step(&self, id: UserId, step: i64) -> Result<bool, StoreError>;
+
+    /// Turns 2FA off and forgets the secret and the last step.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] `"user"`; `Unavailable`.
+    async fn clear_totp(&self, id: UserId) -> Result<(), StoreError>;
+
+    /// Deletes the user; sessions, tokens and recovery codes go with it.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] `"user"`; `Unavailable`.
+    async fn delete_user(&self, id: UserId) -> Result<(), StoreError>;
+}
+
+/// How far a session got: `pending_2fa` reaches only the TOTP step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionStage {
+    /// Password checked, TOTP still due.
+    Pending2fa,
+    /// Fully logged in.
+    Full,
+}
+
+impl SessionStage {
+    /// The stored string.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending2fa => "pending_2fa",
+            Self::Full => "full",
+        }
+    }
+
+    /// Parses the stored string.
+    ///
+    /// # Errors
+    /// [`UnknownVariant`] for anything else.
+    pub fn parse(s: &str) -> Result<Self, UnknownVariant> {
+        match s {
+            "pending_2fa" => Ok(Self::Pending2fa),
+            "full" => Ok(Self::Full),
+            other => Err(UnknownVariant {
+                kind: "session stage",
+                value: other.chars().take(32).collect(),
+            }),
+        }
+    }
+}
+
+/// Longest stored `sessions.user_agent`, in characters.
+pub const MAX_USER_AGENT_CHARS: usize = 200;
+/// Longest stored `sessions.ip`, in characters.
+pub const MAX_IP_CHARS: usize = 64;
+
+/// A session to create. `last_seen_at` starts at `created_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    /// SHA-256 of the session token (the key).
+    pub token_hash: TokenHash,
+    /// Owner.
+    pub user_id: UserId,
+    /// Stage.
+    pub stage: SessionStage,
+    /// Admin "view as" tier.
+    pub view_as: Option<Tier>,
+    /// UTC ms of creation.
+    pub created_at: i64,
+    /// Idle expiry (sliding).
+    pub expires_at: i64,
+    /// Absolute expiry (never extended).
+    pub absolute_expires_at: i64,
+    /// UTC ms of the last re-authentication.
+    pub reauth_at: Option<i64>,
+    /// Client IP (display only).
+    pub ip: Option<String>,
+    /// User agent, at most [`MAX_USER_AGENT_CHARS`] characters.
+    pub user_agent: Option<String>,
+}
+
+impl NewSession {
+    /// Checks the values every adapter can store.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`].
+    pub fn validate(&self) -> Result<(), StoreError> {
+        exact_int("created_at", self.created_at)?;
+        exact_int("expires_at", self.expires_at)?;
+        exact_int("absolute_expires_at", self.absolute_expires_at)?;
+        if let Some(t) = self.reauth_at {
+            exact_int("reauth_at", t)?;
+        }
+        if self
+            .user_agent
+            .as_ref()
+            .is_some_and(|ua| ua.chars().count() > MAX_USER_AGENT_CHARS)
+        {
+            return Err(StoreError::Invalid(
+                "user agent above 200 characters".into(),
+            ));
+        }
+        if self
+            .ip
+            .as_ref()
+            .is_some_and(|ip| ip.chars().count() > MAX_IP_CHARS)
+        {
+            return Err(StoreError::Invalid("ip above 64 characters".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A stored session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    /// SHA-256 of the session token.
+    pub token_hash: TokenHash,
+    /// Owner.
+    pub user_id: UserId,
+    /// Stage.
+    pub stage: SessionStage,
+    /// Admin "view as" tier.
+    pub view_as: Option<Tier>,
+    /// TOTP checks reserved on this pending login.
+    pub totp_failures: u32,
+    /// UTC ms of creation (of the current id).
+    pub created_at: i64,
+    /// UTC ms of the last use.
+    pub last_seen_at: i64,
+    /// Idle expiry (sliding); the session is valid while `now < expires_at`.
+    pub expires_at: i64,
+    /// Absolute expiry.
+    pub absolute_expires_at: i64,
+    /// UTC ms of the last re-authentication.
+    pub reauth_at: Option<i64>,
+    /// Client IP at creation.
+    pub ip: Option<String>,
+    /// User agent at creation.
+    pub user_agent: Option<String>,
+}
+
+/// The `sessions` table: server-side, revocable sessions keyed by the token hash.
+#[allow(async_fn_in_trait)]
+pub trait SessionStore {
+    /// Creates a session.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] `"user"`; `Conflict` on a duplicate hash; `Invalid`;
+    /// `Unavailable`.
+    async fn create_session(&self, new: &NewSession) -> Result<(), StoreError>;
+
+    /// One session by token hash, expired or not (the caller checks).
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn session(&self, hash: &TokenHash) -> Result<Option<StoredSession>, StoreError>;
+
+    /// Records a use: `last_seen_at = now`, `expires_at = expires_at` (the caller caps it at
+    /// the absolute expiry), only while the session is unexpired (`now < expires_at`).
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn touch_session(
+        &self,
+        hash: &TokenHash,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Completes a 2FA login in one step: the unexpired `pending_2fa` session `pending`
+    /// becomes a `full` session under the new id `new` (the old id stops working), with
+    /// `created_at = last_seen_at = reauth_at = now`, the given expiries and the TOTP counter
+    /// reset. `false` when no such pending session exists (expired, promoted already, deleted).
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn promote_session(
+        &self,
+        pending: &TokenHash,
+        new: &TokenHash,
+        now: i64,
+        expires_at: i64,
+        absolute_expires_at: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Rotates the id of an unexpired `full` session: the row moves to `new` (everything else
+    /// kept, `last_seen_at = now`) and `old` stops working. `false` when there is no such
+    /// session.
+    ///
+    /// # Errors
+    /// `Conflict` on a duplicate new hash; `Unavailable`.
+    async fn rotate_session(
+        &self,
+        old: &TokenHash,
+        new: &TokenHash,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Sets the admin "view as" tier of a session.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn set_view_as(
+        &self,
+        hash: &TokenHash,
+        view_as: Option<Tier>,
+    ) -> Result<bool, StoreError>;
+
+    /// Records a successful re-authentication at `at`.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn set_reauth(&self, hash: &TokenHash, at: i64) -> Result<bool, StoreError>;
+
+    /// Reserves one TOTP check on an unexpired `pending_2fa` session: increments its counter
+    /// when below `max` and returns the new count; `None` when the session is missing, not
+    /// pending, expired or out of attempts. One atomic statement, so parallel guesses on one
+    /// pending login get at most `max` checks.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn reserve_totp_attempt(
+        &self,
+        hash: &TokenHash,
+        now: i64,
+        max: u32,
+    ) -> Result<Option<u32>, StoreError>;
+
+    /// Deletes one session; `false` when it did not exist.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn delete_session(&self, hash: &TokenHash) -> Result<bool, StoreError>;
+
+    /// Deletes every session of a user except `keep`; returns how many.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn delete_user_sessions(
+        &self,
+        user: UserId,
+        keep: Option<&TokenHash>,
+    ) -> Result<u64, StoreError>;
+
+    /// The sessions of a user, most recently used first (ties by hash).
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn user_sessions(&self, user: UserId) -> Result<Vec<StoredSession>, StoreError>;
+
+    /// Deletes the sessions with `expires_at <= now` or `absolute_expires_at <= now`
+    /// (cleanup job); returns how many.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError>;
+}
+
+/// What a one-time token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenPurpose {
+    /// Confirms the registration email (24 h).
+    VerifyEmail,
+    /// Resets the password (1 h).
+    ResetPassword,
+    /// Confirms a new email address (24 h).
+    ChangeEmail,
+}
+
+impl TokenPurpose {
+    /// Every purpose.
+    pub const ALL: [TokenPurpose; 3] = [Self::VerifyEmail, Self::ResetPassword, Self::ChangeEmail];
+
+    /// The stored string.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify_email",
+            Self::ResetPassword => "reset_password",
+            Self::ChangeEmail => "change_email",
+        }
+    }
+
+    /// Parses the stored string.
+    ///
+    /// # Errors
+    /// [`UnknownVariant`] for anything else.
+    pub fn parse(s: &str) -> Result<Self, UnknownVariant> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| UnknownVariant {
+                kind: "token purpose",
+                value: s.chars().take(32).collect(),
+            })
+    }
+}
+
+/// A one-time token to store (hashed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuthToken {
+    /// Purpose.
+    pub purpose: TokenPurpose,
+    /// SHA-256 of the token.
+    pub token_hash: TokenHash,
+    /// Owner.
+    pub user_id: UserId,
+    /// The address to switch to (`change_email` only).
+    pub new_email: Option<Email>,
+    /// UTC ms of creation.
+    pub created_at: i64,
+    /// The token is valid while `now < expires_at`.
+    pub expires_at: i64,
+}
+
+/// A token that was just consumed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumedToken {
+    /// Purpose.
+    pub purpose: TokenPurpose,
+    /// Owner.
+    pub user_id: UserId,
+    /// The address to switch to (`change_email` only).
+    pub new_email: Option<Email>,
+    /// UTC ms of creation.
+    pub created_at: i64,
+}
+
+/// The `auth_tokens` table: email verification, password reset and email change tokens.
+#[allow(async_fn_in_trait)]
+pub trait AuthTokenStore {
+    /// Stores a token and voids every older token of the same user and purpose (one
+    /// statement). A token issued later always wins, even against a concurrent issue: only
+    /// the newest token of a user and purpose can be consumed.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] `"user"`; `Conflict` on a duplicate hash; `Invalid`;
+    /// `Unavailable`.
+    async fn issue_token(&self, new: &NewAuthToken) -> Result<(), StoreError>;
+
+    /// Consumes a token atomically: returns its row once if it has this purpose, is unused,
+    /// unexpired (`now < expires_at`) and the newest of its user and purpose; `None` otherwise
+    /// and on every later call.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn consume_token(
+        &self,
+        hash: &TokenHash,
+        purpose: TokenPurpose,
+        now: i64,
+    ) -> Result<Option<ConsumedToken>, StoreError>;
+}
+
+/// The `recovery_codes` table (hashes of single-use 2FA recovery codes).
+#[allow(async_fn_in_trait)]
+pub trait RecoveryCodeStore {
+    /// Replaces all recovery codes of a user with these hashes, atomically (an empty slice
+    /// deletes them all).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] `"user"`; `Unavailable`.
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        code_hashes: &[String],
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Marks one unused code with this hash as used; `true` once, `false` for an unknown or
+    /// used code (atomic: two parallel uses of one code succeed once).
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn consume_recovery_code(
+        &self,
+        user: UserId,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// How many unused codes the user has.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn remaining_recovery_codes(&self, user: UserId) -> Result<u32, StoreError>;
+}
+
+/// The `auth_lockouts` table: one [`LockoutState`] per account key
+/// (`cl_auth::lockout::account_key`, unknown emails included).
+#[allow(async_fn_in_trait)]
+pub trait LockoutStore {
+    /// Reserve-then-verify, atomically: applies [`LockoutState::reserve`] to the row (created
+    /// on first use) in ONE statement or transaction and returns its answer. Called BEFORE the
+    /// password or TOTP check, so N parallel guesses get at most 5 `Allowed`.
+    ///
+    /// # Errors
+    /// `Invalid` (time beyond 2^53); `Unavailable` (the caller fails closed).
+    async fn reserve(&self, acct_hash: &str, now: i64) -> Result<Reservation, StoreError>;
+
+    /// The login (2FA included) succeeded: the count and the doubling reset.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn record_success(&self, acct_hash: &str) -> Result<(), StoreError>;
+
+    /// An admin unlock (same effect as a success).
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn unlock(&self, acct_hash: &str) -> Result<(), StoreError>;
+
+    /// The stored state (admin view, tests); `None` when there is no row.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn lockout_state(&self, acct_hash: &str) -> Result<Option<LockoutState>, StoreError>;
+}
+
+/// Every store port the account use cases need, as one bound.
+pub trait AccountStores:
+    UserStore + SessionStore + AuthTokenStore + RecoveryCodeStore + LockoutStore
+{
+}
+impl<T: UserStore + SessionStore + AuthTokenStore + RecoveryCodeStore + LockoutStore> AccountStores
+    for T
+{
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbound ports of the account use cases: mail and password hashing
+// ---------------------------------------------------------------------------------------------
+
+/// The templated messages the account flows send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MailKind {
+    /// Confirm your address (params: `token`, `username`).
+    VerifyEmail,
+    /// Someone tried to register with your address (no params): sent instead of an error.
+    AccountExists,
+    /// Reset your password (params: `token`).
+    PasswordReset,
+    /// Your password was changed or reset (no params).
+    PasswordChanged,
+    /// To the OLD address: an email change was requested (params: `new_email`).
+    EmailChangeRequested,
+    /// To the NEW address: confirm it (params: `token`).
+    ConfirmNewEmail,
+    /// To the NEW address when it already belongs to an account (no params).
+    EmailChangeRejected,
+    /// 2FA was turned on (no params).
+    TwoFactorEnabled,
+    /// 2FA was turned off (no params).
+    TwoFactorDisabled,
+    /// The account was deleted (no params).
+    AccountDeleted,
+}
+
+/// Names of the mail template parameters.
+pub mod mail_param {
+    /// A one-time token; the mailer builds the link with it in the URL fragment (`#t=…`).
+    pub const TOKEN: &str = "token";
+    /// The username.
+    pub const USERNAME: &str = "username";
+    /// The new address of an email change.
+    pub const NEW_EMAIL: &str = "new_email";
+}
+
+/// One message to send. Parameter values are [`SecretString`]s (tokens among them), so a
+/// `Debug` print of a message shows only the parameter names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// Template.
+    pub kind: MailKind,
+    /// Recipient.
+    pub to: Email,
+    /// Template parameters ([`mail_param`]).
+    pub params: Vec<(&'static str, SecretString)>,
+}
+
+impl Mail {
+    /// The value of a parameter.
+    pub fn param(&self, name: &str) -> Option<&SecretString> {
+        self.params.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}
+
+/// Why a message could not be handed over.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// The provider or queue failed; the context is for logs.
+    #[error("mail unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Sends templated mail. Implementations should hand the message to a queue or
+/// `waitUntil` rather than block the request, so that flows which send mail for some inputs
+/// only (forgot password, resend) take the same time either way.
+#[allow(async_fn_in_trait)]
+pub trait Mailer {
+    /// Hands one message over for delivery.
+    ///
+    /// # Errors
+    /// [`MailError::Unavailable`].
+    async fn send(&self, mail: &Mail) -> Result<(), MailError>;
+}
+
+/// A password hashing failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HashError {
+    /// The stored hash is not a PHC string this hasher understands.
+    #[error("malformed password hash: {0}")]
+    Malformed(String),
+    /// The hasher could not run (no randomness, WebCrypto failure).
+    #[error("password hasher unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Password hashing (PHC strings). The app's default is `accounts::Pbkdf2Hasher` (cl-auth's
+/// PBKDF2); the worker supplies a WebCrypto one producing identical hashes.
+#[allow(async_fn_in_trait)]
+pub trait PasswordHasher {
+    /// Hashes a password (exactly as received) with a fresh salt at the current parameters.
+    ///
+    /// # Errors
+    /// [`HashError::Unavailable`].
+    async fn hash(&self, password: &SecretString) -> Result<SecretString, HashError>;
+
+    /// Checks a password against a stored PHC string in constant time.
+    ///
+    /// # Errors
+    /// [`HashError::Malformed`] for an unreadable stored hash; `Unavailable`.
+    async fn verify(&self, password: &SecretString, phc: &SecretString) -> Result<bool, HashError>;
+
+    /// Does the work of a verification at the current parameters and returns nothing: used for
+    /// unknown and locked accounts so that they take as long as a wrong password.
+    async fn verify_dummy(&self, password: &SecretString);
+
+    /// Whether a stored hash is weaker than the current parameters (rehash after login).
+    fn needs_rehash(&self, phc: &SecretString) -> bool;
+}
