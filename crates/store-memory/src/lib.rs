@@ -86,6 +86,7 @@ impl State {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: RefCell<State>,
+    accounts: RefCell<accounts::AccountState>,
 }
 
 impl MemoryStore {
@@ -512,3 +513,5 @@ impl HealthProbe for MemoryStore {
         Ok(())
     }
 }
+
+mod accounts;
