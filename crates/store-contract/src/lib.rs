@@ -1350,3 +1350,6 @@ pub async fn signals_page_newest_first<S: Store>(s: &S) {
 pub async fn health_ping_answers<S: Store>(s: &S) {
     ok(s.ping().await, "ping");
 }
+
+pub mod accounts;
+pub use accounts::{run_account_case, run_all_accounts, AccountCase};
