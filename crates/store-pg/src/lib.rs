@@ -832,3 +832,5 @@ impl HealthProbe for PgStore<'_> {
         self.query("SELECT 1", &[]).await.map(|_| ())
     }
 }
+
+mod accounts;

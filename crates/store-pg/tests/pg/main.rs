@@ -7,6 +7,7 @@
 // Test code: helpers outside #[test] fns may panic with context like assertions do.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod contract;
 mod helpers;
 mod migrations;
