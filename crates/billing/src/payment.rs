@@ -207,6 +207,17 @@ pub enum ApplyError {
     NotARenewal,
 }
 
+impl ApplyError {
+    /// The `webhook_events.outcome` to store for a rejected event: `mismatch_<field>` or
+    /// `not_a_renewal`.
+    pub fn stored_outcome(&self) -> String {
+        match self {
+            Self::Mismatch { field } => format!("mismatch_{}", field.as_str()),
+            Self::NotARenewal => "not_a_renewal".to_owned(),
+        }
+    }
+}
+
 fn mismatch(field: MismatchField) -> ApplyError {
     ApplyError::Mismatch { field }
 }

@@ -190,6 +190,16 @@ fn a_tampered_amount_is_a_mismatch() {
 }
 
 #[test]
+fn rejected_events_have_a_stored_outcome_naming_the_field() {
+    let err = ApplyError::Mismatch {
+        field: MismatchField::Amount,
+    };
+    assert_eq!(err.stored_outcome(), "mismatch_amount");
+    assert_eq!(err.to_string(), "event does not match our record: amount");
+    assert_eq!(ApplyError::NotARenewal.stored_outcome(), "not_a_renewal");
+}
+
+#[test]
 fn another_currency_is_a_mismatch() {
     let mut attrs = order_attrs("paid", 1900, 0);
     attrs["currency"] = json!("EUR");
