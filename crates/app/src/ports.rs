@@ -1738,3 +1738,26 @@ pub trait PasswordHasher {
     /// Whether a stored hash is weaker than the current parameters (rehash after login).
     fn needs_rehash(&self, phc: &SecretString) -> bool;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rate limits (product.md §11.13)
+// ---------------------------------------------------------------------------------------------
+
+/// Soft rate-limit counters (Workers KV in production, memory in tests). The window math is
+/// `cl_auth::ratelimit::Rule`; an adapter only counts. The authoritative brute-force guard
+/// for logins stays the database lockout ([`LockoutStore`]).
+#[allow(async_fn_in_trait)]
+pub trait RateLimitStore {
+    /// Counts one request of `subject` under `rule` at `now_ms` and says whether it may
+    /// proceed (a limited request is not counted).
+    ///
+    /// # Errors
+    /// `Unavailable` when the counters cannot be read or written (auth routes fail closed);
+    /// `Invalid` for a subject the key format refuses.
+    async fn hit(
+        &self,
+        rule: &cl_auth::ratelimit::Rule,
+        subject: &str,
+        now_ms: i64,
+    ) -> Result<cl_auth::ratelimit::Decision, StoreError>;
+}

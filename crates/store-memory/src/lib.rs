@@ -515,3 +515,5 @@ impl HealthProbe for MemoryStore {
 }
 
 mod accounts;
+mod ratelimit;
+pub use ratelimit::MemoryRateLimits;
