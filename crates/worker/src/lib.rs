@@ -10,7 +10,6 @@ mod bindings;
 mod convert;
 mod pg;
 mod probes;
-mod unwired;
 
 use cl_api::config::{Config, StorageBackend};
 use cl_api::context::RequestContext;
@@ -67,15 +66,9 @@ async fn serve_api(
             let (client, connection) = match pg::open(env).await {
                 Ok(open) => open,
                 Err(err) => {
-                    // No connection: answer through the same App so routing, validation and
-                    // the error envelope stay identical; every store call reports the cause.
-                    let store = unwired::Unwired::because(format!("postgres: {}", err.0));
-                    let app = App {
-                        config,
-                        probes,
-                        store,
-                    };
-                    return handle_api(&app, req, ctx).await;
+                    // No connection: nothing can be served from storage; answer 503 directly
+                    // (the cause goes to the access log only).
+                    return storage_unavailable(format!("postgres: {}", err.0), ctx);
                 }
             };
             let work = async move {
@@ -100,21 +93,30 @@ async fn serve_api(
             }
             handled
         }
-        // D1 is the default store; its adapter (cl-store-d1) is not wired yet.
-        StorageBackend::D1 => {
-            let store =
-                unwired::Unwired::because("d1: the cl-store-d1 adapter is not wired yet".into());
-            handle_api(
-                &App {
+        // D1 is the default store.
+        StorageBackend::D1 => match env.d1(bindings::DB) {
+            Ok(db) => {
+                let app = App {
                     config,
                     probes,
-                    store,
-                },
-                req,
-                ctx,
-            )
-            .await
-        }
+                    store: cl_store_d1::D1Store::new(db),
+                };
+                handle_api(&app, req, ctx).await
+            }
+            Err(err) => storage_unavailable(format!("d1 binding: {err}"), ctx),
+        },
+    }
+}
+
+/// The 503 answered when the configured store cannot be reached at all.
+fn storage_unavailable(cause: String, ctx: &RequestContext) -> Handled {
+    let err = cl_api::error::ApiError::new(cl_api_types::ErrorCode::ServiceUnavailable)
+        .with_cause(cause);
+    let error_cause = err.cause().map(str::to_owned);
+    Handled {
+        response: err.into_response(ctx),
+        route: "(storage)",
+        error_cause,
     }
 }
 
