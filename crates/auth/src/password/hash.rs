@@ -274,6 +274,48 @@ impl PasswordHash {
         self.iterations
     }
 
+    /// Builds a hash from a derivation computed elsewhere (the worker's WebCrypto
+    /// `deriveBits`), with the same checks as [`PasswordHash::parse`], so that its
+    /// [`PasswordHash::to_phc_string`] is exactly what this module would have written.
+    ///
+    /// # Errors
+    /// [`PasswordHashError::InvalidIterations`], or [`PasswordHashError::Malformed`] for a salt
+    /// shorter than 8 bytes or a derived key outside 16..=64 bytes.
+    pub fn from_derived(
+        iterations: u32,
+        salt: &[u8],
+        derived: &[u8],
+    ) -> Result<Self, PasswordHashError> {
+        Pbkdf2Params::new(iterations)?;
+        if salt.len() < MIN_SALT_LEN {
+            return Err(PasswordHashError::Malformed("salt too short"));
+        }
+        if !(MIN_HASH_LEN..=MAX_HASH_LEN).contains(&derived.len()) {
+            return Err(PasswordHashError::Malformed("hash length mismatch"));
+        }
+        Ok(Self {
+            iterations,
+            salt: salt.to_vec(),
+            hash: derived.to_vec(),
+        })
+    }
+
+    /// The salt (to derive a candidate elsewhere, e.g. with WebCrypto).
+    pub fn salt(&self) -> &[u8] {
+        &self.salt
+    }
+
+    /// The length of the stored hash in bytes (the `l` parameter).
+    pub fn hash_len(&self) -> usize {
+        self.hash.len()
+    }
+
+    /// Whether a candidate derived elsewhere (same salt, iterations and length) equals the
+    /// stored hash, compared in constant time.
+    pub fn matches_derived(&self, candidate: &[u8]) -> bool {
+        bool::from(candidate.ct_eq(&self.hash))
+    }
+
     /// Whether `password` matches, compared in constant time.
     pub fn verify(&self, password: &str) -> bool {
         let mut candidate = vec![0u8; self.hash.len()];
@@ -363,6 +405,24 @@ pub fn verify_dummy(password: &str, params: &Pbkdf2Params) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hash_rebuilt_from_an_external_derivation_is_identical() {
+        let params = Pbkdf2Params::new(10).unwrap();
+        let made = hash_password_with_salt("Correct7Horse", b"0123456789abcdef", &params).unwrap();
+        let mut derived = [0u8; PBKDF2_HASH_LEN];
+        pbkdf2_hmac_sha256(b"Correct7Horse", made.salt(), 10, &mut derived);
+        let rebuilt = PasswordHash::from_derived(10, made.salt(), &derived).unwrap();
+        assert_eq!(rebuilt.to_phc_string(), made.to_phc_string());
+        assert_eq!(made.hash_len(), PBKDF2_HASH_LEN);
+        assert!(made.matches_derived(&derived));
+        derived[0] ^= 1;
+        assert!(!made.matches_derived(&derived));
+        assert!(!made.matches_derived(&derived[..16]));
+        assert!(PasswordHash::from_derived(0, b"0123456789", &derived).is_err());
+        assert!(PasswordHash::from_derived(10, b"short", &derived).is_err());
+        assert!(PasswordHash::from_derived(10, b"0123456789", &[0u8; 8]).is_err());
+    }
 
     fn hex(bytes: &[u8]) -> String {
         crate::encoding::hex_encode(bytes)
