@@ -38,10 +38,25 @@ fn after<'t>(text: &'t str, marker: &str) -> Option<&'t str> {
     text.find(marker).map(|at| &text[at + marker.len()..])
 }
 
-/// The stable name of a unique key from SQLite's column list (`table.col, table.col…`),
-/// matching the names the Postgres adapter derives from the index names.
+/// The stable name of a unique key from SQLite's column list (`table.col, table.col…`) or,
+/// for an expression index, its name (`index 'users_username_lower_uq'`), matching the names
+/// the Postgres adapter derives from the index names.
 fn unique_key(columns: &str) -> &'static str {
     let first = columns.split([',', ':']).next().unwrap_or("").trim();
+    if first.starts_with("index ") {
+        return match first.trim_start_matches("index ").trim_matches('\'') {
+            "users_username_lower_uq" => "users.username",
+            _ => "unique key",
+        };
+    }
+    match first {
+        "users.email" => return "users.email",
+        "users.username" => return "users.username",
+        "users.ntfy_topic" => return "users.ntfy_topic",
+        "auth_tokens.token_hash" => return "auth_tokens.token_hash",
+        "sessions.token_hash" => return "sessions.token_hash",
+        _ => {}
+    }
     match first.split('.').next().unwrap_or("") {
         "symbols" => "symbols.symbol",
         "patterns" => "patterns.key",
@@ -69,6 +84,21 @@ mod tests {
         assert_eq!(e, StoreError::Conflict("patterns.key"));
         assert_eq!(
             classify("UNIQUE constraint failed: users.email", "x"),
+            StoreError::Conflict("users.email")
+        );
+        assert_eq!(
+            classify(
+                "D1_ERROR: UNIQUE constraint failed: index 'users_username_lower_uq': SQLITE_CONSTRAINT",
+                "user"
+            ),
+            StoreError::Conflict("users.username")
+        );
+        assert_eq!(
+            classify("UNIQUE constraint failed: users.ntfy_topic", "x"),
+            StoreError::Conflict("users.ntfy_topic")
+        );
+        assert_eq!(
+            classify("UNIQUE constraint failed: api_keys.prefix", "x"),
             StoreError::Conflict("unique key")
         );
     }

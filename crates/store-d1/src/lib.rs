@@ -1,8 +1,9 @@
 //! # cl-store-d1
 //!
 //! Storage adapter over Cloudflare D1 (wasm32 only): implements every port of
-//! `cl_app::ports` over a [`worker::D1Database`] and only translates — rows into domain types,
-//! D1 errors into [`StoreError`]s.
+//! `cl_app::ports` over a [`worker::D1Database`] — the market ports here, the account ports
+//! (users, sessions, one-time tokens, recovery codes, lockout) in `accounts.rs` — and only
+//! translates: rows into domain types, D1 errors into [`StoreError`]s.
 //!
 //! Design (docs/storage.md, "D1 integer handling"):
 //! - **Numbers.** D1 carries every number as a JS f64 (its `Integer` binding is an `i32`, and
@@ -27,6 +28,7 @@
 //! workerd; it is tested there by `tests/d1-contract` (the contract suite of
 //! `cl-store-contract`), and its pure helpers by host unit tests.
 
+mod accounts;
 mod errors;
 mod rows;
 mod sql;
