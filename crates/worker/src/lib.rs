@@ -10,6 +10,8 @@ mod bindings;
 mod convert;
 mod pg;
 mod probes;
+/// The WebCrypto PBKDF2 `PasswordHasher` (for the account routes).
+pub mod webcrypto_hasher;
 
 use cl_api::config::{Config, StorageBackend};
 use cl_api::context::RequestContext;
