@@ -180,3 +180,134 @@ test("the matrix of 25 symbols is ONE query (one round trip, one statement)", ()
     assert.equal(body.counts_ok, true, "3 active patterns per cell");
     assert.equal(body.latest_ok, true, "the latest by detected_at");
   }));
+
+// ---------------------------------------------------------------------------------------------
+// The account contract (crates/store-contract/src/accounts.rs) on D1, one test per case.
+// ---------------------------------------------------------------------------------------------
+
+const accountCases = await withWorker(
+  async ({ call, lines }) => (await json(await call("/account-cases"), lines)).cases,
+);
+
+test("the account contract lists its cases", () => {
+  assert.ok(Array.isArray(accountCases) && accountCases.length >= 10, `cases: ${accountCases}`);
+  assert.equal(new Set(accountCases).size, accountCases.length, "case names are unique");
+});
+
+for (const name of accountCases) {
+  test(`account contract on D1: ${name}`, () =>
+    withWorker(async ({ call, lines }) => {
+      const body = await json(await call(`/run-account/${name}`, { method: "POST" }), lines);
+      assert.deepEqual({ ok: body.ok, case: body.case }, { ok: true, case: name }, JSON.stringify(body));
+    }));
+}
+
+const T0 = 1_700_000_000_000;
+const post = (call, path, body) =>
+  call(path, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+
+test("lockout: 50 reservations in flight on one store allow at most 5 (exactly 2 at one instant)", () =>
+  withWorker(async ({ call, lines, db }) => {
+    const same = await json(await post(call, "/lockout-race", { key: "race-same", n: 50, now: T0 }), lines);
+    assert.equal(same.ok, true, JSON.stringify(same));
+    assert.equal(same.calls, 50);
+    assert.equal(same.allowed, 2, "the 1 s rule locks after the second: " + JSON.stringify(same));
+    const spread = await json(
+      await post(call, "/lockout-race", { key: "race-spread", n: 50, now: T0, spread_ms: 2000 }),
+      lines,
+    );
+    assert.equal(spread.ok, true, JSON.stringify(spread));
+    assert.ok(spread.allowed >= 1 && spread.allowed <= 5, JSON.stringify(spread));
+    assert.ok(spread.state.locked_until !== null, "the account ends up locked");
+    // One row per key, stored as integers.
+    const rows = (
+      await (await db()).prepare("SELECT acct_hash, typeof(locked_until) AS t FROM auth_lockouts ORDER BY 1").all()
+    ).results;
+    assert.deepEqual(rows, [
+      { acct_hash: "race-same", t: "integer" },
+      { acct_hash: "race-spread", t: "integer" },
+    ]);
+  }));
+
+test("lockout: 50 parallel requests (one reservation each) at the workerd D1 allow at most 5", () =>
+  withWorker(async ({ call, lines }) => {
+    for (const [key, spread] of [
+      ["parallel-same", 0],
+      ["parallel-spread", 2000],
+    ]) {
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => post(call, "/probe/reserve", { key, now: T0 + i * spread })),
+      );
+      const bodies = await Promise.all(answers.map((r) => json(r, lines)));
+      const allowed = bodies.filter((b) => b.ok && b.allowed).length;
+      assert.equal(bodies.filter((b) => b.ok).length, 50);
+      assert.ok(allowed >= 1 && allowed <= 5, `${key}: ${allowed} allowed`);
+      if (spread === 0) assert.equal(allowed, 2, `${key}: the 1 s rule`);
+    }
+  }));
+
+// ---------------------------------------------------------------------------------------------
+// The worker's WebCrypto PasswordHasher (crates/worker/src/webcrypto_hasher.rs), in workerd.
+// ---------------------------------------------------------------------------------------------
+
+// docs/security-primitives.md: the known-answer vector shared by cl-auth, WebCrypto and OpenSSL.
+const KAT = {
+  password: "Correct7HorseBatteryStaple",
+  salt: "0123456789abcdef",
+  iterations: 600_000,
+  hex: "fc7496bc775e10345e11e1bd2ae24260121d602caa1fa3501dddb8baeb646df4",
+};
+
+test("WebCrypto PBKDF2 gives cl-auth's known-answer PHC string at 600,000 iterations", () =>
+  withWorker(async ({ call, lines }) => {
+    const body = await json(await post(call, "/pbkdf2", KAT), lines);
+    const b64 = (s) => Buffer.from(s, "utf8").toString("base64").replace(/=+$/, "");
+    const hash = Buffer.from(KAT.hex, "hex").toString("base64").replace(/=+$/, "");
+    assert.equal(body.phc, `$pbkdf2-sha256$i=600000,l=32$${b64(KAT.salt)}$${hash}`);
+    assert.equal(Buffer.from(body.hash_b64, "base64").toString("hex"), KAT.hex);
+  }));
+
+test("the WebCrypto PasswordHasher: hash, verify, rehash, dummy, and parity with cl-auth", () =>
+  withWorker(async ({ call, lines }) => {
+    const body = await json(await post(call, "/pbkdf2/hasher", { password: "Tr0ub4dor&3", iterations: 1000 }), lines);
+    assert.equal(body.ok, true, JSON.stringify(body.checks));
+    for (const name of [
+      "params",
+      "phc_shape",
+      "verify_right",
+      "verify_wrong",
+      "fresh_salt",
+      "cl_auth_verifies_webcrypto",
+      "webcrypto_verifies_cl_auth",
+      "identical_phc",
+      "malformed_is_an_error",
+      "needs_rehash_when_weaker",
+      "no_rehash_at_params",
+      "dummy_returns",
+    ]) {
+      assert.equal(body.checks[name], true, name);
+    }
+  }));
+
+test("time per 600,000-iteration WebCrypto hash in workerd (printed; bounded loosely)", () =>
+  withWorker(async ({ call, lines }) => {
+    const time = async (iterations) => {
+      const t = performance.now();
+      await json(await post(call, "/pbkdf2", { ...KAT, iterations }), lines);
+      return performance.now() - t;
+    };
+    await time(1); // warm-up
+    const base = [];
+    const full = [];
+    for (let i = 0; i < 3; i++) {
+      base.push(await time(1));
+      full.push(await time(600_000));
+    }
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const ms = median(full) - median(base);
+    console.log(
+      `# WebCrypto PBKDF2-SHA256 600k in workerd: ${ms.toFixed(0)} ms per hash ` +
+        `(requests: ${full.map((x) => x.toFixed(0)).join(", ")} ms; 1-iteration baseline ${median(base).toFixed(0)} ms)`,
+    );
+    assert.ok(ms < 5000, `${ms} ms`);
+  }));

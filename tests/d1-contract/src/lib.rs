@@ -16,6 +16,18 @@
 //!   signal at those times through the store and answers what it reads back (as decimal
 //!   strings, so the JSON carries them exactly).
 //! - `POST /probe/panic` → panics on purpose: pins how a failing case looks from outside.
+//! - `GET /account-cases`, `POST /run-account/<case>` → the same for the account contract
+//!   (`cl_store_contract::AccountCase`).
+//! - `POST /lockout-race` with `{"key", "n", "now", "spread_ms"}` → `n` reservations joined on
+//!   one store (50 statements in flight against the workerd D1), times `now + i × spread_ms`:
+//!   how many were allowed, and the stored state.
+//! - `POST /probe/reserve` with `{"key", "now"}` → one reservation (`{"allowed": bool}`), for
+//!   races of parallel requests driven from outside.
+//! - `POST /pbkdf2` with `{"password", "salt", "iterations"}` (salt as UTF-8 text) → the PHC
+//!   string and hex key of the worker's WebCrypto hasher (`crates/worker/src/webcrypto_hasher.rs`,
+//!   compiled here by path so the production worker carries no test route).
+//! - `POST /pbkdf2/hasher` with `{"password", "iterations"}` → the `PasswordHasher` methods of
+//!   that hasher, cross-checked against cl-auth's own PBKDF2 (`{"checks": {name: bool}}`).
 //!
 //! **Failures.** The contract cases report a broken expectation by panicking, and a panic in
 //! wasm32 aborts (there is no unwinding on the stable toolchain; `worker-build --panic-unwind`
@@ -31,11 +43,16 @@ use cl_app::ports::{
     SymbolStore, TradeLevels,
 };
 use cl_domain::{Candle, Direction, PatternType, Timeframe, Zone};
-use cl_store_contract::{run_case, Case};
+use cl_store_contract::{run_account_case, run_case, AccountCase, Case};
 use cl_store_d1::D1Store;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{event, Context, Env, Method, Request, Response, Result};
+
+#[path = "../../../crates/worker/src/webcrypto_hasher.rs"]
+mod webcrypto_hasher;
+
+mod auth_probes;
 
 /// The D1 binding the store runs on.
 const DB: &str = "DB";
@@ -63,19 +80,42 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         }
         (Method::Post, "/probe/panic") => deliberate_panic(),
         (Method::Post, p) if p.starts_with("/run/") => run(&env, &p["/run/".len()..]).await,
+        (Method::Get, "/account-cases") => {
+            let names: Vec<&str> = AccountCase::ALL.iter().map(|c| c.name()).collect();
+            reply(200, &json!({ "cases": names }))
+        }
+        (Method::Post, p) if p.starts_with("/run-account/") => {
+            run_account(&env, &p["/run-account/".len()..]).await
+        }
+        (Method::Post, "/lockout-race") => match req.json().await {
+            Ok(body) => auth_probes::lockout_race(&env, &body).await,
+            Err(e) => failure(400, &format!("bad body: {e}")),
+        },
+        (Method::Post, "/probe/reserve") => match req.json().await {
+            Ok(body) => auth_probes::reserve_once(&env, &body).await,
+            Err(e) => failure(400, &format!("bad body: {e}")),
+        },
+        (Method::Post, "/pbkdf2") => match req.json().await {
+            Ok(body) => auth_probes::pbkdf2(&body).await,
+            Err(e) => failure(400, &format!("bad body: {e}")),
+        },
+        (Method::Post, "/pbkdf2/hasher") => match req.json().await {
+            Ok(body) => auth_probes::hasher(&body).await,
+            Err(e) => failure(400, &format!("bad body: {e}")),
+        },
         _ => failure(404, "no such route"),
     }
 }
 
-fn reply(status: u16, body: &Value) -> Result<Response> {
+pub(crate) fn reply(status: u16, body: &Value) -> Result<Response> {
     Ok(Response::from_json(body)?.with_status(status))
 }
 
-fn failure(status: u16, error: &str) -> Result<Response> {
+pub(crate) fn failure(status: u16, error: &str) -> Result<Response> {
     reply(status, &json!({ "ok": false, "error": error }))
 }
 
-fn store(env: &Env) -> std::result::Result<D1Store, String> {
+pub(crate) fn store(env: &Env) -> std::result::Result<D1Store, String> {
     env.d1(DB)
         .map(D1Store::new)
         .map_err(|e| format!("binding {DB}: {e}"))
@@ -103,6 +143,27 @@ async fn run(env: &Env, name: &str) -> Result<Response> {
     res.headers_mut()
         .set("x-round-trips", &store.round_trips().to_string())?;
     Ok(res)
+}
+
+/// Runs one account contract case; a broken expectation panics (see the crate docs).
+async fn run_account(env: &Env, name: &str) -> Result<Response> {
+    let Some(case) = AccountCase::ALL.iter().copied().find(|c| c.name() == name) else {
+        return failure(404, &format!("unknown account case {name:?}"));
+    };
+    let store = match store(env) {
+        Ok(s) => s,
+        Err(e) => return failure(500, &e),
+    };
+    run_account_case(case, &store).await;
+    reply(
+        200,
+        &json!({
+            "ok": true,
+            "case": name,
+            "round_trips": store.round_trips(),
+            "statements": store.statements(),
+        }),
+    )
 }
 
 fn store_failure(what: &str, e: &StoreError) -> Result<Response> {
