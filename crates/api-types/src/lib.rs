@@ -8,7 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod auth;
 mod market;
+pub use auth::*;
 pub use market::*;
 
 /// The one response envelope (product.md §3).
