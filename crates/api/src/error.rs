@@ -4,7 +4,13 @@
 use crate::context::RequestContext;
 use crate::http::Response;
 use cl_api_types::{Envelope, ErrorBody, ErrorCode, FieldError, Meta};
-use cl_app::ports::StoreError;
+use cl_app::accounts::{
+    AdminError, AuthError, ChangeEmailError, ChangePasswordError, DeleteAccountError, FieldErrors,
+    ForgotPasswordError, InternalError, LoginError, LoginTotpError, ReauthError,
+    RecoveryCodesError, RegisterError, ResendError, ResetPasswordError, SessionsError,
+    TotpDisableError, TotpEnableError, TotpSetupError, VerifyEmailError,
+};
+use cl_app::ports::{HashError, StoreError};
 use serde::Serialize;
 
 /// An error on its way to becoming a response.
@@ -102,6 +108,151 @@ impl From<StoreError> for ApiError {
             StoreError::Corrupt { .. } | StoreError::Invalid(_) => ErrorCode::InternalError,
         };
         Self::new(code).with_cause(err.to_string())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The account errors (docs/accounts.md "For the HTTP layer", point 5)
+// ---------------------------------------------------------------------------------------------
+
+fn fields_of(errors: &FieldErrors) -> Vec<FieldError> {
+    errors
+        .as_slice()
+        .iter()
+        .map(|e| FieldError {
+            field: e.field.to_owned(),
+            code: e.code.to_owned(),
+            message: e.message.clone(),
+        })
+        .collect()
+}
+
+fn invalid_fields(errors: &FieldErrors) -> ApiError {
+    ApiError::new(ErrorCode::ValidationFailed).with_fields(fields_of(errors))
+}
+
+fn one_field(field: &str, code: &str, message: &str) -> ApiError {
+    ApiError::new(ErrorCode::ValidationFailed).with_fields(vec![FieldError {
+        field: field.to_owned(),
+        code: code.to_owned(),
+        message: message.to_owned(),
+    }])
+}
+
+/// `403 forbidden` with the `reauth_required` marker: re-authenticate, then retry.
+pub fn reauth_required() -> ApiError {
+    ApiError::new(ErrorCode::Forbidden)
+        .with_message("Confirm your password first (reauth_required).")
+        .with_fields(vec![FieldError {
+            field: "session".to_owned(),
+            code: "reauth_required".to_owned(),
+            message: "Confirm your password with POST /api/v1/auth/reauth, then retry.".to_owned(),
+        }])
+}
+
+/// THE invalid-credentials answer: one fixed body, no extra header (no `Retry-After` from the
+/// lockout), whatever the cause.
+pub fn invalid_credentials() -> ApiError {
+    ApiError::new(ErrorCode::InvalidCredentials)
+}
+
+fn hash_error(e: &HashError) -> ApiError {
+    match e {
+        HashError::Unavailable(_) => ApiError::new(ErrorCode::ServiceUnavailable),
+        HashError::Malformed(_) => ApiError::new(ErrorCode::InternalError),
+    }
+    .with_cause(e.to_string())
+}
+
+/// The infrastructure variants every account error shares.
+macro_rules! account_error {
+    ($ty:ident, |$e:ident| { $($pat:pat => $val:expr,)* }) => {
+        impl From<$ty> for ApiError {
+            fn from($e: $ty) -> Self {
+                #[allow(unreachable_patterns)]
+                match $e {
+                    $($pat => $val,)*
+                    $ty::Store(s) => ApiError::from(s),
+                    $ty::Hash(h) => hash_error(&h),
+                    $ty::Internal(i) => ApiError::internal(i.to_string()),
+                }
+            }
+        }
+    };
+}
+
+account_error!(RegisterError, |e| {
+    RegisterError::Invalid(f) => invalid_fields(&f),
+    RegisterError::UsernameTaken => ApiError::new(ErrorCode::Conflict)
+        .with_message("This username is taken."),
+});
+account_error!(ResendError, |e| { ResendError::Invalid(f) => invalid_fields(&f), });
+account_error!(ForgotPasswordError, |e| { ForgotPasswordError::Invalid(f) => invalid_fields(&f), });
+account_error!(VerifyEmailError, |e| {
+    VerifyEmailError::InvalidToken => one_field("token", "invalid_token", "This link is invalid or has expired."),
+    VerifyEmailError::EmailTaken => ApiError::new(ErrorCode::Conflict),
+});
+account_error!(LoginError, |e| { LoginError::InvalidCredentials => invalid_credentials(), });
+account_error!(LoginTotpError, |e| {
+    LoginTotpError::InvalidCode => invalid_credentials(),
+    LoginTotpError::SessionInvalid => ApiError::new(ErrorCode::Unauthorized),
+});
+account_error!(AuthError, |e| { AuthError::Unauthenticated => ApiError::new(ErrorCode::Unauthorized), });
+account_error!(ResetPasswordError, |e| {
+    ResetPasswordError::Invalid(f) => invalid_fields(&f),
+    ResetPasswordError::InvalidToken => one_field("token", "invalid_token", "This link is invalid or has expired."),
+});
+account_error!(ChangePasswordError, |e| {
+    ChangePasswordError::Invalid(f) => invalid_fields(&f),
+    ChangePasswordError::WrongPassword => invalid_credentials(),
+    ChangePasswordError::SessionGone => ApiError::new(ErrorCode::Unauthorized),
+});
+account_error!(ReauthError, |e| {
+    ReauthError::InvalidCredentials => invalid_credentials(),
+    ReauthError::SessionGone => ApiError::new(ErrorCode::Unauthorized),
+});
+account_error!(ChangeEmailError, |e| {
+    ChangeEmailError::ReauthRequired => reauth_required(),
+    ChangeEmailError::Invalid(f) => invalid_fields(&f),
+});
+account_error!(TotpSetupError, |e| {
+    TotpSetupError::ReauthRequired => reauth_required(),
+    TotpSetupError::AlreadyEnabled => ApiError::new(ErrorCode::Conflict)
+        .with_message("Two-factor authentication is already on."),
+});
+account_error!(TotpEnableError, |e| {
+    TotpEnableError::NotSetUp => ApiError::new(ErrorCode::Conflict)
+        .with_message("Start the two-factor setup first."),
+    TotpEnableError::AlreadyEnabled => ApiError::new(ErrorCode::Conflict)
+        .with_message("Two-factor authentication is already on."),
+    TotpEnableError::InvalidCode => one_field("code", "invalid_code", "The code does not match."),
+    TotpEnableError::SessionGone => ApiError::new(ErrorCode::Unauthorized),
+});
+account_error!(TotpDisableError, |e| {
+    TotpDisableError::NotEnabled => ApiError::new(ErrorCode::Conflict)
+        .with_message("Two-factor authentication is off."),
+    TotpDisableError::InvalidCredentials => invalid_credentials(),
+    TotpDisableError::SessionGone => ApiError::new(ErrorCode::Unauthorized),
+});
+account_error!(RecoveryCodesError, |e| {
+    RecoveryCodesError::ReauthRequired => reauth_required(),
+    RecoveryCodesError::NotEnabled => ApiError::new(ErrorCode::Conflict)
+        .with_message("Two-factor authentication is off."),
+    RecoveryCodesError::SessionGone => ApiError::new(ErrorCode::Unauthorized),
+});
+account_error!(SessionsError, |e| { SessionsError::NotFound => ApiError::new(ErrorCode::NotFound), });
+account_error!(DeleteAccountError, |e| { DeleteAccountError::ReauthRequired => reauth_required(), });
+account_error!(AdminError, |e| {
+    AdminError::NotAdmin => ApiError::new(ErrorCode::Forbidden),
+    AdminError::NotFound => ApiError::new(ErrorCode::NotFound),
+    AdminError::Invalid(f) => invalid_fields(&f),
+    AdminError::SessionGone => ApiError::new(ErrorCode::Unauthorized),
+});
+
+/// Server-side cryptography or randomness failed.
+impl From<InternalError> for ApiError {
+    fn from(e: InternalError) -> Self {
+        ApiError::internal(e.to_string())
     }
 }
 

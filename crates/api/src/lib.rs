@@ -17,11 +17,22 @@
 //! - [`finalize`] adds the security headers and `X-Request-ID` to every response, API and
 //!   assets alike, so no path can forget them.
 //! - [`config::Config`] is read once; in production a bad config makes every route answer 503.
+//! - The account routes ([`auth`]) take their dependencies as one bundle
+//!   ([`auth::Accounts`], behind [`auth::AccountDeps`]) passed to [`handle_api_with`];
+//!   [`handle_api`] passes [`auth::NoAccounts`], so every account route answers 503 there.
+//!   [`access::guard`] is the one gate (keys, CSRF + Origin, session, admin), JSON bodies go
+//!   through [`body`], cookies through [`cookies`], CORS through [`cors`].
 
 pub mod access;
+pub mod auth;
+pub mod body;
 pub mod config;
 pub mod context;
+pub mod cookies;
+pub mod cors;
+pub mod csp;
 pub mod error;
+pub mod events;
 pub mod handlers;
 pub mod headers;
 pub mod health;
@@ -30,6 +41,7 @@ pub mod openapi;
 pub mod params;
 pub mod routes;
 
+use auth::AccountDeps;
 use cl_api_types::{ErrorCode, HealthStatus, Liveness};
 use cl_app::ports::{CandleStore, PatternStore, SignalStore, SymbolStore};
 use config::Config;
@@ -70,13 +82,48 @@ pub struct Handled {
     pub error_cause: Option<String>,
 }
 
-/// Handles a request under `/api/`: match, gate, extract, handle; every failure becomes the
-/// one error envelope.
+/// Handles a request under `/api/` without account dependencies: the account routes answer
+/// 503. See [`handle_api_with`].
 pub async fn handle_api<P: DependencyProbes, S: Store>(
     app: &App<P, S>,
     req: &Request,
     ctx: &RequestContext,
 ) -> Handled {
+    handle_api_with(app, &auth::NoAccounts, req, ctx).await
+}
+
+/// Handles a request under `/api/`: CORS preflight, match, gate ([`access::guard`]), extract,
+/// handle; every failure becomes the one error envelope, and every response gets the CORS
+/// headers (`Vary: Origin`, an allowed origin echoed, never credentials).
+pub async fn handle_api_with<P: DependencyProbes, S: Store, A: AccountDeps>(
+    app: &App<P, S>,
+    accounts: &A,
+    req: &Request,
+    ctx: &RequestContext,
+) -> Handled {
+    let mut handled = route_api(app, accounts, req, ctx).await;
+    if req.method != Method::Options {
+        cors::apply(&app.config, req, &mut handled.response.headers);
+    }
+    handled
+}
+
+async fn route_api<P: DependencyProbes, S: Store, A: AccountDeps>(
+    app: &App<P, S>,
+    accounts: &A,
+    req: &Request,
+    ctx: &RequestContext,
+) -> Handled {
+    if req.method == Method::Options {
+        return match routes::match_route(Method::Other, &req.path) {
+            Err(NoRoute::MethodNotAllowed(allow)) => Handled {
+                response: cors::preflight(&app.config, req, &allow),
+                route: "(preflight)",
+                error_cause: None,
+            },
+            _ => miss(ApiError::new(ErrorCode::NotFound), ctx, "(unmatched)"),
+        };
+    }
     let matched = match routes::match_route(req.method, &req.path) {
         Ok(matched) => matched,
         Err(NoRoute::NotFound) => {
@@ -88,8 +135,11 @@ pub async fn handle_api<P: DependencyProbes, S: Store>(
             return handled;
         }
     };
-    let result = match access::authorize(matched.spec.access) {
-        Ok(()) => dispatch(app, req, &matched, ctx).await,
+    let result = match access::guard(accounts, &app.config, matched.spec, req, ctx).await {
+        Ok(caller) if matched.spec.route.needs_accounts() => {
+            accounts.serve(&matched, &caller, req, ctx).await
+        }
+        Ok(_) => dispatch(app, req, &matched, ctx).await,
         Err(err) => Err(err),
     };
     let (mut response, error_cause) = match result {
@@ -146,6 +196,8 @@ async fn dispatch<P: DependencyProbes, S: Store>(
         Route::Signals => handlers::signals(store, SignalsParams::extract(req, path)?, ctx).await,
         Route::Signal => handlers::signal(store, IdParams::extract(req, path)?, ctx).await,
         Route::Matrix => handlers::matrix(store, MatrixParams::extract(req, path)?, ctx).await,
+        // Served by the account dependencies (see `route_api`).
+        _ => Err(ApiError::new(ErrorCode::NotFound)),
     }
 }
 

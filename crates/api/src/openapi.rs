@@ -11,7 +11,8 @@
 use crate::access::Access;
 use crate::params::{ParamDoc, ParamKind, FIELD_CODES, MAX_CANDLES, MAX_SYMBOL_LEN};
 use crate::routes::{planned_scopes, Data, RouteSpec, TABLE};
-use cl_api_types::{ErrorCode, HealthStatus, Side};
+use cl_api_types::{ErrorCode, HealthStatus, LoginStatus, Side};
+use cl_app::policy::Tier;
 use cl_app::ports::{SignalStatus, MAX_EXACT_INT};
 use cl_domain::matrix::Bias;
 use cl_domain::{Direction, PatternStatus, PatternType, Timeframe};
@@ -85,6 +86,15 @@ fn operation(spec: &RouteSpec) -> Value {
             Value::Array(spec.params.iter().map(parameter).collect()),
         );
     }
+    if let Some(body) = spec.body {
+        op.insert(
+            "requestBody".into(),
+            json!({
+                "required": true,
+                "content": { "application/json": { "schema": schema_ref(body) } },
+            }),
+        );
+    }
     op.insert("responses".into(), responses(spec));
     Value::Object(op)
 }
@@ -141,6 +151,7 @@ fn param_schema(kind: ParamKind) -> Value {
         ParamKind::Before => json!({ "type": "integer", "minimum": 0, "maximum": MAX_EXACT_INT }),
         ParamKind::Cursor => json!({ "type": "string", "minLength": 3, "maxLength": 64 }),
         ParamKind::Id => json!({ "type": "integer", "minimum": 1, "maximum": MAX_EXACT_INT }),
+        ParamKind::SessionHandle => json!({ "type": "string", "pattern": "^[0-9a-f]{32}$" }),
     }
 }
 
@@ -154,8 +165,9 @@ fn responses(spec: &RouteSpec) -> Value {
         Data::One(name) => ok_response(envelope(schema_ref(name), "Meta")),
         Data::List(name) => ok_response(envelope(array_of(schema_ref(name)), "Meta")),
         Data::Page(name) => ok_response(envelope(array_of(schema_ref(name)), "PageMeta")),
+        Data::Nothing => json!({ "description": "Accepted; no body." }),
     };
-    r.insert("200".into(), success);
+    r.insert(spec.ok_status.to_string(), success);
     if spec.conditional {
         if let Some(Value::Object(ok)) = r.get_mut("200") {
             ok.insert("headers".into(), cache_headers());
@@ -168,14 +180,18 @@ fn responses(spec: &RouteSpec) -> Value {
             }),
         );
     }
-    let mut statuses = vec![400, 405, 500, 503];
-    if spec.access.needs_credentials() {
-        statuses.push(401);
+    // 401 everywhere: a credential in the query string, or an API key header, is refused on
+    // every route.
+    let mut statuses = vec![400, 401, 405, 500, 503];
+    statuses.extend_from_slice(spec.errors);
+    if spec.access == Access::Admin {
+        statuses.push(403);
     }
     if spec.may_be_missing {
         statuses.push(404);
     }
     statuses.sort_unstable();
+    statuses.dedup();
     for status in statuses {
         let codes: Vec<String> = ErrorCode::ALL
             .iter()
@@ -356,7 +372,19 @@ fn schemas() -> Value {
                 "One invalid field.",
                 &[
                     ("field", string()),
-                    ("code", str_enum(FIELD_CODES)),
+                    (
+                        "code",
+                        json!({
+                            "type": "string",
+                            "pattern": "^[a-z][a-z0-9_]*$",
+                            "description": format!(
+                                "Stable code: {}, `required`, `invalid_type`, `too_long`, \
+                        `invalid_token`, `invalid_code`, `reauth_required`, or a policy code of the email, username \
+                        or password (`email_invalid`, `username_too_short`, `password_too_short`, …).",
+                                FIELD_CODES.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                            ),
+                        }),
+                    ),
                     ("message", string()),
                 ],
             ),
@@ -565,7 +593,178 @@ fn schemas() -> Value {
             ),
         ),
     ];
+    let mut s = s;
+    s.extend(auth_schemas());
     Value::Object(s.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+fn strings(names: &[&'static str]) -> Vec<(&'static str, Value)> {
+    names.iter().map(|n| (*n, string())).collect()
+}
+
+fn opt_uint() -> Value {
+    nullable(json!({ "type": "integer", "minimum": 0 }))
+}
+
+fn auth_schemas() -> Vec<(&'static str, Value)> {
+    let tier = str_enum(Tier::ALL.iter().map(|t| t.as_str()));
+    vec![
+        (
+            "RegisterRequest",
+            object(
+                "Registration.",
+                &strings(&["email", "username", "password"]),
+            ),
+        ),
+        (
+            "LoginRequest",
+            object("Credentials.", &strings(&["email", "password"])),
+        ),
+        (
+            "CodeRequest",
+            object("A TOTP or recovery code.", &strings(&["code"])),
+        ),
+        (
+            "TokenRequest",
+            object("A one-time token.", &strings(&["token"])),
+        ),
+        (
+            "EmailRequest",
+            object("An email address.", &strings(&["email"])),
+        ),
+        (
+            "ResetPasswordRequest",
+            object("Token and new password.", &strings(&["token", "password"])),
+        ),
+        (
+            "ChangePasswordRequest",
+            object(
+                "Current and new password.",
+                &strings(&["current_password", "new_password"]),
+            ),
+        ),
+        (
+            "PasswordCodeRequest",
+            closed(
+                "Password, and a code when 2FA is on (always for disabling it).",
+                &[("password", string()), ("code", nullable(string()))],
+                &["code"],
+            ),
+        ),
+        (
+            "AuthMessage",
+            object("A confirmation.", &[("message", string())]),
+        ),
+        (
+            "CsrfToken",
+            object("A CSRF token.", &[("csrf_token", string())]),
+        ),
+        (
+            "LoginResult",
+            object(
+                "Signed in, or a TOTP code is required next.",
+                &[
+                    (
+                        "status",
+                        wire_enum(&[LoginStatus::LoggedIn, LoginStatus::TotpRequired]),
+                    ),
+                    ("csrf_token", string()),
+                ],
+            ),
+        ),
+        (
+            "User",
+            object(
+                "The signed-in user.",
+                &[
+                    ("id", int()),
+                    ("email", string()),
+                    ("username", string()),
+                    ("is_verified", boolean()),
+                    ("is_admin", boolean()),
+                    ("totp_enabled", boolean()),
+                    ("created_at", int()),
+                ],
+            ),
+        ),
+        (
+            "Limits",
+            object(
+                "Effective limits; `null` is unlimited.",
+                &[
+                    ("symbols", nullable(array_of(string()))),
+                    ("pattern_types", array_of(schema_ref("PatternType"))),
+                    ("dashboard_recent_signals", int()),
+                    ("patterns_history", opt_uint()),
+                    ("signals_history", opt_uint()),
+                    ("analytics", boolean()),
+                    ("risk_settings", boolean()),
+                    ("exchange_credentials", boolean()),
+                    ("notifications_per_day", opt_uint()),
+                    ("notification_delay_ms", int()),
+                    ("per_symbol_notifications", boolean()),
+                    ("portfolios", opt_uint()),
+                    ("new_trades_per_day", opt_uint()),
+                    ("backtests_running", opt_uint()),
+                    ("backtests_per_day", opt_uint()),
+                    ("api_keys", opt_uint()),
+                ],
+            ),
+        ),
+        (
+            "Me",
+            object(
+                "User, tier, limits, view-as and CSRF token.",
+                &[
+                    ("user", schema_ref("User")),
+                    ("tier", tier.clone()),
+                    ("limits", schema_ref("Limits")),
+                    ("viewing_as", nullable(tier)),
+                    ("csrf_token", string()),
+                ],
+            ),
+        ),
+        (
+            "Session",
+            object(
+                "One of the caller's sessions.",
+                &[
+                    (
+                        "id",
+                        json!({ "type": "string", "pattern": "^[0-9a-f]{32}$" }),
+                    ),
+                    ("current", boolean()),
+                    ("stage", str_enum(["full", "pending_2fa"])),
+                    ("created_at", int()),
+                    ("last_seen_at", int()),
+                    ("expires_at", int()),
+                    ("ip", nullable(string())),
+                    ("user_agent", nullable(string())),
+                ],
+            ),
+        ),
+        (
+            "Revoked",
+            object(
+                "Sessions revoked.",
+                &[("revoked", json!({ "type": "integer", "minimum": 0 }))],
+            ),
+        ),
+        (
+            "TotpSetup",
+            object("Shown once.", &strings(&["otpauth_uri", "manual_key"])),
+        ),
+        (
+            "RecoveryCodes",
+            object(
+                "Shown once; the session was rotated.",
+                &[
+                    ("recovery_codes", array_of(string())),
+                    ("csrf_token", string()),
+                ],
+            ),
+        ),
+    ]
 }
 
 #[cfg(test)]

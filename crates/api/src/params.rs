@@ -78,6 +78,8 @@ pub enum ParamKind {
     Cursor,
     /// A row id in `1..=2^53`.
     Id,
+    /// A session handle: 32 lowercase hex characters.
+    SessionHandle,
 }
 
 /// One declared parameter.
@@ -757,6 +759,38 @@ impl Extract for IdParams {
         Query::parse(&req.query, Self::PARAMS, &mut f);
         let id = path_value(path, &mut f, "id").and_then(|raw| f.check("id", parse_id(&raw)));
         f.finish(id.map(|id| Self { id }))
+    }
+}
+
+/// `DELETE /auth/sessions/{id}`: a session handle. Anything that is not 32 lowercase hex
+/// characters names no session of the caller, so it answers `not_found` like a foreign one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionIdParams {
+    /// The handle.
+    pub handle: String,
+}
+
+impl Extract for SessionIdParams {
+    const PARAMS: &'static [ParamDoc] = &[path(
+        "id",
+        ParamKind::SessionHandle,
+        "The session handle from `GET /auth/sessions`.",
+    )];
+
+    fn extract(req: &Request, path: &PathParams) -> Result<Self, ApiError> {
+        let mut f = Fields::default();
+        Query::parse(&req.query, Self::PARAMS, &mut f);
+        f.finish(Some(()))?;
+        match path.get("id") {
+            Some(h)
+                if h.len() == 32 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+            {
+                Ok(Self {
+                    handle: h.to_owned(),
+                })
+            }
+            _ => Err(ApiError::new(ErrorCode::NotFound)),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use crate::access::{Access, Scope};
 use crate::http::Method;
 use crate::params::{
     CandlesParams, Extract, IdParams, MatrixParams, NoParams, ParamDoc, PatternsParams,
-    SignalsParams, SymbolsParams,
+    SessionIdParams, SignalsParams, SymbolsParams,
 };
 
 /// The API prefix.
@@ -46,6 +46,79 @@ pub enum Route {
     Signal,
     /// The pattern matrix.
     Matrix,
+    /// A pre-session (or the session's) CSRF token.
+    AuthCsrf,
+    /// Registration.
+    AuthRegister,
+    /// Login, password step.
+    AuthLogin,
+    /// Login, TOTP step.
+    AuthLoginTotp,
+    /// Logout.
+    AuthLogout,
+    /// Email verification.
+    AuthVerifyEmail,
+    /// Resend the verification mail.
+    AuthResendVerification,
+    /// Forgot password.
+    AuthForgotPassword,
+    /// Reset password with a token.
+    AuthResetPassword,
+    /// The signed-in user.
+    AuthMe,
+    /// The user's sessions.
+    AuthSessions,
+    /// Revoke every other session.
+    AuthSessionsRevokeOthers,
+    /// Revoke one session.
+    AuthSessionRevoke,
+    /// Change password.
+    AuthChangePassword,
+    /// Change email.
+    AuthChangeEmail,
+    /// Re-authenticate.
+    AuthReauth,
+    /// Start 2FA enrolment.
+    AuthTotpSetup,
+    /// Confirm 2FA enrolment.
+    AuthTotpEnable,
+    /// Turn 2FA off.
+    AuthTotpDisable,
+    /// New recovery codes.
+    AuthRecoveryCodes,
+    /// Delete the account.
+    AuthDeleteAccount,
+    /// Admin: lift a user's login lockout.
+    AdminUnlockUser,
+    /// The CSP report sink.
+    CspReport,
+}
+
+impl Route {
+    /// Whether the route is served by the account dependencies (`/auth/*`, admin, the CSP
+    /// sink, whose rate limit lives there too).
+    pub const fn needs_accounts(self) -> bool {
+        !matches!(
+            self,
+            Self::Health
+                | Self::HealthLive
+                | Self::HealthReady
+                | Self::OpenApi
+                | Self::Symbols
+                | Self::Candles
+                | Self::Chart
+                | Self::Patterns
+                | Self::Pattern
+                | Self::Signals
+                | Self::Signal
+                | Self::Matrix
+        )
+    }
+
+    /// Alias of [`Route::needs_accounts`] used by the gate.
+    pub const fn is_account_route(self) -> bool {
+        self.needs_accounts()
+    }
 }
 
 /// What a successful response carries in `data`.
@@ -59,6 +132,8 @@ pub enum Data {
     Page(&'static str),
     /// Not an envelope: the raw document (OpenAPI).
     Document,
+    /// No body (204).
+    Nothing,
 }
 
 /// One route.
@@ -86,6 +161,12 @@ pub struct RouteSpec {
     pub conditional: bool,
     /// Whether a failing dependency answers 503 with the health body (health routes).
     pub health: bool,
+    /// The success status (200, 202 or 204).
+    pub ok_status: u16,
+    /// The JSON request body's component schema, if the route reads one.
+    pub body: Option<&'static str>,
+    /// Error statuses beyond the common ones (400, 401, 405, 500, 503).
+    pub errors: &'static [u16],
 }
 
 const READ_NOTE: &str = "Public until authentication lands; then a session or an API key \
@@ -104,8 +185,48 @@ const fn get(route: Route, path: &'static str, summary: &'static str) -> RouteSp
         may_be_missing: false,
         conditional: false,
         health: false,
+        ok_status: 200,
+        body: None,
+        errors: &[],
     }
 }
+
+/// A state-changing route: CSRF (403), body limits (413, 415).
+const fn write(
+    route: Route,
+    method: Method,
+    access: Access,
+    path: &'static str,
+    summary: &'static str,
+    data: Data,
+) -> RouteSpec {
+    RouteSpec {
+        method,
+        access,
+        data,
+        errors: &[403, 413, 415],
+        ..get(route, path, summary)
+    }
+}
+
+const fn post(
+    route: Route,
+    access: Access,
+    path: &'static str,
+    summary: &'static str,
+    data: Data,
+) -> RouteSpec {
+    write(route, Method::Post, access, path, summary, data)
+}
+
+const fn delete(route: Route, path: &'static str, summary: &'static str, data: Data) -> RouteSpec {
+    write(route, Method::Delete, Access::Session, path, summary, data)
+}
+
+const WRITE_LIMITED: &[u16] = &[403, 413, 415, 429];
+const WRITE_CONFLICT: &[u16] = &[403, 409, 413, 415];
+const CSRF_NOTE: &str = "Needs the `__Host-cl_session` cookie (a pre-session from \
+`GET /auth/csrf` for the public forms), `X-CSRF-Token` and a same-origin `Origin`.";
 
 /// Every route, each listed once.
 pub const TABLE: &[RouteSpec] = &[
@@ -197,6 +318,252 @@ store offers a paged pattern list.",
         conditional: true,
         ..get(Route::Matrix, "/api/v1/matrix", "Pattern matrix")
     },
+    RouteSpec {
+        description: "The CSRF token of the session cookie; without a session, a fresh \
+pre-session cookie (1 h, nothing stored) and its token, for the login and register forms.",
+        data: Data::One("CsrfToken"),
+        ..get(Route::AuthCsrf, "/api/v1/auth/csrf", "CSRF token")
+    },
+    RouteSpec {
+        description: "Always 202 with the same body for a valid request, whether or not the \
+address has an account (its owner is mailed instead). 3/h per IP.",
+        ok_status: 202,
+        body: Some("RegisterRequest"),
+        errors: &[403, 409, 413, 415, 429],
+        ..post(
+            Route::AuthRegister,
+            Access::Public,
+            "/api/v1/auth/register",
+            "Register",
+            Data::One("AuthMessage"),
+        )
+    },
+    RouteSpec {
+        description: "Unknown account, wrong password, locked and deactivated accounts all \
+answer the same 401 `invalid_credentials`. With 2FA on: `totp_required` and a pending \
+session cookie (10 min) that reaches only `/auth/login/totp`. 5/min and 25/h per IP and per \
+account.",
+        body: Some("LoginRequest"),
+        errors: &[401, 403, 413, 415, 429],
+        ..post(
+            Route::AuthLogin,
+            Access::Public,
+            "/api/v1/auth/login",
+            "Log in",
+            Data::One("LoginResult"),
+        )
+    },
+    RouteSpec {
+        description: "The TOTP (or recovery) code of a pending login; 5 tries per pending login.",
+        body: Some("CodeRequest"),
+        errors: &[401, 403, 413, 415, 429],
+        ..post(
+            Route::AuthLoginTotp,
+            Access::Public,
+            "/api/v1/auth/login/totp",
+            "Log in: TOTP step",
+            Data::One("LoginResult"),
+        )
+    },
+    RouteSpec {
+        description: CSRF_NOTE,
+        ..post(
+            Route::AuthLogout,
+            Access::Public,
+            "/api/v1/auth/logout",
+            "Log out",
+            Data::One("AuthMessage"),
+        )
+    },
+    RouteSpec {
+        description: "The token from the link's URL fragment.",
+        body: Some("TokenRequest"),
+        errors: WRITE_CONFLICT,
+        ..post(
+            Route::AuthVerifyEmail,
+            Access::Public,
+            "/api/v1/auth/verify-email",
+            "Verify email",
+            Data::One("AuthMessage"),
+        )
+    },
+    RouteSpec {
+        description: "Always 202 with the same body. 3/h per IP and per account.",
+        ok_status: 202,
+        body: Some("EmailRequest"),
+        errors: WRITE_LIMITED,
+        ..post(
+            Route::AuthResendVerification,
+            Access::Public,
+            "/api/v1/auth/resend-verification",
+            "Resend verification",
+            Data::One("AuthMessage"),
+        )
+    },
+    RouteSpec {
+        description: "Always 202 with the same body. 3/h per IP and per account.",
+        ok_status: 202,
+        body: Some("EmailRequest"),
+        errors: WRITE_LIMITED,
+        ..post(
+            Route::AuthForgotPassword,
+            Access::Public,
+            "/api/v1/auth/forgot-password",
+            "Forgot password",
+            Data::One("AuthMessage"),
+        )
+    },
+    RouteSpec {
+        description: "Revokes every session; never bypasses 2FA. 3/h per IP and per token.",
+        body: Some("ResetPasswordRequest"),
+        errors: WRITE_LIMITED,
+        ..post(
+            Route::AuthResetPassword,
+            Access::Public,
+            "/api/v1/auth/reset-password",
+            "Reset password",
+            Data::One("AuthMessage"),
+        )
+    },
+    RouteSpec {
+        access: Access::Session,
+        description: "User, effective tier and limits, admin view-as, CSRF token.",
+        data: Data::One("Me"),
+        ..get(Route::AuthMe, "/api/v1/auth/me", "The signed-in user")
+    },
+    RouteSpec {
+        access: Access::Session,
+        data: Data::List("Session"),
+        ..get(Route::AuthSessions, "/api/v1/auth/sessions", "My sessions")
+    },
+    delete(
+        Route::AuthSessionsRevokeOthers,
+        "/api/v1/auth/sessions",
+        "Revoke my other sessions",
+        Data::One("Revoked"),
+    ),
+    RouteSpec {
+        description: "Another user's handle answers 404.",
+        params: SessionIdParams::PARAMS,
+        may_be_missing: true,
+        ..delete(
+            Route::AuthSessionRevoke,
+            "/api/v1/auth/sessions/{id}",
+            "Revoke one of my sessions",
+            Data::One("Revoked"),
+        )
+    },
+    RouteSpec {
+        description: "Revokes the other sessions and rotates this one.",
+        body: Some("ChangePasswordRequest"),
+        ..post(
+            Route::AuthChangePassword,
+            Access::Session,
+            "/api/v1/auth/change-password",
+            "Change password",
+            Data::One("CsrfToken"),
+        )
+    },
+    RouteSpec {
+        description: "Needs a recent re-authentication; always 202 with the same body.",
+        ok_status: 202,
+        body: Some("EmailRequest"),
+        ..post(
+            Route::AuthChangeEmail,
+            Access::Session,
+            "/api/v1/auth/change-email",
+            "Change email",
+            Data::One("AuthMessage"),
+        )
+    },
+    RouteSpec {
+        description: "Password, plus a code when 2FA is on; opens a 10-minute window.",
+        body: Some("PasswordCodeRequest"),
+        ..post(
+            Route::AuthReauth,
+            Access::Session,
+            "/api/v1/auth/reauth",
+            "Re-authenticate",
+            Data::One("AuthMessage"),
+        )
+    },
+    RouteSpec {
+        description: "Needs a recent re-authentication; the URI and key are shown once.",
+        errors: WRITE_CONFLICT,
+        ..post(
+            Route::AuthTotpSetup,
+            Access::Session,
+            "/api/v1/auth/2fa/setup",
+            "Start 2FA setup",
+            Data::One("TotpSetup"),
+        )
+    },
+    RouteSpec {
+        body: Some("CodeRequest"),
+        errors: WRITE_CONFLICT,
+        ..post(
+            Route::AuthTotpEnable,
+            Access::Session,
+            "/api/v1/auth/2fa/enable",
+            "Turn 2FA on",
+            Data::One("RecoveryCodes"),
+        )
+    },
+    RouteSpec {
+        description: "Password and code in the request.",
+        body: Some("PasswordCodeRequest"),
+        errors: WRITE_CONFLICT,
+        ..post(
+            Route::AuthTotpDisable,
+            Access::Session,
+            "/api/v1/auth/2fa/disable",
+            "Turn 2FA off",
+            Data::One("CsrfToken"),
+        )
+    },
+    RouteSpec {
+        errors: WRITE_CONFLICT,
+        ..post(
+            Route::AuthRecoveryCodes,
+            Access::Session,
+            "/api/v1/auth/2fa/recovery-codes",
+            "New recovery codes",
+            Data::One("RecoveryCodes"),
+        )
+    },
+    RouteSpec {
+        description: "Needs a recent re-authentication.",
+        ..delete(
+            Route::AuthDeleteAccount,
+            "/api/v1/auth/account",
+            "Delete my account",
+            Data::One("AuthMessage"),
+        )
+    },
+    RouteSpec {
+        params: IdParams::PARAMS,
+        may_be_missing: true,
+        ..post(
+            Route::AdminUnlockUser,
+            Access::Admin,
+            "/api/v1/admin/users/{id}/unlock",
+            "Unlock a user's login",
+            Data::One("AuthMessage"),
+        )
+    },
+    RouteSpec {
+        description: "`application/csp-report` or `application/reports+json`, at most 8 KiB, \
+10/min per IP. No CSRF: it changes no state.",
+        ok_status: 204,
+        errors: &[413, 415, 429],
+        ..post(
+            Route::CspReport,
+            Access::Public,
+            "/api/v1/csp-report",
+            "CSP report sink",
+            Data::Nothing,
+        )
+    },
 ];
 
 /// The scopes a read route will require once API keys land (documentation only for now).
@@ -208,7 +575,7 @@ pub const fn planned_scopes(route: Route) -> &'static [Scope] {
         Route::Patterns | Route::Pattern => &[Scope::ReadPatterns],
         Route::Signals | Route::Signal => &[Scope::ReadSignals],
         Route::Matrix => &[Scope::ReadMatrix],
-        Route::Health | Route::HealthLive | Route::HealthReady | Route::OpenApi => &[],
+        _ => &[],
     }
 }
 
@@ -414,6 +781,6 @@ mod tests {
         }];
         let m = match_in(STRICT, Method::Get, "/api/v1/admin/3").unwrap();
         assert_eq!(m.spec.access, Access::Admin);
-        assert!(crate::access::authorize(m.spec.access).is_err());
+        assert!(crate::access::decide(m.spec.access, None).is_err());
     }
 }

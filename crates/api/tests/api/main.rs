@@ -2,8 +2,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed unwrap is a failed test
 
+mod auth;
 mod health;
 mod helpers;
 mod openapi;
 mod read;
+mod rig;
 mod schema;
