@@ -3,7 +3,10 @@
 //! secret is missing, shorter than 32 bytes or equal to a documented example, when debug is
 //! on, or when the app URL is not https.
 
+use cl_app::accounts::AuthKeys;
+use cl_auth::crypto::{EncryptionKey, KeyId, Keyring};
 use cl_auth::secret::{validate_production_secret, SecretError, SecretString};
+use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// Binding and variable names, in one place.
@@ -110,6 +113,60 @@ pub struct Secrets {
 impl fmt::Debug for Secrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secrets([REDACTED])")
+    }
+}
+
+/// The id of the current TOTP encryption key (stored with every sealed secret; a rotation adds
+/// a new id and keeps this one as a previous key).
+pub const TOTP_KEY_ID: &str = "totp1";
+
+/// The account secrets in the shape the account service and the HTTP layer need.
+#[derive(Clone, Debug)]
+pub struct AccountKeys {
+    /// For `AccountService::new`.
+    pub auth: AuthKeys,
+    /// The lockout pepper again, for per-account rate-limit subjects and lockout lookups.
+    pub account_pepper: SecretString,
+}
+
+impl Secrets {
+    /// Builds the account keys: the session key (CSRF), the API-key pepper (lockout HMAC,
+    /// as documented for `API_KEY_PEPPER`), the TOTP key (sealing), and a recovery-code key
+    /// derived from the TOTP key under its own label (SHA-256, domain-separated), so a
+    /// recovery-code hash can never be confused with another use of either secret.
+    ///
+    /// # Errors
+    /// A problem naming the secret that is missing or unusable (never its value).
+    pub fn account_keys(&self) -> Result<AccountKeys, ConfigProblem> {
+        let session = self
+            .session_key
+            .clone()
+            .ok_or(ConfigProblem::MissingSecret(keys::SESSION_KEY))?;
+        let pepper = self
+            .api_key_pepper
+            .clone()
+            .ok_or(ConfigProblem::MissingSecret(keys::API_KEY_PEPPER))?;
+        let totp = self
+            .totp_key
+            .as_ref()
+            .ok_or(ConfigProblem::MissingSecret(keys::TOTP_ENCRYPTION_KEY))?;
+        let key = EncryptionKey::parse(totp)
+            .map_err(|_| ConfigProblem::ShortSecret(keys::TOTP_ENCRYPTION_KEY))?;
+        let id = KeyId::parse(TOTP_KEY_ID)
+            .map_err(|_| ConfigProblem::ShortSecret(keys::TOTP_ENCRYPTION_KEY))?;
+        let mut h = Sha256::new();
+        h.update(b"cl-recovery-code-key-v1\0");
+        h.update(totp.expose_secret().as_bytes());
+        let recovery: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Ok(AccountKeys {
+            auth: AuthKeys::new(
+                session,
+                pepper.clone(),
+                SecretString::new(recovery),
+                Keyring::new(id, key),
+            ),
+            account_pepper: pepper,
+        })
     }
 }
 
@@ -320,6 +377,23 @@ mod tests {
         assert!(line.contains("SESSION_KEY"));
         assert!(!line.contains("tiny-secret-value"));
         assert!(!format!("{c:?}").contains(STRONG));
+    }
+
+    #[test]
+    fn account_keys_need_a_32_byte_totp_key_and_never_print_secrets() {
+        let mut m = full_production();
+        assert!(
+            load(&m).secrets.account_keys().is_err(),
+            "not a 32-byte key"
+        );
+        m.insert(keys::TOTP_ENCRYPTION_KEY, "ab".repeat(32));
+        let k = load(&m).secrets.account_keys().unwrap();
+        assert!(!format!("{k:?}").contains(STRONG));
+        m.remove(keys::SESSION_KEY);
+        assert_eq!(
+            load(&m).secrets.account_keys().unwrap_err(),
+            ConfigProblem::MissingSecret(keys::SESSION_KEY)
+        );
     }
 
     #[test]
