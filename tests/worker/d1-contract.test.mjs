@@ -45,6 +45,7 @@ function options(persist, lines) {
     log: new QuietLog(),
     d1Databases: ["DB"],
     d1Persist: persist,
+    kvNamespaces: ["RATE_LIMITS"],
     handleRuntimeStdio(stdout, stderr) {
       for (const stream of [stdout, stderr]) {
         stream.setEncoding("utf8");
@@ -72,7 +73,7 @@ async function withWorker(fn) {
   const mf = new Miniflare(options(dir, lines));
   try {
     const call = (path, init) => mf.dispatchFetch(`http://d1-contract.test${path}`, init);
-    return await fn({ call, lines, db: () => mf.getD1Database("DB") });
+    return await fn({ call, lines, db: () => mf.getD1Database("DB"), kv: () => mf.getKVNamespace("RATE_LIMITS") });
   } finally {
     await mf.dispose();
     rmSync(dir, { recursive: true, force: true });
@@ -310,4 +311,66 @@ test("time per 600,000-iteration WebCrypto hash in workerd (printed; bounded loo
         `(requests: ${full.map((x) => x.toFixed(0)).join(", ")} ms; 1-iteration baseline ${median(base).toFixed(0)} ms)`,
     );
     assert.ok(ms < 5000, `${ms} ms`);
+  }));
+
+// ---------------------------------------------------------------------------------------------
+// The KV rate limiter (crates/worker/src/kv_ratelimit.rs) over a workerd KV namespace.
+// ---------------------------------------------------------------------------------------------
+
+test("KV rate limits: isolates write their own shard, sum all shards, and enforce the rule", () =>
+  withWorker(async ({ call, lines, kv }) => {
+    const M = 1_700_000_080_000; // 40 s into a minute
+    const step = (isolate, now, subject = "203.0.113.7") => ({ isolate, now, subject, scope: "login_ip_m" });
+    const body = await json(
+      await post(call, "/ratelimit", {
+        steps: [
+          step(0, M),
+          step(0, M + 10),
+          step(0, M + 20),
+          step(1, M + 1_100), // reads isolate 0's first write only (1), the rest is pending
+          step(2, M + 1_200, "198.51.100.1"), // another subject: its own budget
+        ],
+        flush_at: M + 1_500,
+      }),
+      lines,
+    );
+    assert.deepEqual(
+      body.answers.map((a) => a.allowed),
+      [true, true, true, true, true],
+      JSON.stringify(body),
+    );
+    assert.equal(body.flushed, 1, "isolate 0's two pending hits");
+    assert.equal(body.pending, 0);
+    const ns = await kv();
+    const keys = (await ns.list({ prefix: "rl:login_ip_m:" })).keys.map((k) => k.name).sort();
+    const start = Math.floor(M / 60_000) * 60;
+    assert.deepEqual(keys, [
+      `rl:login_ip_m:${start}:198.51.100.1#2`,
+      `rl:login_ip_m:${start}:203.0.113.7#0`,
+      `rl:login_ip_m:${start}:203.0.113.7#1`,
+    ]);
+    assert.equal(await ns.get(`rl:login_ip_m:${start}:203.0.113.7#0`), "3");
+    assert.equal(await ns.get(`rl:login_ip_m:${start}:203.0.113.7#1`), "1");
+    const expiring = (await ns.list({ prefix: "rl:" })).keys.every((k) => typeof k.expiration === "number");
+    assert.ok(expiring, "every shard key has a TTL");
+
+    // A later isolate sees all four and allows one more, then refuses with the wait to the window's end.
+    const later = await json(
+      await post(call, "/ratelimit", { steps: [step(3, M + 5_000), step(3, M + 5_010)] }),
+      lines,
+    );
+    assert.deepEqual(later.answers, [
+      { allowed: true, remaining: 0 },
+      { allowed: false, retry_after_secs: 15 },
+    ]);
+    assert.equal(await ns.get(`rl:login_ip_m:${start}:203.0.113.7#3`), "1", "written at once: the limit was reached");
+  }));
+
+test("KV rate limits: a subject the key format refuses is an error, not a decision", () =>
+  withWorker(async ({ call, lines }) => {
+    const body = await json(
+      await post(call, "/ratelimit", { steps: [{ isolate: 0, now: 1_700_000_000_000, subject: "a b", scope: "login_ip_m" }] }),
+      lines,
+    );
+    assert.match(body.answers[0].error, /^Invalid/);
   }));

@@ -10,6 +10,8 @@ mod bindings;
 mod convert;
 mod pg;
 mod probes;
+/// The KV `RateLimitStore` with per-isolate shards (for the account routes).
+pub mod kv_ratelimit;
 /// The WebCrypto PBKDF2 `PasswordHasher` (for the account routes).
 pub mod webcrypto_hasher;
 

@@ -209,3 +209,67 @@ pub(crate) async fn hasher(body: &HasherBody) -> Result<Response> {
     let all = checks.values().all(|v| v == &json!(true));
     reply(200, &json!({ "ok": all, "checks": checks }))
 }
+
+#[derive(Deserialize)]
+pub(crate) struct RateStep {
+    isolate: u8,
+    now: i64,
+    subject: String,
+    scope: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RateBody {
+    steps: Vec<RateStep>,
+    #[serde(default)]
+    flush_at: Option<i64>,
+}
+
+/// Drives the KV rate limiter over the `RATE_LIMITS` binding with simulated isolates.
+pub(crate) async fn ratelimit(env: &Env, body: &RateBody) -> Result<Response> {
+    use crate::kv_ratelimit::{IsolateCounters, KvRateLimits, WorkersKv};
+    use cl_app::ports::RateLimitStore;
+    use cl_auth::ratelimit::{rules, Decision};
+    let isolates: Vec<IsolateCounters> = (0..8).map(IsolateCounters::new).collect();
+    let mut answers = Vec::new();
+    for step in &body.steps {
+        let Some(rule) = rules::ALL.iter().find(|r| r.scope == step.scope) else {
+            return failure(400, &format!("unknown scope {:?}", step.scope));
+        };
+        let Some(counters) = isolates.get(usize::from(step.isolate)) else {
+            return failure(400, "isolate must be 0..8");
+        };
+        let kv = match env.kv("RATE_LIMITS") {
+            Ok(kv) => WorkersKv(kv),
+            Err(e) => return failure(500, &format!("binding RATE_LIMITS: {e}")),
+        };
+        let limits = KvRateLimits::new(kv, counters);
+        answers.push(match limits.hit(rule, &step.subject, step.now).await {
+            Ok(Decision::Allowed { remaining }) => {
+                json!({ "allowed": true, "remaining": remaining })
+            }
+            Ok(Decision::Limited { retry_after_secs }) => {
+                json!({ "allowed": false, "retry_after_secs": retry_after_secs })
+            }
+            Err(e) => json!({ "error": format!("{e:?}") }),
+        });
+    }
+    let mut flushed = 0;
+    if let Some(at) = body.flush_at {
+        for counters in &isolates {
+            let kv = match env.kv("RATE_LIMITS") {
+                Ok(kv) => WorkersKv(kv),
+                Err(e) => return failure(500, &format!("binding RATE_LIMITS: {e}")),
+            };
+            match KvRateLimits::new(kv, counters).flush_due(at).await {
+                Ok(n) => flushed += n,
+                Err(e) => return failure(500, &format!("flush: {e:?}")),
+            }
+        }
+    }
+    let pending: u32 = isolates.iter().map(IsolateCounters::pending).sum();
+    reply(
+        200,
+        &json!({ "ok": true, "answers": answers, "flushed": flushed, "pending": pending }),
+    )
+}

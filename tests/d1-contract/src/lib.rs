@@ -26,6 +26,10 @@
 //! - `POST /pbkdf2` with `{"password", "salt", "iterations"}` (salt as UTF-8 text) → the PHC
 //!   string and hex key of the worker's WebCrypto hasher (`crates/worker/src/webcrypto_hasher.rs`,
 //!   compiled here by path so the production worker carries no test route).
+//! - `POST /ratelimit` with `{"steps": [{"isolate", "now", "subject", "scope"}], "flush_at"?}`
+//!   → the KV rate limiter (`crates/worker/src/kv_ratelimit.rs`, by path) over the `RATE_LIMITS`
+//!   KV binding, one `IsolateCounters` per isolate number (shard = isolate number): the
+//!   decision of every step, then `flush_due(flush_at)` on every isolate.
 //! - `POST /pbkdf2/hasher` with `{"password", "iterations"}` → the `PasswordHasher` methods of
 //!   that hasher, cross-checked against cl-auth's own PBKDF2 (`{"checks": {name: bool}}`).
 //!
@@ -51,6 +55,10 @@ use worker::{event, Context, Env, Method, Request, Response, Result};
 
 #[path = "../../../crates/worker/src/webcrypto_hasher.rs"]
 mod webcrypto_hasher;
+
+#[allow(dead_code)] // Reason: the production file, compiled here only for what the probes use.
+#[path = "../../../crates/worker/src/kv_ratelimit.rs"]
+mod kv_ratelimit;
 
 mod auth_probes;
 
@@ -97,6 +105,10 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         },
         (Method::Post, "/pbkdf2") => match req.json().await {
             Ok(body) => auth_probes::pbkdf2(&body).await,
+            Err(e) => failure(400, &format!("bad body: {e}")),
+        },
+        (Method::Post, "/ratelimit") => match req.json().await {
+            Ok(body) => auth_probes::ratelimit(&env, &body).await,
             Err(e) => failure(400, &format!("bad body: {e}")),
         },
         (Method::Post, "/pbkdf2/hasher") => match req.json().await {
