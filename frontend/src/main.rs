@@ -8,7 +8,8 @@
 //! - [`app`]: the router, the page layout (skip link, header, `<main>`, footer) and the routes.
 //! - [`api`]: the typed `/api/v1` client; it unwraps the shared [`cl_api_types::Envelope`] and
 //!   returns `Result<T, ApiError>`.
-//! - [`pages`]: one module per route; [`components`]: the shared header/nav and footer.
+//! - [`pages`]: one module per route; [`components`]: the shared header/nav, footer, status
+//!   states and the SVG chart (whose pure geometry is host-tested); [`format`]: prices, dates.
 //!
 //! The strict CSP (product.md §11.14) forbids inline scripts and styles: all styling lives in
 //! `public/style.css`, views only set classes (`class=`, `class:name=`), and the bootstrap
@@ -17,6 +18,7 @@
 mod api;
 mod app;
 mod components;
+mod format;
 mod pages;
 
 fn main() {
