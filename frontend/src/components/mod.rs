@@ -1,10 +1,14 @@
-//! Components shared by every page: the site header with its navigation, and the footer.
+//! Components shared by the pages: the site header with its navigation, the footer, the
+//! loading/error states and the SVG chart.
 
+pub mod chart;
 mod footer;
 mod nav;
+mod status;
 
 pub use footer::SiteFooter;
 pub use nav::SiteHeader;
+pub use status::{ErrorBanner, Loading};
 
 /// Sets the document title to `"<page> · CryptoLens Edge"` (or just the product name).
 ///
