@@ -6,7 +6,10 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::{SiteFooter, SiteHeader};
-use crate::pages::{ApiDocs, Features, Health, Home, NotFound, Pricing, Privacy, Terms};
+use crate::pages::{
+    ApiDocs, ChartPage, Dashboard, Features, Health, Home, NotFound, Patterns, Pricing, Privacy,
+    SignalDetail, Signals, Terms,
+};
 
 /// The whole app: skip link, header, the routed `<main>`, footer.
 ///
@@ -41,6 +44,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/terms") view=Terms />
                     <Route path=path!("/health") view=Health />
                     <Route path=path!("/api-docs") view=ApiDocs />
+                    <Route path=path!("/dashboard") view=Dashboard />
+                    <Route path=path!("/patterns") view=Patterns />
+                    <Route path=path!("/chart/:symbol/:tf") view=ChartPage />
+                    <Route path=path!("/signals") view=Signals />
+                    <Route path=path!("/signals/:id") view=SignalDetail />
                 </Routes>
             </main>
             <SiteFooter />

@@ -14,11 +14,26 @@ struct NavItem {
 }
 
 /// The primary navigation, in display order.
-const NAV_ITEMS: [NavItem; 5] = [
+const NAV_ITEMS: [NavItem; 8] = [
     NavItem {
         href: "/",
         label: "Home",
         exact: true,
+    },
+    NavItem {
+        href: "/dashboard",
+        label: "Dashboard",
+        exact: false,
+    },
+    NavItem {
+        href: "/patterns",
+        label: "Patterns",
+        exact: false,
+    },
+    NavItem {
+        href: "/signals",
+        label: "Signals",
+        exact: false,
     },
     NavItem {
         href: "/features",

@@ -1,17 +1,26 @@
 //! One module per route of the web app (product.md §2).
 
 mod api_docs;
+mod chart;
+mod dashboard;
 mod features;
+mod filters;
 mod health;
 mod home;
 mod legal;
 mod not_found;
+mod patterns;
 mod pricing;
+mod signals;
 
 pub use api_docs::ApiDocs;
+pub use chart::ChartPage;
+pub use dashboard::Dashboard;
 pub use features::Features;
 pub use health::Health;
 pub use home::Home;
 pub use legal::{Privacy, Terms};
 pub use not_found::NotFound;
+pub use patterns::Patterns;
 pub use pricing::Pricing;
+pub use signals::{SignalDetail, Signals};
