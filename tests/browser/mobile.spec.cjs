@@ -57,6 +57,8 @@ test.describe('mobile 360 px', () => {
     ['/health', 'mobile-health'],
     ['/privacy', 'mobile-privacy'],
     ['/api-docs', 'mobile-api-docs'],
+    ['/patterns', 'mobile-patterns'],
+    ['/signals', 'mobile-signals'],
     ['/no-such-page', 'mobile-not-found'],
   ]) {
     test(`${path} has no horizontal overflow`, async ({ page }) => {
@@ -67,9 +69,62 @@ test.describe('mobile 360 px', () => {
       if (path === '/health') {
         await expect(page.locator('.health-panel .status-banner')).toBeVisible();
       }
+      if (path === '/api-docs') {
+        await expect(page.locator('article.docs-op').first()).toBeVisible();
+      }
+      if (path === '/patterns' || path === '/signals') {
+        await expect(page.locator('.data-table tbody tr').first()).toBeVisible();
+      }
       await expectNoHorizontalOverflow(page);
       await screenshot(page, shot);
       expect(await cspViolations(page)).toEqual([]);
     });
   }
+
+  test('/dashboard: the matrix scrolls inside its own box with a sticky symbol column', async ({ page }) => {
+    const { pageErrors } = await watchPage(page);
+    await page.goto('/dashboard');
+    await appReady(page);
+    const table = page.locator('table.live-matrix');
+    await expect(table).toBeVisible();
+    await expectNoHorizontalOverflow(page);
+
+    const scroller = page.locator('.live-matrix-scroll');
+    const widths = await scroller.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+    expect(widths.scroll).toBeGreaterThan(widths.client);
+    const symbol = table.locator('tbody th.lm-symbol').first();
+    const x0 = (await symbol.boundingBox()).x;
+    await scroller.evaluate((el) => { el.scrollLeft = el.scrollWidth; });
+    // Sticky: it stays at the box's left edge (within the 4 px cell spacing) instead of scrolling away.
+    await expect.poll(async () => Math.abs((await symbol.boundingBox()).x - x0)).toBeLessThanOrEqual(6);
+    await expectNoHorizontalOverflow(page);
+    await scroller.evaluate((el) => { el.scrollLeft = 0; });
+    await screenshot(page, 'mobile-dashboard');
+
+    // Focus shows a cell's tooltip on small screens too, without widening the page.
+    const cell = table.locator('a.lm-cell').first();
+    await cell.focus();
+    const tip = page.locator(`[id="${await cell.getAttribute('aria-describedby')}"]`);
+    await expect(tip).toBeVisible();
+    await expectNoHorizontalOverflow(page);
+
+    expect(await cspViolations(page)).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  test('/chart: the SVG chart fits 360 px', async ({ page }) => {
+    const { pageErrors } = await watchPage(page);
+    await page.goto('/chart/ETH-USDT/1h');
+    await appReady(page);
+    const svg = page.locator('svg.chart-svg');
+    await expect(svg.locator('g.candle').first()).toBeVisible();
+    expect(await svg.locator('rect.zone').count()).toBeGreaterThanOrEqual(1);
+    const box = await svg.boundingBox();
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(360);
+    await expectNoHorizontalOverflow(page);
+    await screenshot(page, 'mobile-chart');
+    expect(await cspViolations(page)).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
 });

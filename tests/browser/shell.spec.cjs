@@ -67,7 +67,7 @@ test.describe('app shell', () => {
 
     await nav.getByRole('link', { name: 'API docs' }).click();
     await expect(page).toHaveURL(/\/api-docs$/);
-    await expect(h1(page)).toHaveText('API reference coming soon');
+    await expect(h1(page)).toHaveText('REST API reference');
 
     await nav.getByRole('link', { name: 'Home' }).click();
     await expect(page).toHaveURL(/\/$/);
@@ -84,7 +84,7 @@ test.describe('app shell', () => {
     ['/pricing', 'Plans for every kind of trader', 'deeplink-pricing'],
     ['/privacy', 'Privacy policy', 'privacy'],
     ['/terms', 'Terms of service', 'terms'],
-    ['/api-docs', 'API reference coming soon', 'api-docs'],
+    ['/api-docs', 'REST API reference', 'deeplink-api-docs'],
   ]) {
     test(`deep link ${path} renders directly`, async ({ page }) => {
       const { consoleErrors, pageErrors } = await watchPage(page);
