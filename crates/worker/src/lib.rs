@@ -12,6 +12,10 @@ mod pg;
 mod probes;
 /// The KV `RateLimitStore` with per-isolate shards (for the account routes).
 pub mod kv_ratelimit;
+/// `cl_outbound::HttpTransport` over `fetch`, with timeouts.
+pub mod fetch_transport;
+/// The HTTP `Mailer` (`MAIL_BASE_URL`, `MAIL_API_KEY`).
+pub mod mailer;
 /// The WebCrypto PBKDF2 `PasswordHasher` (for the account routes).
 pub mod webcrypto_hasher;
 
