@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_START, MINUTE, startExchange } from './exchange.mjs';
 import { startNtfy } from './ntfy.mjs';
+import { latestToken, MAIL_KINDS, startMail } from './mail.mjs';
 
 const script = (url, payload) =>
   fetch(`${url}/__script`, { method: 'POST', body: JSON.stringify(payload) }).then((r) => r.json());
@@ -109,5 +110,74 @@ describe('fake ntfy', () => {
       messages.map(({ topic, title, message, priority, tags }) => ({ topic, title, message, priority, tags })),
       [msg, { topic: 'alerts', title: 'X', message: 'hi', priority: 5, tags: ['a', 'b'] }],
     );
+  });
+});
+
+describe('fake mail', () => {
+  let mail;
+  before(async () => {
+    mail = await startMail({ port: 0, apiKey: 'k-123' });
+  });
+  after(() => mail.close());
+
+  const post = (body, key = 'k-123') =>
+    fetch(`${mail.url}/send`, {
+      method: 'POST',
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    });
+
+  test('records authorised messages and hands their tokens to tests', async () => {
+    await fetch(`${mail.url}/__reset`, { method: 'POST' });
+    const verify = { to: 'alice@example.com', kind: 'verify_email', params: { token: 'tok-1', username: 'alice' } };
+    const res = await post(verify);
+    assert.equal(res.status, 202);
+    assert.match((await res.json()).id, /^[0-9a-f]{12}$/);
+    assert.equal((await post({ ...verify, params: { token: 'tok-2', username: 'alice' } })).status, 202);
+    assert.equal((await post({ to: 'bob@example.com', kind: 'password_reset', params: { token: 'r-1' } })).status, 202);
+    assert.equal((await post({ to: 'bob@example.com', kind: 'password_changed' })).status, 202);
+    assert.equal(await latestToken(mail.url, { to: 'alice@example.com', kind: 'verify_email' }), 'tok-2');
+    assert.equal(await latestToken(mail.url, { to: 'bob@example.com', kind: 'password_reset' }), 'r-1');
+    assert.equal(await latestToken(mail.url, { to: 'carol@example.com', kind: 'password_reset' }), undefined);
+    const all = await (await fetch(`${mail.url}/__messages`)).json();
+    assert.deepEqual(all.map((m) => m.kind), ['verify_email', 'verify_email', 'password_reset', 'password_changed']);
+    assert.deepEqual(all[3].params, {});
+    assert.equal(MAIL_KINDS.length, 10);
+  });
+
+  test('refuses what a provider refuses, and plays scripted failures', async () => {
+    await fetch(`${mail.url}/__reset`, { method: 'POST' });
+    const ok = { to: 'alice@example.com', kind: 'account_exists', params: {} };
+    assert.equal((await post(ok, null)).status, 401);
+    assert.equal((await post(ok, 'wrong')).status, 401);
+    assert.equal((await post('{')).status, 400);
+    assert.equal((await post([])).status, 400);
+    assert.equal((await post({ ...ok, to: 'nobody' })).status, 422);
+    assert.equal((await post({ ...ok, kind: 'spam' })).status, 422);
+    assert.equal((await post({ ...ok, params: { token: 7 } })).status, 422);
+    await script(mail.url, { steps: [{ status: 503 }, { hang: true }] });
+    assert.equal((await post(ok)).status, 503);
+    const hung = post(ok).then(() => 'answered', () => 'failed');
+    assert.equal(await Promise.race([hung, new Promise((r) => setTimeout(() => r('hung'), 300))]), 'hung');
+    assert.equal((await post(ok)).status, 202);
+    assert.deepEqual((await (await fetch(`${mail.url}/__messages`)).json()).length, 1);
+    const requests = await (await fetch(`${mail.url}/__requests`)).json();
+    assert.equal(requests.length, 10);
+  });
+
+  test('the CLI prints its URL and serves', async () => {
+    const file = fileURLToPath(new URL('./mail.mjs', import.meta.url));
+    const child = spawn(process.execPath, [file, '--port', '0', '--api-key', 'cli-key'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [chunk] = await once(child.stdout, 'data');
+    const url = chunk.toString().trim();
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const res = await fetch(`${url}/send`, {
+      method: 'POST',
+      body: JSON.stringify({ to: 'a@example.com', kind: 'account_deleted' }),
+      headers: { authorization: 'Bearer cli-key' },
+    });
+    assert.equal(res.status, 202);
+    child.kill('SIGTERM');
+    await once(child, 'exit');
   });
 });
