@@ -17,4 +17,5 @@ pub mod convert;
 pub mod pipeline;
 
 pub mod accounts;
+pub mod billing;
 pub mod policy;

@@ -1761,3 +1761,331 @@ pub trait RateLimitStore {
         now_ms: i64,
     ) -> Result<cl_auth::ratelimit::Decision, StoreError>;
 }
+
+// =============================================================================================
+// Billing: payments, subscriptions, webhook events, expiry warnings (product.md §6, §10)
+// =============================================================================================
+
+// The billing use cases (`crate::billing`) depend on these ports. The rows are the pure types
+// of `cl-billing` ([`PaymentRecord`], [`BillingSubscription`]); every decision is made there
+// (`cl_billing::apply_event`), and the adapter only writes it, atomically:
+// [`BillingStore::apply_webhook`] inserts the `webhook_events` row, writes the payment and
+// upserts the subscription in ONE transaction (Postgres) or ONE batch (D1), after checking that
+// the rows the decision was computed from are still unchanged (optimistic guard; the service
+// re-reads and re-decides on [`ApplyOutcome::Stale`]). The contract suite
+// (`cl-store-contract`, `billing` cases) pins it.
+
+pub use cl_billing::checkout::NewPayment;
+pub use cl_billing::plan::SubscriptionId;
+pub use cl_billing::subscription::WarningKey;
+pub use cl_billing::{
+    PaymentId, PaymentRecord, PaymentStatus, Provider, Subscription as BillingSubscription,
+};
+
+/// A stored payment: the record `cl-billing` decides on, plus bookkeeping columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPayment {
+    /// `payments.id`.
+    pub id: PaymentId,
+    /// The row as `cl-billing` sees it (`record.id == Some(id)`).
+    pub record: PaymentRecord,
+    /// Creation time (the checkout, or the renewal event).
+    pub created_at: i64,
+    /// Last write.
+    pub updated_at: i64,
+}
+
+/// A stored subscription (one per user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSubscription {
+    /// `subscriptions.id`.
+    pub id: SubscriptionId,
+    /// The row as `cl-billing` sees it.
+    pub subscription: BillingSubscription,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last write.
+    pub updated_at: i64,
+}
+
+/// The writes of one webhook event, run atomically by [`BillingStore::apply_webhook`].
+///
+/// `read_payment` / `read_subscription` are the rows the decision was computed from (as
+/// returned by the store); the adapter refuses the whole unit with [`ApplyOutcome::Stale`]
+/// when the stored rows differ from them at write time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookWrite {
+    /// The provider that sent the event.
+    pub provider: Provider,
+    /// The dedup key (`cl_billing::EventKey::as_str`); unique per provider.
+    pub event_key: String,
+    /// When we received it.
+    pub received_at: i64,
+    /// `webhook_events.outcome` (an `Outcome` word or `mismatch_<field>`).
+    pub outcome: String,
+    /// The payment the event concerns, for `webhook_events.payment_id` (an inserted renewal
+    /// row's new id is used instead).
+    pub payment_id: Option<PaymentId>,
+    /// The payment row as read (`None`: not read, e.g. a renewal row about to be inserted or a
+    /// rejected event).
+    pub read_payment: Option<PaymentRecord>,
+    /// The new payment state (`None`: unchanged; `id: None`: insert a renewal row). Its status
+    /// must not rank below the stored one.
+    pub payment: Option<PaymentRecord>,
+    /// The user whose subscription was read for the decision (then `read_subscription` is
+    /// what was read: `None` = no row); `None`: not read, not checked.
+    pub subscription_user: Option<cl_billing::UserId>,
+    /// The user's subscription row as read.
+    pub read_subscription: Option<BillingSubscription>,
+    /// The subscription's new state, upserted on its unique `user_id` (`None`: unchanged).
+    pub subscription: Option<BillingSubscription>,
+}
+
+/// A recorded webhook event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredWebhookEvent {
+    /// Provider.
+    pub provider: Provider,
+    /// Dedup key.
+    pub event_key: String,
+    /// When it was received.
+    pub received_at: i64,
+    /// The payment it concerned, if any.
+    pub payment_id: Option<PaymentId>,
+    /// What applying it amounted to.
+    pub outcome: String,
+}
+
+/// What [`BillingStore::apply_webhook`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    /// Every write was made; carries the payment id (a renewal row's new id).
+    Applied {
+        /// The payment written or referenced, if any.
+        payment_id: Option<PaymentId>,
+    },
+    /// `(provider, event_key)` was already recorded: nothing was written.
+    Replay,
+    /// A row read for the decision changed in between: nothing was written; re-read and
+    /// decide again.
+    Stale,
+}
+
+/// The `payments`, `subscriptions`, `webhook_events` and `expiry_warnings` tables.
+#[allow(async_fn_in_trait)]
+pub trait BillingStore {
+    /// Stores a pending checkout payment and returns its id.
+    ///
+    /// # Errors
+    /// `NotFound("user")`; `Invalid` (time or amount not storable); `Unavailable`.
+    async fn create_payment(&self, new: &NewPayment) -> Result<PaymentId, StoreError>;
+
+    /// A payment by id, whoever owns it (webhooks).
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn payment_by_id(&self, id: PaymentId) -> Result<Option<StoredPayment>, StoreError>;
+
+    /// A payment by `(provider, external_id)` (LemonSqueezy renewal invoices).
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn payment_by_external_id(
+        &self,
+        provider: Provider,
+        external_id: &str,
+    ) -> Result<Option<StoredPayment>, StoreError>;
+
+    /// A payment of `user` (another user's payment reads as `None`).
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn payment(
+        &self,
+        id: PaymentId,
+        user: cl_billing::UserId,
+    ) -> Result<Option<StoredPayment>, StoreError>;
+
+    /// The payments of `user`, newest first (`created_at`, then id), keyset-paged.
+    ///
+    /// # Errors
+    /// `Invalid` (limit 0); `Unavailable` or `Corrupt`.
+    async fn payments_of(
+        &self,
+        user: cl_billing::UserId,
+        page: PageRequest,
+    ) -> Result<Page<StoredPayment>, StoreError>;
+
+    /// The user's subscription row, if any.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn subscription_of(
+        &self,
+        user: cl_billing::UserId,
+    ) -> Result<Option<StoredSubscription>, StoreError>;
+
+    /// Applies one webhook event atomically: inserts the `webhook_events` row (a duplicate
+    /// `(provider, event_key)` → [`ApplyOutcome::Replay`], nothing written), checks the read
+    /// rows are unchanged (else [`ApplyOutcome::Stale`], nothing written), writes the payment
+    /// (insert, or an update that never lowers the status rank) and upserts the subscription.
+    /// Any failure leaves nothing written.
+    ///
+    /// # Errors
+    /// `Invalid` (a status moving backwards, a value not storable); `NotFound` (user);
+    /// `Unavailable`. In every error case nothing was written.
+    async fn apply_webhook(&self, write: &WebhookWrite) -> Result<ApplyOutcome, StoreError>;
+
+    /// The recorded event `(provider, event_key)`, if any (admin view, tests).
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn webhook_event(
+        &self,
+        provider: Provider,
+        event_key: &str,
+    ) -> Result<Option<StoredWebhookEvent>, StoreError>;
+
+    /// Marks `active` subscriptions whose `expires_at < now` as `expired` (grace still
+    /// applies, see `cl_billing::subscription`); returns how many.
+    ///
+    /// # Errors
+    /// `Invalid`; `Unavailable`.
+    async fn expire_subscriptions(&self, now: i64) -> Result<u64, StoreError>;
+
+    /// `active` and `cancelled` subscriptions with `now < expires_at <= now + within_ms`.
+    ///
+    /// # Errors
+    /// `Invalid`; `Unavailable` or `Corrupt`.
+    async fn subscriptions_expiring(
+        &self,
+        now: i64,
+        within_ms: i64,
+    ) -> Result<Vec<StoredSubscription>, StoreError>;
+
+    /// Records expiry warnings (unique on `(subscription_id, expires_at, days_before)`; an
+    /// existing key is left alone) in one statement; returns whether `send` was newly
+    /// recorded (then, and only then, the warning is sent).
+    ///
+    /// # Errors
+    /// `NotFound("subscription")`; `Invalid`; `Unavailable`.
+    async fn record_expiry_warnings(
+        &self,
+        send: &WarningKey,
+        record: &[WarningKey],
+        sent_at: i64,
+    ) -> Result<bool, StoreError>;
+}
+
+/// A checkout request body for a payment provider, built by `cl_billing::checkout`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProviderCheckout {
+    /// `POST https://api.lemonsqueezy.com/v1/checkouts`.
+    LemonSqueezy(cl_billing::checkout::LemonSqueezyCheckoutBody),
+    /// `POST https://api.nowpayments.io/v1/invoice`.
+    NowPayments(cl_billing::checkout::NowPaymentsInvoiceBody),
+}
+
+/// The hosted payment page the customer is sent to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutUrl(pub String);
+
+/// A payment provider call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// The provider could not be reached or answered 5xx; the context is for logs.
+    #[error("payment provider unavailable: {0}")]
+    Unavailable(String),
+    /// The provider refused the request (4xx) or answered something unreadable.
+    #[error("payment provider refused the request: {0}")]
+    Rejected(String),
+}
+
+/// Creates hosted checkouts at LemonSqueezy / NOWPayments (the HTTP clients live in the
+/// worker; tests use a fake).
+#[allow(async_fn_in_trait)]
+pub trait PaymentProvider {
+    /// Sends the checkout/invoice request and returns the URL to redirect to.
+    ///
+    /// # Errors
+    /// [`ProviderError`].
+    async fn create_checkout(&self, request: &ProviderCheckout)
+        -> Result<CheckoutUrl, ProviderError>;
+}
+
+fn payment_record_valid(p: &PaymentRecord) -> Result<(), StoreError> {
+    if let Some(v) = p.actually_paid {
+        finite("payments.actually_paid", v)?;
+    }
+    if let Some(t) = p.completed_at {
+        exact_int("payments.completed_at", t)?;
+    }
+    if let Some(t) = p.last_event_at {
+        exact_int("payments.provider_updated_at", t)?;
+    }
+    Ok(())
+}
+
+fn subscription_valid(s: &BillingSubscription) -> Result<(), StoreError> {
+    exact_int("subscriptions.starts_at", s.starts_at)?;
+    for t in [s.expires_at, s.cancelled_at].into_iter().flatten() {
+        exact_int("subscriptions time", t)?;
+    }
+    Ok(())
+}
+
+/// Checks a new checkout payment (every adapter calls it before writing).
+///
+/// # Errors
+/// [`StoreError::Invalid`] for a time beyond 2^53.
+pub fn validate_new_payment(new: &NewPayment) -> Result<(), StoreError> {
+    exact_int("payments.created_at", new.created_at)?;
+    Ok(())
+}
+
+impl WebhookWrite {
+    /// Checks the write before any adapter touches a row: storable values, a payment whose
+    /// status does not rank below the one read (a status only moves forward), a new payment
+    /// for the same row as read, a subscription of the user that was read.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] naming the problem.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        exact_int("webhook_events.received_at", self.received_at)?;
+        if self.event_key.is_empty() || self.outcome.is_empty() {
+            return Err(StoreError::Invalid(
+                "webhook event key and outcome must not be empty".into(),
+            ));
+        }
+        if let Some(p) = &self.payment {
+            payment_record_valid(p)?;
+            if let Some(read) = &self.read_payment {
+                if read.id != p.id {
+                    return Err(StoreError::Invalid(
+                        "the payment written is not the payment read".into(),
+                    ));
+                }
+                if !(read.status == p.status || read.status.can_become(p.status)) {
+                    return Err(StoreError::Invalid(format!(
+                        "payment status may not move from {} to {}",
+                        read.status.as_str(),
+                        p.status.as_str()
+                    )));
+                }
+            } else if p.id.is_some() {
+                return Err(StoreError::Invalid(
+                    "an updated payment must come with the row read".into(),
+                ));
+            }
+        }
+        if let Some(s) = &self.subscription {
+            subscription_valid(s)?;
+            if self.subscription_user != Some(s.user_id) {
+                return Err(StoreError::Invalid(
+                    "a subscription is written only after reading the user's row".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

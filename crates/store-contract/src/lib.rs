@@ -1353,3 +1353,6 @@ pub async fn health_ping_answers<S: Store>(s: &S) {
 
 pub mod accounts;
 pub use accounts::{run_account_case, run_all_accounts, AccountCase};
+
+pub mod billing;
+pub use billing::{run_all_billing, run_billing_case, BillingCase};

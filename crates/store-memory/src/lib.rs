@@ -87,6 +87,7 @@ impl State {
 pub struct MemoryStore {
     state: RefCell<State>,
     accounts: RefCell<accounts::AccountState>,
+    billing: RefCell<billing::BillingState>,
 }
 
 impl MemoryStore {
@@ -515,5 +516,6 @@ impl HealthProbe for MemoryStore {
 }
 
 mod accounts;
+mod billing;
 mod ratelimit;
 pub use ratelimit::MemoryRateLimits;

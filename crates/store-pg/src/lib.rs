@@ -23,6 +23,8 @@
 pub mod migrate;
 mod sql;
 
+mod billing;
+
 use cl_app::ports::{
     exact_int, CandleStore, Cursor, HealthProbe, KeyWindow, MatrixCell, MatrixPattern, NewPattern,
     NewSignal, NewSymbol, Page, PageRequest, PatternId, PatternStore, SignalFilter, SignalId,

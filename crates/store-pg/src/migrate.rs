@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0005", "notifications"),
     migration!("0006", "ops"),
     migration!("0007", "seed"),
+    migration!("0008", "billing_updated_at"),
 ];
 
 /// Serialises concurrent runners (any constant unique to this project).
