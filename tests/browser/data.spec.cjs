@@ -101,8 +101,10 @@ test.describe('data views', () => {
     // at once, instead of waiting for the 15 s poll).
     const conditional = page.waitForResponse(
       (r) => r.url().endsWith('/api/v1/matrix') && r.request().headers()['if-none-match'] !== undefined,
+      { timeout: 5_000 },
     );
-    await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+    // (The real event bubbles from the document to the window, as the spec says.)
+    await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange', { bubbles: true })));
     const answer = await conditional;
     expect(answer.status()).toBe(304);
     await expect(directional.first()).toBeVisible();
@@ -222,6 +224,36 @@ test.describe('data views', () => {
     expect(await cspViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
     expect(unexpectedConsoleErrors(consoleErrors)).toEqual([]);
+  });
+
+  test('dashboard: error and empty states (matrix answers replaced in the browser)', async ({ page }) => {
+    const { pageErrors } = await watchPage(page);
+    const envelope = (body) => ({ ...body, meta: { request_id: 'test', timestamp: 0 } });
+    await page.route('**/api/v1/matrix', (route) => route.fulfill({
+      status: 503,
+      contentType: 'application/json',
+      body: JSON.stringify(envelope({ success: false, data: null, error: { code: 'service_unavailable', message: 'Store down.' } })),
+    }));
+    await page.goto('/dashboard');
+    await appReady(page);
+    const alert = page.locator('.matrix-panel [role="alert"]');
+    await expect(alert).toContainText('Could not load the matrix');
+    await expect(alert).toContainText('service_unavailable');
+    await screenshot(page, 'dashboard-error');
+
+    // "Try again" with every cell neutral: the empty state.
+    await page.unroute('**/api/v1/matrix');
+    const tfs = ['5m', '15m', '30m', '1h', '2h', '4h', '1d'];
+    const neutral = (tf) => ({ tf, direction: 'neutral', type: null, count: 0, zone: null, pattern_id: null, detected_at: null });
+    await page.route('**/api/v1/matrix', (route) => route.fulfill({
+      status: 200,
+      contentType: 'application/json',
+      body: JSON.stringify(envelope({ success: true, data: { timeframes: tfs, rows: [{ symbol: 'BTC/USDT', cells: tfs.map(neutral) }] }, error: null })),
+    }));
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await expect(page.locator('.matrix-panel .empty-state')).toContainText('No patterns yet');
+    expect(await cspViolations(page)).toEqual([]);
+    expect(pageErrors).toEqual([]);
   });
 
   test('patterns: filters and keyset pages link to the chart', async ({ page }) => {

@@ -68,6 +68,11 @@ pub struct Param {
     pub schema: String,
 }
 
+/// The reading order of the known groups; others follow in document order.
+const GROUP_ORDER: [&str; 8] = [
+    "Health", "OpenAPI", "Symbols", "Candles", "Chart", "Patterns", "Signals", "Matrix",
+];
+
 const METHODS: [&str; 7] = ["get", "post", "put", "patch", "delete", "head", "options"];
 
 fn text(v: &Value, key: &str) -> String {
@@ -232,6 +237,13 @@ pub fn parse(doc: &Value) -> ApiDoc {
             }
         }
     }
+    // Untagged documents come back with paths sorted by name; show the groups in reading order.
+    groups.sort_by_key(|g| {
+        GROUP_ORDER
+            .iter()
+            .position(|n| *n == g.name)
+            .unwrap_or(GROUP_ORDER.len())
+    });
     ApiDoc {
         title: text(&info, "title"),
         version: text(&info, "version"),
@@ -478,8 +490,7 @@ mod tests {
             ]
         );
         let names: Vec<&str> = d.groups.iter().map(|g| g.name.as_str()).collect();
-        assert!(names.contains(&"Matrix"));
-        assert!(names.contains(&"Patterns"));
+        assert_eq!(names, vec!["Patterns", "Matrix"]);
         let patterns = d.groups.iter().find(|g| g.name == "Patterns").unwrap();
         assert_eq!(patterns.ops.len(), 2);
         let matrix = &d.groups.iter().find(|g| g.name == "Matrix").unwrap().ops[0];

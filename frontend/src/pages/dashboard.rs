@@ -287,10 +287,10 @@ fn RecentSignals(items: Vec<SignalDto>) -> impl IntoView {
                                 <span class="signal-symbol">{s.symbol.clone()}</span>
                                 <span class="signal-meta muted">
                                     {format!(
-                                        "entry {} · {}/7 · {}",
+                                        "entry {} · {}/7 · {} UTC",
                                         format::price(s.entry),
                                         s.confluence_score,
-                                        format::datetime(s.created_at)
+                                        format::short_datetime(s.created_at)
                                     )}
                                 </span>
                             </A>
