@@ -15,6 +15,7 @@ import { existsSync, mkdtempSync, cpSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { ROOT, applyMigrations } from "./harness.mjs";
+import { startMail } from "../fakes/mail.mjs";
 
 const BUILD = join(ROOT, "tests", "d1-contract", "build");
 const MAX_EXACT = 2n ** 53n;
@@ -373,4 +374,66 @@ test("KV rate limits: a subject the key format refuses is an error, not a decisi
       lines,
     );
     assert.match(body.answers[0].error, /^Invalid/);
+  }));
+
+// ---------------------------------------------------------------------------------------------
+// The worker's HTTP Mailer over fetch (crates/worker/src/mailer.rs, fetch_transport.rs), from
+// workerd to the fake mail provider (tests/fakes/mail.mjs) on loopback.
+// ---------------------------------------------------------------------------------------------
+
+test("HTTP mailer: delivers {to, kind, params} with the bearer key; 4xx final; 5xx retried; timeouts abort", () =>
+  withWorker(async ({ call, lines }) => {
+    const fake = await startMail({ port: 0, apiKey: "mail-key-1" });
+    try {
+      const send = (extra = {}) =>
+        post(call, "/mail", {
+          base_url: fake.url,
+          api_key: "mail-key-1",
+          timeout_ms: 400,
+          to: "alice@example.com",
+          token: "tok-abc",
+          ...extra,
+        }).then((r) => json(r, lines));
+
+      assert.deepEqual((await send()).ok, true);
+      const [m] = await (await fetch(`${fake.url}/__messages`)).json();
+      assert.deepEqual(
+        { to: m.to, kind: m.kind, params: m.params },
+        { to: "alice@example.com", kind: "verify_email", params: { token: "tok-abc", username: "alice" } },
+      );
+      const [req] = await (await fetch(`${fake.url}/__requests`)).json();
+      assert.equal(req.headers.authorization, "Bearer mail-key-1");
+      assert.equal(req.headers["content-type"], "application/json");
+
+      const reset = () => fetch(`${fake.url}/__reset`, { method: "POST" });
+      const requests = async () => (await (await fetch(`${fake.url}/__requests`)).json()).length;
+
+      await reset();
+      const refused = await send({ api_key: "wrong" });
+      assert.equal(refused.ok, false);
+      assert.match(refused.error, /401/);
+      assert.doesNotMatch(refused.error, /wrong|tok-abc/, "no secret in the error");
+      assert.equal(await requests(), 1, "a 4xx is not retried");
+
+      await reset();
+      await fetch(`${fake.url}/__script`, { method: "POST", body: JSON.stringify({ status: 503 }) });
+      assert.equal((await send()).ok, true, "a 5xx is tried once more");
+      assert.equal(await requests(), 2);
+
+      await reset();
+      await fetch(`${fake.url}/__script`, { method: "POST", body: JSON.stringify({ hang: true, times: 2 }) });
+      const t = performance.now();
+      const hung = await send();
+      const took = performance.now() - t;
+      assert.equal(hung.ok, false);
+      assert.match(hung.error, /timed out/);
+      assert.equal(await requests(), 2, "two tries, each aborted at the timeout");
+      assert.ok(took >= 700 && took < 5000, `${took} ms for 2 × 400 ms`);
+
+      const insecure = await send({ base_url: "http://mail.example.com" });
+      assert.equal(insecure.ok, false);
+      assert.match(insecure.error, /https/);
+    } finally {
+      await fake.close();
+    }
   }));

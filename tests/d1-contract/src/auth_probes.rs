@@ -273,3 +273,54 @@ pub(crate) async fn ratelimit(env: &Env, body: &RateBody) -> Result<Response> {
         &json!({ "ok": true, "answers": answers, "flushed": flushed, "pending": pending }),
     )
 }
+
+#[derive(Deserialize)]
+pub(crate) struct MailBody {
+    base_url: String,
+    api_key: String,
+    timeout_ms: u64,
+    to: String,
+    token: String,
+}
+
+/// Sends one message through the worker's HTTP mailer.
+pub(crate) async fn mail(body: &MailBody) -> Result<Response> {
+    use crate::fetch_transport::FetchTransport;
+    use crate::mailer::{HttpMailer, MailConfig};
+    use cl_app::ports::{mail_param, Mail, MailKind, Mailer};
+    let config = match MailConfig::new(
+        &body.base_url,
+        SecretString::new(body.api_key.clone()),
+        false,
+    ) {
+        Ok(c) => c.with_timeout_ms(body.timeout_ms),
+        Err(e) => {
+            return reply(
+                200,
+                &json!({ "ok": false, "error": format!("config: {e}") }),
+            )
+        }
+    };
+    let to = match cl_auth::email::Email::parse(&body.to) {
+        Ok(e) => e,
+        Err(e) => return failure(400, &format!("to: {e}")),
+    };
+    let message = Mail {
+        kind: MailKind::VerifyEmail,
+        to,
+        params: vec![
+            (mail_param::TOKEN, SecretString::new(body.token.clone())),
+            (mail_param::USERNAME, SecretString::new("alice")),
+        ],
+    };
+    let started = worker::Date::now().as_millis();
+    let sent = HttpMailer::new(config, FetchTransport).send(&message).await;
+    let elapsed = worker::Date::now().as_millis().saturating_sub(started);
+    reply(
+        200,
+        &match sent {
+            Ok(()) => json!({ "ok": true, "elapsed_ms": elapsed }),
+            Err(e) => json!({ "ok": false, "error": e.to_string(), "elapsed_ms": elapsed }),
+        },
+    )
+}

@@ -30,6 +30,10 @@
 //!   → the KV rate limiter (`crates/worker/src/kv_ratelimit.rs`, by path) over the `RATE_LIMITS`
 //!   KV binding, one `IsolateCounters` per isolate number (shard = isolate number): the
 //!   decision of every step, then `flush_due(flush_at)` on every isolate.
+//! - `POST /mail` with `{"base_url", "api_key", "timeout_ms", "to", "token"}` → one
+//!   `VerifyEmail` message through the worker's `HttpMailer` over `FetchTransport` (both by
+//!   path), in development mode (loopback http allowed): `{"ok": true}` or `{"ok": false,
+//!   "error"}` with the elapsed time.
 //! - `POST /pbkdf2/hasher` with `{"password", "iterations"}` → the `PasswordHasher` methods of
 //!   that hasher, cross-checked against cl-auth's own PBKDF2 (`{"checks": {name: bool}}`).
 //!
@@ -59,6 +63,13 @@ mod webcrypto_hasher;
 #[allow(dead_code)] // Reason: the production file, compiled here only for what the probes use.
 #[path = "../../../crates/worker/src/kv_ratelimit.rs"]
 mod kv_ratelimit;
+
+#[path = "../../../crates/worker/src/fetch_transport.rs"]
+mod fetch_transport;
+
+#[allow(dead_code)] // Reason: the production file, compiled here only for what the probes use.
+#[path = "../../../crates/worker/src/mailer.rs"]
+mod mailer;
 
 mod auth_probes;
 
@@ -109,6 +120,10 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         },
         (Method::Post, "/ratelimit") => match req.json().await {
             Ok(body) => auth_probes::ratelimit(&env, &body).await,
+            Err(e) => failure(400, &format!("bad body: {e}")),
+        },
+        (Method::Post, "/mail") => match req.json().await {
+            Ok(body) => auth_probes::mail(&body).await,
             Err(e) => failure(400, &format!("bad body: {e}")),
         },
         (Method::Post, "/pbkdf2/hasher") => match req.json().await {
