@@ -366,6 +366,11 @@ test.describe('data views', () => {
     await expect(page.locator('.docs-params').first()).toBeVisible();
     await expect(page.locator('#error-codes')).toContainText('not_found');
     await expect(page.locator('#error-codes')).toContainText('rate_limited');
+    // The table of contents jumps to an operation (an in-page link, not a route change).
+    await page.getByRole('navigation', { name: 'Endpoints' }).getByRole('link', { name: /GET \/api\/v1\/matrix$/ }).click();
+    await expect(page).toHaveURL(/\/api-docs#op-get-api-v1-matrix$/);
+    await expect(matrix).toBeInViewport();
+    await expect(h1(page)).toHaveText('REST API reference');
     // No third-party script: only our own module scripts are on the page.
     const scripts = await page.evaluate(() => [...document.scripts].map((s) => s.src));
     for (const src of scripts) expect(new URL(src).origin).toBe(new URL(page.url()).origin);

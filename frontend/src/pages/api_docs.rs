@@ -308,6 +308,17 @@ type TocGroup = (String, Vec<(String, String, String)>);
 
 #[component]
 fn DocView(doc: ApiDoc) -> impl IntoView {
+    // The error table is rendered as its own section; the prose that introduced it points there.
+    let has_errors = !doc.errors.is_empty();
+    let intro = if has_errors {
+        let t = doc.intro.trim_end();
+        t.strip_suffix("Error codes and their statuses:")
+            .unwrap_or(t)
+            .trim_end()
+            .to_owned()
+    } else {
+        doc.intro.clone()
+    };
     let toc: Vec<TocGroup> = doc
         .groups
         .iter()
@@ -358,7 +369,8 @@ fn DocView(doc: ApiDoc) -> impl IntoView {
             </nav>
             <div class="docs-main">
                 <section class="panel docs-intro" aria-label="Overview">
-                    {doc.intro.split("\n\n").map(|p| view! { <p>{rich(p.to_owned())}</p> }).collect_view()}
+                    {intro.split("\n\n").map(|p| view! { <p>{rich(p.to_owned())}</p> }).collect_view()}
+                    {has_errors.then(|| view! { <p><a href="#error-codes">"Error codes and their HTTP statuses"</a></p> })}
                 </section>
                 {doc
                     .groups
