@@ -6,6 +6,7 @@
 //! Every response goes through [`cl_api::finalize`], so assets and errors carry the same
 //! security headers as the API. No business rule lives here.
 
+mod auth_wiring;
 mod bindings;
 mod convert;
 mod pg;
@@ -21,7 +22,7 @@ pub mod webcrypto_hasher;
 
 use cl_api::config::{Config, StorageBackend};
 use cl_api::context::RequestContext;
-use cl_api::{finalize, handle_api, is_forbidden_static_path, level_for, AccessLog, App, Handled};
+use cl_api::{finalize, is_forbidden_static_path, level_for, AccessLog, App, Handled};
 use cl_store_pg::PgStore;
 use std::cell::OnceCell;
 use worker::{event, Context, Date, Env, Request, Response, Result};
@@ -86,7 +87,7 @@ async fn serve_api(
                         probes,
                         store: PgStore::new(&client),
                     };
-                    handle_api(&app, req, ctx).await
+                    auth_wiring::handle(&app, env, req, ctx).await
                 };
                 // Dropping the client lets the connection close gracefully.
                 drop(client);
@@ -109,7 +110,7 @@ async fn serve_api(
                     probes,
                     store: cl_store_d1::D1Store::new(db),
                 };
-                handle_api(&app, req, ctx).await
+                auth_wiring::handle(&app, env, req, ctx).await
             }
             Err(err) => storage_unavailable(format!("d1 binding: {err}"), ctx),
         },
