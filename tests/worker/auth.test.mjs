@@ -1,10 +1,13 @@
 // The auth HTTP layer in the BUILT worker over D1 (workerd via Miniflare): the key journeys of
 // crates/api/tests/api/auth.rs against the real adapters (D1 account ports, WebCrypto hasher,
-// KV rate limits). No mail provider is wired, so the journey logs in unverified (login does not
-// require a verified address) and checks the `mail_skipped` log line instead of a mail.
+// KV rate limits). Without MAIL_* the first journey logs in unverified (login does not require a
+// verified address) and checks the `mail_skipped` log line; the last test runs a second worker
+// against the fake mail provider (tests/fakes/mail.mjs) for verify, reset and 2FA.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { startWorker, assertSecurityHeaders } from "./harness.mjs";
+import { startMail, latestToken } from "../fakes/mail.mjs";
 
 const ORIGIN = "http://127.0.0.1:8787";
 const PASSWORD = "Correct7Horse";
@@ -19,7 +22,8 @@ after(async () => {
 
 /** A browser-like client: keeps the session cookie and the CSRF token. */
 class Browser {
-  constructor(ip) {
+  constructor(ip, worker = w) {
+    this.w = worker;
     this.ip = ip;
     this.cookie = null;
     this.csrf = null;
@@ -29,7 +33,7 @@ class Browser {
     if (this.cookie) headers.cookie = `__Host-cl_session=${this.cookie}`;
     if (this.csrf) headers["x-csrf-token"] = this.csrf;
     if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await w.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await this.w.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await res.text();
     const json = text ? JSON.parse(text) : null;
     const set = res.headers.get("set-cookie");
@@ -40,8 +44,8 @@ class Browser {
     if (json?.data?.csrf_token) this.csrf = json.data.csrf_token;
     return { res, json, text, set };
   }
-  static async open(ip) {
-    const b = new Browser(ip);
+  static async open(ip, worker = w) {
+    const b = new Browser(ip, worker);
     const r = await b.send("GET", "/api/v1/auth/csrf");
     assert.equal(r.res.status, 200);
     return b;
@@ -154,3 +158,72 @@ test("the CSP sink answers 204 and refuses other media types", async () => {
   await res.arrayBuffer();
   assert.ok(!w.log.lines.some((l) => l.includes("s3cr3t")));
 });
+
+test("with the mail provider: verify by mailed token, reset, 2FA with a recovery code", async () => {
+  const mail = await startMail({ port: 0, apiKey: "mail-key-auth" });
+  const w2 = await startWorker({ vars: { MAIL_BASE_URL: mail.url, MAIL_API_KEY: "mail-key-auth" } });
+  try {
+    const b = await Browser.open("198.51.100.20", w2);
+    let r = await b.send("POST", "/api/v1/auth/register", { email: "cy@example.com", username: "cyd", password: PASSWORD });
+    assert.equal(r.res.status, 202, r.text);
+    const token = await latestToken(mail.url, { to: "cy@example.com", kind: "verify_email" });
+    assert.ok(token, "a verification mail was delivered");
+    r = await b.send("POST", "/api/v1/auth/verify-email", { token });
+    assert.equal(r.res.status, 200, r.text);
+    r = await b.send("POST", "/api/v1/auth/verify-email", { token });
+    assert.equal(r.res.status, 400, "single use");
+
+    r = await b.send("POST", "/api/v1/auth/forgot-password", { email: "cy@example.com" });
+    assert.equal(r.res.status, 202);
+    const reset = await latestToken(mail.url, { to: "cy@example.com", kind: "password_reset" });
+    r = await b.send("POST", "/api/v1/auth/reset-password", { token: reset, password: "Better8Horse" });
+    assert.equal(r.res.status, 200, r.text);
+    const c = await Browser.open("198.51.100.21", w2);
+    r = await c.send("POST", "/api/v1/auth/login", { email: "cy@example.com", password: "Better8Horse" });
+    assert.equal(r.res.status, 200, r.text);
+    r = await c.send("GET", "/api/v1/auth/me");
+    assert.equal(r.json.data.user.is_verified, true);
+
+    r = await c.send("POST", "/api/v1/auth/2fa/setup");
+    assert.equal(r.res.status, 200, r.text);
+    const code = totp(r.json.data.manual_key);
+    r = await c.send("POST", "/api/v1/auth/2fa/enable", { code });
+    assert.equal(r.res.status, 200, r.text);
+    const recovery = r.json.data.recovery_codes;
+    assert.equal(recovery.length, 10);
+    r = await c.send("POST", "/api/v1/auth/logout");
+    assert.equal(r.res.status, 200);
+
+    const d = await Browser.open("198.51.100.22", w2);
+    r = await d.send("POST", "/api/v1/auth/login", { email: "cy@example.com", password: "Better8Horse" });
+    assert.equal(r.json.data.status, "totp_required", r.text);
+    assert.match(r.set, /Max-Age=(59\d|600)\b/);
+    r = await d.send("GET", "/api/v1/auth/me");
+    assert.equal(r.res.status, 401, "a pending login reaches only the TOTP step");
+    r = await d.send("POST", "/api/v1/auth/login/totp", { code: recovery[0] });
+    assert.equal(r.res.status, 200, r.text);
+    r = await d.send("GET", "/api/v1/auth/me");
+    assert.equal(r.res.status, 200);
+    assert.equal(r.json.data.user.totp_enabled, true);
+    for (const secret of [token, reset, recovery[0], "Better8Horse"]) {
+      assert.ok(!w2.log.lines.some((l) => l.includes(secret)), "a secret reached the logs");
+    }
+  } finally {
+    await w2.dispose();
+    await mail.close?.();
+  }
+});
+
+/** RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a base32 key, now. */
+function totp(base32) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const ch of base32.replace(/=+$/, "").toUpperCase()) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30_000)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const off = mac[mac.length - 1] & 0xf;
+  const n = (mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000;
+  return String(n).padStart(6, "0");
+}
