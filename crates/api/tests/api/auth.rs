@@ -825,3 +825,16 @@ fn every_account_route_answers_as_the_openapi_document_says() {
         assert!(covered.contains(spec.path), "{} never exercised", spec.path);
     }
 }
+
+#[test]
+fn without_account_dependencies_account_routes_answer_503_and_reads_still_work() {
+    let app = crate::helpers::empty_app();
+    let r = crate::helpers::get(&app, "/api/v1/auth/me");
+    assert_eq!((r.status, r.code()), (503, Some("service_unavailable")));
+    let r = crate::helpers::send(
+        &app,
+        crate::helpers::with_method("/api/v1/auth/login", Method::Post),
+    );
+    assert_eq!(r.status, 503, "before any CSRF decision");
+    assert_eq!(crate::helpers::get(&app, "/api/v1/symbols").status, 200);
+}
