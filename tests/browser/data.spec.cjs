@@ -192,6 +192,10 @@ test.describe('data views', () => {
     const before = await lastTs();
     await page.keyboard.press('ArrowLeft');
     await expect.poll(lastTs).not.toBe(before);
+    // Keyboard users get the tooltip (and crosshair) for the newest visible candle.
+    await expect(tip).toBeVisible();
+    await expect(tip).toContainText(/O [\d,.]+/);
+    await expect(svg.locator('line.crosshair')).toHaveCount(1);
     await page.keyboard.press('End');
     await expect.poll(lastTs).toBe(before);
     await page.keyboard.press('-');

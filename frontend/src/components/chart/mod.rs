@@ -118,6 +118,8 @@ pub fn Chart(
     let (width, set_width) = signal(DEFAULT_WIDTH);
     let hovered = RwSignal::new(None::<usize>);
     let focused_zone = RwSignal::new(None::<i64>);
+    // Keyboard focus on the plot shows the tooltip for the newest visible candle.
+    let canvas_focused = RwSignal::new(false);
     let drag = StoredValue::new(None::<(f64, f64)>);
 
     let measure = move || {
@@ -235,6 +237,7 @@ pub fn Chart(
         };
         if handled {
             hovered.set(None);
+            canvas_focused.set(true);
             ev.prevent_default();
         }
     };
@@ -503,7 +506,9 @@ pub fn Chart(
 
     let crosshair = move || {
         let (f, _, _, x, _, _) = layout.get();
-        let i = hovered.get()?;
+        let i = hovered
+            .get()
+            .or_else(|| canvas_focused.get().then(|| inspected.get()).flatten())?;
         let px = x.map(i as f64 + 0.5);
         Some(view! {
             <line class="crosshair" x1=num(px) x2=num(px) y1=num(f.y0()) y2=num(f.y1())></line>
@@ -512,7 +517,10 @@ pub fn Chart(
 
     let tooltip = move || {
         let lines = tip_lines();
-        if lines.is_empty() || (hovered.get().is_none() && focused_zone.get().is_none()) {
+        let keyboard = canvas_focused.get();
+        if lines.is_empty()
+            || (hovered.get().is_none() && focused_zone.get().is_none() && !keyboard)
+        {
             return ().into_any();
         }
         let (f, _, _, x, _, _) = layout.get();
@@ -520,6 +528,7 @@ pub fn Chart(
         let box_h = 12.0 + 16.0 * lines.len() as f64;
         let anchor_x = hovered
             .get()
+            .or_else(|| keyboard.then(|| inspected.get()).flatten())
             .map_or(f.x0() + f.plot_width() / 2.0, |i| x.map(i as f64 + 0.5));
         let left = if anchor_x > f.x0() + f.plot_width() / 2.0 {
             anchor_x - box_w - 12.0
@@ -595,6 +604,15 @@ pub fn Chart(
                 aria-label=label
                 aria-describedby="chart-help chart-readout"
                 on:keydown=on_keydown
+                on:focus=move |_| {
+                    // Only keyboard focus (a click focuses the plot too, but hover covers that).
+                    let keyboard = canvas
+                        .get_untracked()
+                        .and_then(|el| el.matches(":focus-visible").ok())
+                        .unwrap_or(false);
+                    canvas_focused.set(keyboard);
+                }
+                on:blur=move |_| canvas_focused.set(false)
                 on:wheel=on_wheel
                 on:pointerdown=on_pointerdown
                 on:pointermove=on_pointermove
