@@ -16,6 +16,9 @@ pub mod clock;
 pub mod convert;
 pub mod pipeline;
 
+pub mod cron;
+pub mod jobs;
+
 pub mod accounts;
 pub mod billing;
 pub mod policy;

@@ -26,6 +26,7 @@
 // Test support: a failed expectation panics with context, like `assert!` in a test.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
+use cl_app::cron::CronStore;
 use cl_app::ports::{
     CandleStore, Cursor, HealthProbe, KeyWindow, MatrixCell, NewPattern, NewSignal, NewSymbol,
     PageRequest, PatternId, PatternStore, SignalFilter, SignalId, SignalStatus, SignalStore,
@@ -35,8 +36,14 @@ use cl_domain::{Candle, Direction, PatternStatus, PatternType, Timeframe, Zone};
 use std::fmt::Debug;
 
 /// Every port an adapter implements, as one bound.
-pub trait Store: SymbolStore + CandleStore + PatternStore + SignalStore + HealthProbe {}
-impl<T: SymbolStore + CandleStore + PatternStore + SignalStore + HealthProbe> Store for T {}
+pub trait Store:
+    SymbolStore + CandleStore + PatternStore + SignalStore + HealthProbe + CronStore
+{
+}
+impl<T: SymbolStore + CandleStore + PatternStore + SignalStore + HealthProbe + CronStore> Store
+    for T
+{
+}
 
 macro_rules! cases {
     ($($(#[$m:meta])* $variant:ident => $func:ident),+ $(,)?) => {
@@ -94,6 +101,10 @@ cases! {
     SignalsPageNewestFirst => signals_page_newest_first,
     /// [`health_ping_answers`].
     HealthPingAnswers => health_ping_answers,
+    /// [`cron_lease_is_exclusive`].
+    CronLeaseIsExclusive => cron_lease_is_exclusive,
+    /// [`cron_runs_record_history`].
+    CronRunsRecordHistory => cron_runs_record_history,
 }
 
 /// Runs every case, each on its own fresh store from `fresh`; returns how many ran.
@@ -130,11 +141,13 @@ macro_rules! contract_tests {
             signals_respect_the_cooldown => SignalsRespectTheCooldown,
             signals_page_newest_first => SignalsPageNewestFirst,
             health_ping_answers => HealthPingAnswers,
+            cron_lease_is_exclusive => CronLeaseIsExclusive,
+            cron_runs_record_history => CronRunsRecordHistory,
         );
 
         #[test]
         fn contract_lists_every_case() {
-            assert_eq!($crate::Case::ALL.len(), 15, "contract_tests! is missing a case");
+            assert_eq!($crate::Case::ALL.len(), 17, "contract_tests! is missing a case");
         }
     };
     (@each $harness:path; $($name:ident => $variant:ident),+ $(,)?) => {
@@ -1356,3 +1369,6 @@ pub use accounts::{run_account_case, run_all_accounts, AccountCase};
 
 pub mod billing;
 pub use billing::{run_all_billing, run_billing_case, BillingCase};
+
+mod cron;
+pub use cron::{cron_lease_is_exclusive, cron_runs_record_history};

@@ -88,6 +88,7 @@ pub struct MemoryStore {
     state: RefCell<State>,
     accounts: RefCell<accounts::AccountState>,
     billing: RefCell<billing::BillingState>,
+    cron: RefCell<cron::CronState>,
 }
 
 impl MemoryStore {
@@ -517,5 +518,6 @@ impl HealthProbe for MemoryStore {
 
 mod accounts;
 mod billing;
+mod cron;
 mod ratelimit;
 pub use ratelimit::MemoryRateLimits;

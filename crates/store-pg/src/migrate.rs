@@ -48,6 +48,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0006", "ops"),
     migration!("0007", "seed"),
     migration!("0008", "billing_updated_at"),
+    migration!("0009", "cron_lease"),
 ];
 
 /// Serialises concurrent runners (any constant unique to this project).
