@@ -35,7 +35,10 @@ impl fmt::Display for Method {
 }
 
 /// One HTTP request, fully built: the transport adds nothing but what its platform requires.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` redacts credential headers and omits the body, so a transport or test that logs a
+/// request with `{:?}` can never leak an API key, a bearer token or a payload with secrets.
+#[derive(Clone, PartialEq, Eq)]
 pub struct OutboundRequest {
     /// The method.
     pub method: Method,
@@ -48,6 +51,39 @@ pub struct OutboundRequest {
     /// The whole exchange (connect, send, response head and body) must finish within this many
     /// milliseconds, or the transport answers [`TransportError::Timeout`].
     pub timeout_ms: u64,
+}
+
+/// Header names whose values never appear in `Debug` output.
+const REDACTED_HEADERS: [&str; 5] = [
+    "authorization",
+    "x-api-key",
+    "cookie",
+    "x-mbx-apikey",
+    "proxy-authorization",
+];
+
+impl std::fmt::Debug for OutboundRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                let shown = if REDACTED_HEADERS.iter().any(|r| n.eq_ignore_ascii_case(r)) {
+                    "[REDACTED]"
+                } else {
+                    v.as_str()
+                };
+                (n.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("OutboundRequest")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field("body_len", &self.body.len())
+            .field("timeout_ms", &self.timeout_ms)
+            .finish()
+    }
 }
 
 /// One HTTP response, body read in full.
@@ -203,5 +239,31 @@ impl BreakerStore for MemoryBreakerStore {
         self.writes.set(self.writes.get() + 1);
         self.set_raw(upstream, record);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_redacts_credentials_and_omits_the_body() {
+        let req = OutboundRequest {
+            method: Method::Post,
+            url: "https://mail.example/send".into(),
+            headers: vec![
+                ("Authorization".into(), "Bearer sk_live_supersecret".into()),
+                ("X-API-Key".into(), "key-123456".into()),
+                ("Content-Type".into(), "application/json".into()),
+            ],
+            body: br#"{"token":"reset-token-abc"}"#.to_vec(),
+            timeout_ms: 10_000,
+        };
+        let shown = format!("{req:?}");
+        assert!(!shown.contains("supersecret"), "{shown}");
+        assert!(!shown.contains("key-123456"), "{shown}");
+        assert!(!shown.contains("reset-token-abc"), "{shown}");
+        assert!(shown.contains("application/json"));
+        assert!(shown.contains("[REDACTED]"));
     }
 }
