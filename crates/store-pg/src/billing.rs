@@ -4,9 +4,9 @@
 //! 1. `INSERT INTO webhook_events … ON CONFLICT (provider, event_key) DO NOTHING RETURNING id`
 //!    — no row: a replay (a concurrent duplicate waits on the unique index, then sees the
 //!    committed row) → `ROLLBACK`, [`ApplyOutcome::Replay`];
-//! 2. `SELECT … FOR UPDATE` of the payment and of the user's subscription that the decision was
-//!    computed from; any difference → `ROLLBACK`, [`ApplyOutcome::Stale`] (the service decides
-//!    again). A subscription expected absent is INSERTed without `ON CONFLICT`, so a concurrent
+//! 2. `SELECT … FOR NO KEY UPDATE` of the payment and of the user's subscription that the
+//!    decision was computed from; any difference → `ROLLBACK`, [`ApplyOutcome::Stale`] (the
+//!    service decides again). A subscription expected absent is INSERTed without `ON CONFLICT`, so a concurrent
 //!    first insert fails on `subscriptions_user_uq` → stale as well; same for a renewal row on
 //!    `payments_provider_external_uq`;
 //! 3. the payment: `INSERT … RETURNING id` (renewal; the event row then points at it) or
@@ -15,6 +15,11 @@
 //! 4. the subscription: `INSERT` or `UPDATE … WHERE user_id`.
 //!
 //! Any error in between rolls the whole unit back (event row included).
+//!
+//! The row locks are `FOR NO KEY UPDATE`, not `FOR UPDATE`: the event row's foreign key to
+//! `payments` takes a `KEY SHARE` lock on the payment, which `FOR UPDATE` would wait for, so
+//! two events of one payment arriving together would deadlock (found by the two-connection
+//! test); `NO KEY UPDATE` only serialises the writers.
 
 use crate::{get, parse, PgStore};
 use cl_app::ports::{
@@ -440,7 +445,7 @@ async fn apply_in(
         let Some(id) = read.id else {
             return Ok(ApplyOutcome::Stale);
         };
-        let sql = format!("SELECT {PAYMENT_COLS} FROM payments WHERE id = $1 FOR UPDATE");
+        let sql = format!("SELECT {PAYMENT_COLS} FROM payments WHERE id = $1 FOR NO KEY UPDATE");
         let rows = tx.query(&sql, &[(&id.get(), Type::INT8)]).await?;
         let stored = rows.first().map(payment_row).transpose()?;
         if stored.as_ref().map(|p| &p.record) != Some(read) {
@@ -448,8 +453,9 @@ async fn apply_in(
         }
     }
     if let Some(user) = write.subscription_user {
-        let sql =
-            format!("SELECT {SUBSCRIPTION_COLS} FROM subscriptions WHERE user_id = $1 FOR UPDATE");
+        let sql = format!(
+            "SELECT {SUBSCRIPTION_COLS} FROM subscriptions WHERE user_id = $1 FOR NO KEY UPDATE"
+        );
         let rows = tx.query(&sql, &[(&user.get(), Type::INT8)]).await?;
         let stored = rows.first().map(subscription_row).transpose()?;
         if stored.as_ref().map(|s| &s.subscription) != write.read_subscription.as_ref() {
