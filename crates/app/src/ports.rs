@@ -2009,8 +2009,10 @@ pub trait PaymentProvider {
     ///
     /// # Errors
     /// [`ProviderError`].
-    async fn create_checkout(&self, request: &ProviderCheckout)
-        -> Result<CheckoutUrl, ProviderError>;
+    async fn create_checkout(
+        &self,
+        request: &ProviderCheckout,
+    ) -> Result<CheckoutUrl, ProviderError>;
 }
 
 fn payment_record_valid(p: &PaymentRecord) -> Result<(), StoreError> {
@@ -2087,5 +2089,647 @@ impl WebhookWrite {
             }
         }
         Ok(())
+    }
+}
+
+// =============================================================================================
+// Portfolio: portfolios, trades, tags, journal (product.md §7, §10)
+// =============================================================================================
+
+// Every read and write is scoped by the owner: a row of another user reads as absent and
+// writes answer `NotFound` (no IDOR). The rules that need atomicity live in the adapter:
+// - the portfolio balance is recomputed as `initial + Σ pnl of closed trades` in the SAME
+//   transaction as every trade write (close, edit, delete), so it never drifts;
+// - trade writes are compare-and-set on the status read ([`PortfolioStore::save_trade`]);
+// - quotas (portfolios per user, trades per portfolio and per UTC day, tags, journal entries)
+//   are counted and enforced in the same transaction as the insert, under a row lock.
+
+use cl_domain::levels::trade::Side;
+
+id_type!(
+    /// Id of a row of `portfolios`.
+    PortfolioId
+);
+id_type!(
+    /// Id of a row of `trades`.
+    TradeId
+);
+id_type!(
+    /// Id of a row of `tags`.
+    TagId
+);
+id_type!(
+    /// Id of a row of `journal_entries`.
+    JournalEntryId
+);
+
+/// The named quota conflicts a store reports (`StoreError::Conflict`).
+pub mod quota {
+    /// Portfolios per user.
+    pub const PORTFOLIOS: &str = "quota.portfolios";
+    /// Trades per portfolio.
+    pub const TRADES: &str = "quota.trades";
+    /// Trades created per UTC day (all portfolios of the user).
+    pub const TRADES_PER_DAY: &str = "quota.trades_per_day";
+    /// Tags per user.
+    pub const TAGS: &str = "quota.tags";
+    /// Journal entries per trade.
+    pub const JOURNAL: &str = "quota.journal_entries";
+    /// A trade changed since it was read (compare-and-set lost).
+    pub const TRADE_CHANGED: &str = "trades.changed";
+    /// Tag name taken (unique per user).
+    pub const TAG_NAME: &str = "tags.name";
+}
+
+/// Currency of a portfolio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PortfolioCurrency {
+    /// US dollar.
+    Usd,
+    /// Tether.
+    Usdt,
+    /// Euro.
+    Eur,
+}
+
+impl PortfolioCurrency {
+    /// Stored / API form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Usd => "USD",
+            Self::Usdt => "USDT",
+            Self::Eur => "EUR",
+        }
+    }
+
+    /// Parses the stored form.
+    ///
+    /// # Errors
+    /// [`UnknownVariant`].
+    pub fn parse(s: &str) -> Result<Self, UnknownVariant> {
+        match s {
+            "USD" => Ok(Self::Usd),
+            "USDT" => Ok(Self::Usdt),
+            "EUR" => Ok(Self::Eur),
+            _ => Err(UnknownVariant {
+                kind: "currency",
+                value: s.to_owned(),
+            }),
+        }
+    }
+}
+
+/// Lifecycle of a trade: `pending → open → closed`, `pending → cancelled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TradeStatus {
+    /// Planned, not entered.
+    Pending,
+    /// Entered.
+    Open,
+    /// Exited (PnL set).
+    Closed,
+    /// Never entered.
+    Cancelled,
+}
+
+impl TradeStatus {
+    /// Stored form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Open => "open",
+            Self::Closed => "closed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the stored form.
+    ///
+    /// # Errors
+    /// [`UnknownVariant`].
+    pub fn parse(s: &str) -> Result<Self, UnknownVariant> {
+        match s {
+            "pending" => Ok(Self::Pending),
+            "open" => Ok(Self::Open),
+            "closed" => Ok(Self::Closed),
+            "cancelled" => Ok(Self::Cancelled),
+            _ => Err(UnknownVariant {
+                kind: "trade status",
+                value: s.to_owned(),
+            }),
+        }
+    }
+
+    /// Whether the state machine allows `self → next` (staying is allowed: edits).
+    pub const fn can_become(self, next: TradeStatus) -> bool {
+        matches!(
+            (self, next),
+            (Self::Pending, Self::Open | Self::Cancelled | Self::Pending)
+                | (Self::Open, Self::Closed | Self::Open)
+                | (Self::Closed, Self::Closed)
+                | (Self::Cancelled, Self::Cancelled)
+        )
+    }
+}
+
+/// The stored form of a side.
+pub const fn side_as_str(side: Side) -> &'static str {
+    match side {
+        Side::Long => "long",
+        Side::Short => "short",
+    }
+}
+
+/// Parses a stored side.
+///
+/// # Errors
+/// [`UnknownVariant`].
+pub fn parse_trade_side(s: &str) -> Result<Side, UnknownVariant> {
+    match s {
+        "long" => Ok(Side::Long),
+        "short" => Ok(Side::Short),
+        _ => Err(UnknownVariant {
+            kind: "side",
+            value: s.to_owned(),
+        }),
+    }
+}
+
+/// A portfolio to create (`current_balance` starts at `initial_balance`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPortfolio {
+    /// Owner.
+    pub user_id: UserId,
+    /// Name (≤ 50).
+    pub name: String,
+    /// Description (≤ 2000).
+    pub description: Option<String>,
+    /// `0 < x ≤ 1e12`.
+    pub initial_balance: f64,
+    /// Currency.
+    pub currency: PortfolioCurrency,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// A stored portfolio.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPortfolio {
+    /// Id.
+    pub id: PortfolioId,
+    /// Owner.
+    pub user_id: UserId,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Starting balance.
+    pub initial_balance: f64,
+    /// `initial + Σ pnl of closed trades`.
+    pub current_balance: f64,
+    /// Currency.
+    pub currency: PortfolioCurrency,
+    /// Active flag.
+    pub is_active: bool,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last write.
+    pub updated_at: i64,
+}
+
+/// The editable columns of a portfolio.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortfolioEdit {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Active flag.
+    pub is_active: bool,
+}
+
+/// The value columns of a trade (everything but ids and bookkeeping times).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TradeRecord {
+    /// Symbol, e.g. `BTC/USDT`.
+    pub symbol: String,
+    /// Long or short.
+    pub side: Side,
+    /// Timeframe of the setup.
+    pub tf: Option<Timeframe>,
+    /// Pattern type of the setup.
+    pub pattern_type: Option<PatternType>,
+    /// Source signal.
+    pub signal_id: Option<SignalId>,
+    /// Source pattern.
+    pub pattern_id: Option<PatternId>,
+    /// Entry price.
+    pub entry_price: f64,
+    /// Entry time.
+    pub entry_time: Option<i64>,
+    /// Quantity.
+    pub quantity: f64,
+    /// Stop loss.
+    pub stop_loss: Option<f64>,
+    /// Take profit.
+    pub take_profit: Option<f64>,
+    /// Risk amount (default `|entry − SL|·qty`).
+    pub risk_amount: Option<f64>,
+    /// Risk as % of the balance at open.
+    pub risk_percent: Option<f64>,
+    /// Fees (≥ 0).
+    pub fees: f64,
+    /// Exit price (closed).
+    pub exit_price: Option<f64>,
+    /// Exit time (closed).
+    pub exit_time: Option<i64>,
+    /// Setup notes.
+    pub setup_notes: Option<String>,
+    /// Exit notes.
+    pub exit_notes: Option<String>,
+    /// Lessons.
+    pub lessons: Option<String>,
+    /// PnL (closed).
+    pub pnl_amount: Option<f64>,
+    /// PnL % (closed).
+    pub pnl_percent: Option<f64>,
+    /// R multiple (closed; null when risk is 0).
+    pub pnl_r: Option<f64>,
+    /// State.
+    pub status: TradeStatus,
+}
+
+/// A stored trade.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTrade {
+    /// Id.
+    pub id: TradeId,
+    /// Portfolio.
+    pub portfolio_id: PortfolioId,
+    /// Values.
+    pub record: TradeRecord,
+    /// Creation time (daily quota).
+    pub created_at: i64,
+    /// Last write.
+    pub updated_at: i64,
+}
+
+/// Quotas checked atomically by [`PortfolioStore::create_trade`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TradeQuota {
+    /// Trades per portfolio.
+    pub per_portfolio: u32,
+    /// Trades created per UTC day across the user's portfolios (`None`: unlimited).
+    pub per_day: Option<u32>,
+    /// Start of the current UTC day (ms).
+    pub day_start: i64,
+}
+
+/// A tag to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTag {
+    /// Owner.
+    pub user_id: UserId,
+    /// Name (≤ 30, unique per user).
+    pub name: String,
+    /// `#RRGGBB`.
+    pub color: String,
+    /// Description (≤ 200).
+    pub description: Option<String>,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// A stored tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTag {
+    /// Id.
+    pub id: TagId,
+    /// Owner.
+    pub user_id: UserId,
+    /// Name.
+    pub name: String,
+    /// Colour.
+    pub color: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// Kind of a journal entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JournalType {
+    /// Before the trade.
+    PreTrade,
+    /// While open.
+    During,
+    /// After closing.
+    PostTrade,
+    /// A lesson.
+    Lesson,
+}
+
+/// Mood of a journal entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mood {
+    /// Confident.
+    Confident,
+    /// Neutral.
+    Neutral,
+    /// Fearful.
+    Fearful,
+    /// Greedy.
+    Greedy,
+    /// Fear of missing out.
+    Fomo,
+    /// Revenge trading.
+    Revenge,
+}
+
+macro_rules! word_enum {
+    ($ty:ident, $kind:literal, $($variant:ident => $word:literal),+ $(,)?) => {
+        impl $ty {
+            /// Stored / API form.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $word,)+ }
+            }
+
+            /// Parses the stored / API form.
+            ///
+            /// # Errors
+            /// [`UnknownVariant`].
+            pub fn parse(s: &str) -> Result<Self, UnknownVariant> {
+                match s {
+                    $($word => Ok(Self::$variant),)+
+                    _ => Err(UnknownVariant { kind: $kind, value: s.to_owned() }),
+                }
+            }
+        }
+    };
+}
+
+word_enum!(JournalType, "journal entry type", PreTrade => "pre_trade", During => "during",
+    PostTrade => "post_trade", Lesson => "lesson");
+word_enum!(Mood, "mood", Confident => "confident", Neutral => "neutral", Fearful => "fearful",
+    Greedy => "greedy", Fomo => "fomo", Revenge => "revenge");
+
+/// A journal entry to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJournalEntry {
+    /// Kind.
+    pub entry_type: JournalType,
+    /// Content (≤ 2000).
+    pub content: String,
+    /// Mood.
+    pub mood: Option<Mood>,
+    /// Up to 5 https links (≤ 500 chars each).
+    pub screenshots: Vec<String>,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// A stored journal entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredJournalEntry {
+    /// Id.
+    pub id: JournalEntryId,
+    /// Trade.
+    pub trade_id: TradeId,
+    /// Values.
+    pub entry: NewJournalEntry,
+}
+
+/// The `portfolios`, `trades`, `tags`, `trade_tags` and `journal_entries` tables, always
+/// scoped by the owner `user`.
+#[allow(async_fn_in_trait)]
+pub trait PortfolioStore {
+    /// Creates a portfolio if the user has fewer than `max` (counted in the same transaction).
+    ///
+    /// # Errors
+    /// `Conflict(quota::PORTFOLIOS)`; `NotFound("user")`; `Invalid`; `Unavailable`.
+    async fn create_portfolio(
+        &self,
+        new: &NewPortfolio,
+        max: u32,
+    ) -> Result<StoredPortfolio, StoreError>;
+
+    /// The user's portfolios, oldest first.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn portfolios_of(&self, user: UserId) -> Result<Vec<StoredPortfolio>, StoreError>;
+
+    /// One portfolio of the user.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn portfolio(
+        &self,
+        user: UserId,
+        id: PortfolioId,
+    ) -> Result<Option<StoredPortfolio>, StoreError>;
+
+    /// Edits name, description and the active flag.
+    ///
+    /// # Errors
+    /// `NotFound("portfolio")` (absent or another user's); `Invalid`; `Unavailable`.
+    async fn edit_portfolio(
+        &self,
+        user: UserId,
+        id: PortfolioId,
+        edit: &PortfolioEdit,
+        now: i64,
+    ) -> Result<StoredPortfolio, StoreError>;
+
+    /// Deletes a portfolio with its trades, their tags links and journal entries.
+    ///
+    /// # Errors
+    /// `NotFound("portfolio")`; `Unavailable`.
+    async fn delete_portfolio(&self, user: UserId, id: PortfolioId) -> Result<(), StoreError>;
+
+    /// Creates a trade in the user's portfolio, enforcing `quota` in the same transaction
+    /// (the portfolio row is locked while counting). A closed trade updates the balance in
+    /// the same transaction.
+    ///
+    /// # Errors
+    /// `NotFound("portfolio")`; `Conflict(quota::TRADES | quota::TRADES_PER_DAY)`;
+    /// `NotFound("signal" | "pattern")`; `Invalid`; `Unavailable`.
+    async fn create_trade(
+        &self,
+        user: UserId,
+        portfolio: PortfolioId,
+        record: &TradeRecord,
+        quota: TradeQuota,
+        now: i64,
+    ) -> Result<StoredTrade, StoreError>;
+
+    /// One trade of the user.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn trade(&self, user: UserId, id: TradeId) -> Result<Option<StoredTrade>, StoreError>;
+
+    /// The trades of one of the user's portfolios, by id.
+    ///
+    /// # Errors
+    /// `NotFound("portfolio")`; `Unavailable` or `Corrupt`.
+    async fn trades_of(
+        &self,
+        user: UserId,
+        portfolio: PortfolioId,
+    ) -> Result<Vec<StoredTrade>, StoreError>;
+
+    /// Replaces a trade's values if its stored status is still `expected` (compare-and-set)
+    /// and the move is allowed by [`TradeStatus::can_become`]; the portfolio balance is
+    /// recomputed in the same transaction.
+    ///
+    /// # Errors
+    /// `NotFound("trade")`; `Conflict(quota::TRADE_CHANGED)`; `Invalid` (a disallowed move,
+    /// an unstorable value); `Unavailable`.
+    async fn save_trade(
+        &self,
+        user: UserId,
+        id: TradeId,
+        expected: TradeStatus,
+        record: &TradeRecord,
+        now: i64,
+    ) -> Result<StoredTrade, StoreError>;
+
+    /// Deletes a trade; the balance is recomputed in the same transaction.
+    ///
+    /// # Errors
+    /// `NotFound("trade")`; `Unavailable`.
+    async fn delete_trade(&self, user: UserId, id: TradeId, now: i64) -> Result<(), StoreError>;
+
+    /// Trades created by the user since `since` (all portfolios), for the daily quota view.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn trades_created_since(&self, user: UserId, since: i64) -> Result<u32, StoreError>;
+
+    /// Creates a tag if the user has fewer than `max`.
+    ///
+    /// # Errors
+    /// `Conflict(quota::TAG_NAME | quota::TAGS)`; `NotFound("user")`; `Invalid`; `Unavailable`.
+    async fn create_tag(&self, new: &NewTag, max: u32) -> Result<StoredTag, StoreError>;
+
+    /// The user's tags, by name.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn tags_of(&self, user: UserId) -> Result<Vec<StoredTag>, StoreError>;
+
+    /// Deletes a tag (and its links).
+    ///
+    /// # Errors
+    /// `NotFound("tag")`; `Unavailable`.
+    async fn delete_tag(&self, user: UserId, id: TagId) -> Result<(), StoreError>;
+
+    /// Replaces the tags of a trade; every tag must be the user's.
+    ///
+    /// # Errors
+    /// `NotFound("trade" | "tag")`; `Unavailable`.
+    async fn set_trade_tags(
+        &self,
+        user: UserId,
+        trade: TradeId,
+        tags: &[TagId],
+    ) -> Result<(), StoreError>;
+
+    /// `(trade, tag)` links of the trades of one of the user's portfolios.
+    ///
+    /// # Errors
+    /// `NotFound("portfolio")`; `Unavailable`.
+    async fn trade_tags_of(
+        &self,
+        user: UserId,
+        portfolio: PortfolioId,
+    ) -> Result<Vec<(TradeId, TagId)>, StoreError>;
+
+    /// Adds a journal entry to the user's trade if it has fewer than `max`.
+    ///
+    /// # Errors
+    /// `NotFound("trade")`; `Conflict(quota::JOURNAL)`; `Invalid`; `Unavailable`.
+    async fn add_journal_entry(
+        &self,
+        user: UserId,
+        trade: TradeId,
+        entry: &NewJournalEntry,
+        max: u32,
+    ) -> Result<StoredJournalEntry, StoreError>;
+
+    /// The journal of the user's trade, oldest first.
+    ///
+    /// # Errors
+    /// `NotFound("trade")`; `Unavailable` or `Corrupt`.
+    async fn journal_of(
+        &self,
+        user: UserId,
+        trade: TradeId,
+    ) -> Result<Vec<StoredJournalEntry>, StoreError>;
+
+    /// Deletes a journal entry of the user.
+    ///
+    /// # Errors
+    /// `NotFound("journal entry")`; `Unavailable`.
+    async fn delete_journal_entry(
+        &self,
+        user: UserId,
+        id: JournalEntryId,
+    ) -> Result<(), StoreError>;
+}
+
+impl TradeRecord {
+    /// Checks the values every adapter must refuse the same way before writing: finite
+    /// numbers, exact times, text lengths of the schema.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`].
+    pub fn validate(&self) -> Result<(), StoreError> {
+        finite("trades.entry_price", self.entry_price)?;
+        finite("trades.quantity", self.quantity)?;
+        finite("trades.fees", self.fees)?;
+        if self.fees < 0.0 {
+            return Err(StoreError::Invalid("trades.fees is negative".into()));
+        }
+        for v in [
+            self.stop_loss,
+            self.take_profit,
+            self.risk_amount,
+            self.risk_percent,
+            self.exit_price,
+            self.pnl_amount,
+            self.pnl_percent,
+            self.pnl_r,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            finite("trades value", v)?;
+        }
+        for t in [self.entry_time, self.exit_time].into_iter().flatten() {
+            exact_int("trades time", t)?;
+        }
+        for text in [&self.setup_notes, &self.exit_notes, &self.lessons]
+            .into_iter()
+            .flatten()
+        {
+            if text.chars().count() > 2000 {
+                return Err(StoreError::Invalid("trades notes longer than 2000".into()));
+            }
+        }
+        if self.status == TradeStatus::Closed && self.pnl_amount.is_none() {
+            return Err(StoreError::Invalid("a closed trade needs its PnL".into()));
+        }
+        Ok(())
+    }
+
+    /// The PnL this trade contributes to the balance (closed trades only).
+    pub fn realised_pnl(&self) -> f64 {
+        match (self.status, self.pnl_amount) {
+            (TradeStatus::Closed, Some(p)) => p,
+            _ => 0.0,
+        }
     }
 }

@@ -1370,5 +1370,8 @@ pub use accounts::{run_account_case, run_all_accounts, AccountCase};
 pub mod billing;
 pub use billing::{run_all_billing, run_billing_case, BillingCase};
 
+pub mod portfolio;
+pub use portfolio::{run_all_portfolio, run_portfolio_case, PortfolioCase};
+
 mod cron;
 pub use cron::{cron_lease_is_exclusive, cron_runs_record_history};

@@ -88,6 +88,7 @@ pub struct MemoryStore {
     state: RefCell<State>,
     accounts: RefCell<accounts::AccountState>,
     billing: RefCell<billing::BillingState>,
+    portfolio: RefCell<portfolio::PortfolioState>,
     cron: RefCell<cron::CronState>,
 }
 
@@ -518,6 +519,7 @@ impl HealthProbe for MemoryStore {
 
 mod accounts;
 mod billing;
+mod portfolio;
 mod cron;
 mod ratelimit;
 pub use ratelimit::MemoryRateLimits;

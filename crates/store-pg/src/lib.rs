@@ -25,6 +25,7 @@ pub mod migrate;
 mod sql;
 
 mod billing;
+mod portfolio;
 
 use cl_app::ports::{
     exact_int, CandleStore, Cursor, HealthProbe, KeyWindow, MatrixCell, MatrixPattern, NewPattern,

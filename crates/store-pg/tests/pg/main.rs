@@ -12,5 +12,6 @@ mod billing;
 mod contract;
 mod helpers;
 mod migrations;
+mod portfolio;
 mod round_trips;
 mod schema;
