@@ -6,11 +6,13 @@
 //! Every response goes through [`cl_api::finalize`], so assets and errors carry the same
 //! security headers as the API. No business rule lives here.
 
+mod adapters;
 mod auth_wiring;
 mod bindings;
 mod convert;
 mod pg;
 mod probes;
+mod scheduled;
 /// The KV `RateLimitStore` with per-isolate shards (for the account routes).
 pub mod kv_ratelimit;
 /// `cl_outbound::HttpTransport` over `fetch`, with timeouts.
@@ -119,8 +121,8 @@ async fn serve_api(
 
 /// The 503 answered when the configured store cannot be reached at all.
 fn storage_unavailable(cause: String, ctx: &RequestContext) -> Handled {
-    let err = cl_api::error::ApiError::new(cl_api_types::ErrorCode::ServiceUnavailable)
-        .with_cause(cause);
+    let err =
+        cl_api::error::ApiError::new(cl_api_types::ErrorCode::ServiceUnavailable).with_cause(cause);
     let error_cause = err.cause().map(str::to_owned);
     Handled {
         response: err.into_response(ctx),
