@@ -21,5 +21,5 @@ pub mod jobs;
 
 pub mod accounts;
 pub mod billing;
-pub mod portfolio;
 pub mod policy;
+pub mod portfolio;

@@ -85,7 +85,8 @@ impl D1Store {
     }
 
     fn count_call(&self, statements: usize) {
-        self.round_trips.set(self.round_trips.get().saturating_add(1));
+        self.round_trips
+            .set(self.round_trips.get().saturating_add(1));
         let n = u64::try_from(statements).unwrap_or(u64::MAX);
         self.statements.set(self.statements.get().saturating_add(n));
     }

@@ -519,7 +519,7 @@ impl HealthProbe for MemoryStore {
 
 mod accounts;
 mod billing;
-mod portfolio;
 mod cron;
+mod portfolio;
 mod ratelimit;
 pub use ratelimit::MemoryRateLimits;

@@ -10,15 +10,15 @@ mod adapters;
 mod auth_wiring;
 mod bindings;
 mod convert;
+/// `cl_outbound::HttpTransport` over `fetch`, with timeouts.
+pub mod fetch_transport;
+/// The KV `RateLimitStore` with per-isolate shards (for the account routes).
+pub mod kv_ratelimit;
+/// The HTTP `Mailer` (`MAIL_BASE_URL`, `MAIL_API_KEY`).
+pub mod mailer;
 mod pg;
 mod probes;
 mod scheduled;
-/// The KV `RateLimitStore` with per-isolate shards (for the account routes).
-pub mod kv_ratelimit;
-/// `cl_outbound::HttpTransport` over `fetch`, with timeouts.
-pub mod fetch_transport;
-/// The HTTP `Mailer` (`MAIL_BASE_URL`, `MAIL_API_KEY`).
-pub mod mailer;
 /// The WebCrypto PBKDF2 `PasswordHasher` (for the account routes).
 pub mod webcrypto_hasher;
 
