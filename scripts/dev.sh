@@ -5,6 +5,10 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 PORT="${PORT:-8787}"
+# --fake-exchange: serve klines from the local fake exchange (tests/fakes), so the cron path
+# runs end to end offline: trigger it with http://127.0.0.1:$PORT/__scheduled?cron=*+*+*+*+*
+FAKE_EXCHANGE=0
+for arg in "$@"; do [ "$arg" = "--fake-exchange" ] && FAKE_EXCHANGE=1; done
 
 phase "tools"; ensure_tools; phase_done
 phase "frontend"; build_frontend; phase_done
@@ -15,5 +19,17 @@ d1_migrate_local "$ROOT/.wrangler/state"
 load_demo_data "$ROOT/.wrangler/state"
 phase_done
 
+EXTRA=()
+if [ "$FAKE_EXCHANGE" = 1 ]; then
+  FAKE_LOG="$ROOT/target/fake-exchange.log"; mkdir -p "$ROOT/target"
+  node "$ROOT/tests/fakes/exchange.mjs" --port 0 > "$FAKE_LOG" 2>&1 &
+  FAKE_PID=$!; trap 'kill $FAKE_PID 2>/dev/null' EXIT
+  for _ in $(seq 1 50); do grep -qo 'http://127.0.0.1:[0-9]*' "$FAKE_LOG" && break; sleep 0.2; done
+  FAKE_URL="$(grep -o 'http://127.0.0.1:[0-9]*' "$FAKE_LOG" | head -n1)"
+  log "fake exchange on $FAKE_URL"
+  EXTRA=(--var "EXCHANGE_BASE_URL:$FAKE_URL")
+fi
+
 log "CryptoLens Edge is starting on http://127.0.0.1:$PORT  (Ctrl-C to stop)"
-exec npx wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$ROOT/.wrangler/state" --test-scheduled
+npx wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$ROOT/.wrangler/state" \
+  --test-scheduled "${EXTRA[@]}"

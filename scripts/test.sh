@@ -86,6 +86,7 @@ suite host-tests count_cargo cargo test --workspace "${HOST_EXCLUDES[@]}" --lock
 check build-frontend bash "$ROOT/scripts/build-frontend.sh"
 check build-worker build_worker
 check build-d1-contract bash "$ROOT/tests/d1-contract/build.sh"
+check build-cli cargo build -p cryptolens-cli --locked   # the cron-vs-replay test runs it
 grep -E "wasm:|bytes" "$LOGS/build-worker.log" "$LOGS/build-frontend.log" 2>/dev/null | sed 's/^/    /'
 
 suite worker-tests count_node node --test --test-concurrency=1 "$ROOT"/tests/worker/*.test.mjs
