@@ -22,7 +22,9 @@ phase_done
 EXTRA=()
 if [ "$FAKE_EXCHANGE" = 1 ]; then
   FAKE_LOG="$ROOT/target/fake-exchange.log"; mkdir -p "$ROOT/target"
-  node "$ROOT/tests/fakes/exchange.mjs" --port 0 > "$FAKE_LOG" 2>&1 &
+  # The week after the demo data (which ends 2024-06-01T00:00Z), so ticks continue it.
+  node "$ROOT/tests/fakes/exchange.mjs" --port 0 --start 1717200000000 --end 1717804800000 \
+    > "$FAKE_LOG" 2>&1 &
   FAKE_PID=$!; trap 'kill $FAKE_PID 2>/dev/null' EXIT
   for _ in $(seq 1 50); do grep -qo 'http://127.0.0.1:[0-9]*' "$FAKE_LOG" && break; sleep 0.2; done
   FAKE_URL="$(grep -o 'http://127.0.0.1:[0-9]*' "$FAKE_LOG" | head -n1)"
