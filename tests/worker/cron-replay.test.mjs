@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "./harness.mjs";
@@ -18,12 +18,10 @@ const END = START + (BACKFILL + MINUTES) * MINUTE;
 const SYMBOLS = ["BTC/USDT", "ETH/USDT"];
 const SEED = 42;
 
+// Always (re)build: a binary lying around from an older checkout would compare against stale
+// code. When the test command has just built it, this is a no-op of about a second.
 function cliBinary() {
   const target = process.env.CARGO_TARGET_DIR ?? join(ROOT, "target");
-  for (const profile of ["release", "debug"]) {
-    const bin = join(target, profile, "cryptolens");
-    if (existsSync(bin)) return bin;
-  }
   execFileSync("cargo", ["build", "-q", "-p", "cryptolens-cli"], { cwd: ROOT, stdio: "inherit" });
   return join(target, "debug", "cryptolens");
 }
