@@ -107,9 +107,12 @@ VARS
 
 build_worker() {
   log "building the worker (worker-build --release)"
-  (cd "$ROOT/crates/worker" && worker-build --release)
-  local wasm="$ROOT/crates/worker/build/index_bg.wasm"
-  [ -f "$wasm" ] || wasm="$(ls "$ROOT"/crates/worker/build/*.wasm | head -n1)"
+  # WORKER_OUT (relative to crates/worker, default build) keeps parallel builds apart; the
+  # worker tests read the same variable.
+  local out="${WORKER_OUT:-build}"
+  (cd "$ROOT/crates/worker" && worker-build --release --out-dir "$out")
+  local wasm="$ROOT/crates/worker/$out/index_bg.wasm"
+  [ -f "$wasm" ] || wasm="$(ls "$ROOT/crates/worker/$out"/*.wasm | head -n1)"
   printf '    worker wasm: %s bytes raw, %s bytes gzip\n' "$(wc -c < "$wasm")" "$(gzip -9c "$wasm" | wc -c)"
 }
 

@@ -61,7 +61,8 @@ export async function startWorker({ vars = {}, omit = [], hyperdrive, migrate = 
   const bindings = { ENVIRONMENT: "development", APP_URL: "http://127.0.0.1:8787", STORAGE: "d1", ...DEV_SECRETS, ...vars };
   for (const name of omit) delete bindings[name];
   const log = new CaptureLog();
-  const build = join(ROOT, "crates", "worker", "build");
+  // WORKER_OUT (relative to crates/worker) lets parallel builds keep separate outputs.
+  const build = join(ROOT, "crates", "worker", process.env.WORKER_OUT || "build");
   const mf = new Miniflare({
     modules: true,
     scriptPath: join(build, "index.js"),
