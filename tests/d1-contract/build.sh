@@ -17,6 +17,9 @@ case "$profile" in
   --dev | --release) ;;
   *) echo "usage: $0 [--dev|--release]" >&2; exit 2 ;;
 esac
+# D1_CONTRACT_OUT (relative to tests/d1-contract, default build) keeps parallel builds apart;
+# the test file reads the same variable.
+out="${D1_CONTRACT_OUT:-build}"
 cd "$here"
-worker-build "$profile"
-test -f build/index.js
+worker-build "$profile" --out-dir "$out"
+test -f "$out/index.js"

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { ROOT, applyMigrations } from "./harness.mjs";
 import { startMail } from "../fakes/mail.mjs";
 
-const BUILD = join(ROOT, "tests", "d1-contract", "build");
+const BUILD = join(ROOT, "tests", "d1-contract", process.env.D1_CONTRACT_OUT || "build");
 const MAX_EXACT = 2n ** 53n;
 
 if (!existsSync(join(BUILD, "index.js"))) {
