@@ -238,24 +238,24 @@ fn ok_response(schema: Value) -> Value {
 // Schema helpers
 // ---------------------------------------------------------------------------------------------
 
-fn schema_ref(name: &str) -> Value {
+pub(crate) fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
-fn array_of(items: Value) -> Value {
+pub(crate) fn array_of(items: Value) -> Value {
     json!({ "type": "array", "items": items })
 }
 
-fn nullable(schema: Value) -> Value {
+pub(crate) fn nullable(schema: Value) -> Value {
     json!({ "anyOf": [schema, { "type": "null" }] })
 }
 
-fn str_enum<'a>(values: impl IntoIterator<Item = &'a str>) -> Value {
+pub(crate) fn str_enum<'a>(values: impl IntoIterator<Item = &'a str>) -> Value {
     json!({ "type": "string", "enum": values.into_iter().collect::<Vec<_>>() })
 }
 
 /// An enum schema from values' serde forms, so the strings cannot drift from the DTOs.
-fn wire_enum<T: Serialize>(values: &[T]) -> Value {
+pub(crate) fn wire_enum<T: Serialize>(values: &[T]) -> Value {
     let names: Vec<Value> = values
         .iter()
         .filter_map(|v| serde_json::to_value(v).ok())
@@ -264,11 +264,11 @@ fn wire_enum<T: Serialize>(values: &[T]) -> Value {
 }
 
 /// A closed object: every listed property is required, no other is allowed.
-fn object(description: &str, props: &[(&str, Value)]) -> Value {
+pub(crate) fn object(description: &str, props: &[(&str, Value)]) -> Value {
     closed(description, props, &[])
 }
 
-fn closed(description: &str, props: &[(&str, Value)], optional: &[&str]) -> Value {
+pub(crate) fn closed(description: &str, props: &[(&str, Value)], optional: &[&str]) -> Value {
     let properties: Map<String, Value> = props
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))
@@ -299,19 +299,19 @@ fn envelope(data: Value, meta: &str) -> Value {
     )
 }
 
-fn int() -> Value {
+pub(crate) fn int() -> Value {
     json!({ "type": "integer" })
 }
 
-fn num() -> Value {
+pub(crate) fn num() -> Value {
     json!({ "type": "number" })
 }
 
-fn string() -> Value {
+pub(crate) fn string() -> Value {
     json!({ "type": "string" })
 }
 
-fn boolean() -> Value {
+pub(crate) fn boolean() -> Value {
     json!({ "type": "boolean" })
 }
 
@@ -595,14 +595,15 @@ fn schemas() -> Value {
     ];
     let mut s = s;
     s.extend(auth_schemas());
+    // One line per route family: each family module declares its own DTO schemas.
     Value::Object(s.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
-fn strings(names: &[&'static str]) -> Vec<(&'static str, Value)> {
+pub(crate) fn strings(names: &[&'static str]) -> Vec<(&'static str, Value)> {
     names.iter().map(|n| (*n, string())).collect()
 }
 
-fn opt_uint() -> Value {
+pub(crate) fn opt_uint() -> Value {
     nullable(json!({ "type": "integer", "minimum": 0 }))
 }
 
