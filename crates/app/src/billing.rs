@@ -155,6 +155,39 @@ pub enum CheckoutFailure {
     Provider(#[from] ProviderError),
 }
 
+/// What `POST /payments/{id}/check` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusCheck {
+    /// The payment after the check.
+    pub payment: StoredPayment,
+    /// Whether the provider was asked (only NOWPayments payments with a provider payment id
+    /// can be: LemonSqueezy reports by webhook only, and an invoice nobody started paying has
+    /// no payment id yet).
+    pub asked: bool,
+    /// What applying the provider's answer amounted to, when asked.
+    pub outcome: Option<WebhookOutcome>,
+}
+
+/// Why a status check failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// Not the caller's payment, or no such payment (404).
+    #[error("payment not found")]
+    NotFound,
+    /// The provider failed (502).
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    /// The provider answered something that is not a payment record (502).
+    #[error("provider answer unreadable: {0}")]
+    Unreadable(EventError),
+    /// The store failed, or the rows kept changing (503).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The rows kept changing under the event (503).
+    #[error("payment rows kept changing; retry")]
+    Busy,
+}
+
 /// A warning the subscriptions job must send (newly recorded, so sent once).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExpiryNotice {
@@ -406,6 +439,55 @@ impl<'a, S: BillingStore, P: PaymentProvider> BillingService<'a, S, P> {
             };
         let url = self.provider.create_checkout(&body).await?;
         Ok(CheckoutStarted { payment_id, url })
+    }
+
+    /// A server-side status check of the caller's payment (product.md §6): asks NOWPayments
+    /// for the payment's current record and applies it through the same path as a verified
+    /// webhook ([`Self::apply`]: dedup key, cross-checks, forward-only status, one atomic
+    /// write), so a check and the IPN of the same state dedup against each other.
+    ///
+    /// # Errors
+    /// [`CheckError`].
+    pub async fn check_payment(
+        &self,
+        user: UserId,
+        id: PaymentId,
+        now: i64,
+    ) -> Result<StatusCheck, CheckError> {
+        let payment = self
+            .store
+            .payment(id, user)
+            .await?
+            .ok_or(CheckError::NotFound)?;
+        let external = match (&payment.record.provider, &payment.record.external_id) {
+            (Provider::NowPayments, Some(ext)) => ext.clone(),
+            _ => {
+                return Ok(StatusCheck {
+                    payment,
+                    asked: false,
+                    outcome: None,
+                })
+            }
+        };
+        let raw = self.provider.nowpayments_payment(&external).await?;
+        let event = parse_nowpayments(&raw).map_err(CheckError::Unreadable)?;
+        let outcome = self.apply(&event, now).await.map_err(|e| match e {
+            WebhookError::Store(s) => CheckError::Store(s),
+            WebhookError::Event(e) => CheckError::Unreadable(e),
+            WebhookError::Busy | WebhookError::TooLarge | WebhookError::Signature(_) => {
+                CheckError::Busy
+            }
+        })?;
+        let payment = self
+            .store
+            .payment(id, user)
+            .await?
+            .ok_or(CheckError::NotFound)?;
+        Ok(StatusCheck {
+            payment,
+            asked: true,
+            outcome: Some(outcome),
+        })
     }
 
     /// The user's payments, newest first.

@@ -2001,8 +2001,9 @@ pub enum ProviderError {
     Rejected(String),
 }
 
-/// Creates hosted checkouts at LemonSqueezy / NOWPayments (the HTTP clients live in the
-/// worker; tests use a fake).
+/// Creates hosted checkouts at LemonSqueezy / NOWPayments and reads a NOWPayments payment's
+/// status (the HTTP clients live in the worker, `crates/worker/src/payments.rs`; host tests use
+/// a fake).
 #[allow(async_fn_in_trait)]
 pub trait PaymentProvider {
     /// Sends the checkout/invoice request and returns the URL to redirect to.
@@ -2013,6 +2014,15 @@ pub trait PaymentProvider {
         &self,
         request: &ProviderCheckout,
     ) -> Result<CheckoutUrl, ProviderError>;
+
+    /// The provider's current record of the NOWPayments payment `payment_id`
+    /// (`GET /v1/payment/{payment_id}`), as the raw JSON body: it has the fields of an IPN, so
+    /// `cl_billing::parse_nowpayments` reads it and the result goes through the same atomic
+    /// apply as a webhook (a server-side status check, product.md §6).
+    ///
+    /// # Errors
+    /// [`ProviderError`].
+    async fn nowpayments_payment(&self, payment_id: &str) -> Result<Vec<u8>, ProviderError>;
 }
 
 fn payment_record_valid(p: &PaymentRecord) -> Result<(), StoreError> {

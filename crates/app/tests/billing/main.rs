@@ -6,7 +6,8 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use cl_app::billing::{
-    BillingConfig, BillingService, Buyer, CheckoutFailure, WebhookError, WebhookOutcome,
+    BillingConfig, BillingService, Buyer, CheckError, CheckoutFailure, WebhookError,
+    WebhookOutcome,
     WebhookSecrets, UNKNOWN_PAYMENT,
 };
 use cl_app::ports::{
@@ -64,6 +65,9 @@ fn config() -> BillingConfig {
 struct FakeProvider {
     requests: RefCell<Vec<ProviderCheckout>>,
     fail: Cell<bool>,
+    /// The body `nowpayments_payment` answers, and the ids it was asked for.
+    status_body: RefCell<Vec<u8>>,
+    status_asked: RefCell<Vec<String>>,
 }
 
 impl PaymentProvider for FakeProvider {
@@ -77,6 +81,14 @@ impl PaymentProvider for FakeProvider {
         } else {
             Ok(CheckoutUrl("https://pay.example/checkout/1".into()))
         }
+    }
+
+    async fn nowpayments_payment(&self, payment_id: &str) -> Result<Vec<u8>, ProviderError> {
+        self.status_asked.borrow_mut().push(payment_id.to_owned());
+        if self.fail.get() {
+            return Err(ProviderError::Unavailable("timeout".into()));
+        }
+        Ok(self.status_body.borrow().clone())
     }
 }
 
@@ -744,5 +756,61 @@ fn payment_history_is_scoped_to_its_owner() {
             .await
             .unwrap();
         assert!(page.items.is_empty());
+    });
+}
+
+#[test]
+fn a_status_check_applies_the_providers_record_through_the_webhook_path() {
+    block_on(async {
+        let w = World::new();
+        let alice = w.user("alice").await;
+        let bob = w.user("bob").await;
+        let id = w.checkout(&alice, "nowpayments", Some("BTC")).await;
+        // No provider payment id yet: nothing to ask, the stored state is answered.
+        let check = w.service().check_payment(alice.id, id, NOW).await.unwrap();
+        assert!(!check.asked);
+        assert!(w.provider.status_asked.borrow().is_empty());
+        // The first IPN names the attempt.
+        w.np(&np_raw(id, "waiting", 0.0, 1_000), NOW).await.unwrap();
+        // Another user's payment is not found, and the provider is not asked.
+        assert_eq!(
+            w.service().check_payment(bob.id, id, NOW).await,
+            Err(CheckError::NotFound)
+        );
+        assert!(w.provider.status_asked.borrow().is_empty());
+        // The provider says finished: the plan activates once.
+        *w.provider.status_body.borrow_mut() = np_raw(id, "finished", 0.00045, 5_000);
+        let check = w.service().check_payment(alice.id, id, NOW).await.unwrap();
+        assert!(check.asked);
+        assert_eq!(check.outcome, Some(applied(Outcome::Activated, id)));
+        assert_eq!(check.payment.record.status, PaymentStatus::Completed);
+        assert_eq!(*w.provider.status_asked.borrow(), vec!["5077125051".to_owned()]);
+        assert_eq!(w.expiry(alice.id).await, Some(NOW + MONTH));
+        // The IPN of the same state afterwards is a replay (same dedup key).
+        assert_eq!(
+            w.np(&np_raw(id, "finished", 0.00045, 5_000), NOW).await,
+            Ok(WebhookOutcome::Replay)
+        );
+        // A tampered amount from the provider is refused, and nothing changes.
+        let mut v: Value = serde_json::from_slice(&np_raw(id, "refunded", 0.0, 9_000)).unwrap();
+        v["price_amount"] = json!(1);
+        *w.provider.status_body.borrow_mut() = serde_json::to_vec(&v).unwrap();
+        let check = w.service().check_payment(alice.id, id, NOW).await.unwrap();
+        assert!(matches!(
+            check.outcome,
+            Some(WebhookOutcome::Rejected { ref outcome, .. }) if outcome == "mismatch_amount"
+        ));
+        assert_eq!(check.payment.record.status, PaymentStatus::Completed);
+        // Unreadable answers and provider failures are errors, not writes.
+        *w.provider.status_body.borrow_mut() = b"<html>".to_vec();
+        assert!(matches!(
+            w.service().check_payment(alice.id, id, NOW).await,
+            Err(CheckError::Unreadable(_))
+        ));
+        w.provider.fail.set(true);
+        assert!(matches!(
+            w.service().check_payment(alice.id, id, NOW).await,
+            Err(CheckError::Provider(_))
+        ));
     });
 }
