@@ -4,13 +4,13 @@
 //! JSON envelope (or the OpenAPI document) with a stable error code.
 #![no_main]
 
+use arbitrary::Arbitrary;
 use cl_api::config::{keys, Config};
 use cl_api::context::RequestContext;
 use cl_api::health::DependencyProbes;
 use cl_api::http::{Headers, Method, Request};
 use cl_api::{finalize, handle_api, App};
 use cl_store_memory::MemoryStore;
-use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
 
@@ -37,7 +37,9 @@ struct Input {
     body: Vec<u8>,
 }
 
-const METHODS: [&str; 8] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"];
+const METHODS: [&str; 8] = [
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE",
+];
 const ROUTES: [&str; 8] = [
     "/api/v1/",
     "/api/v1/candles/BTCUSDT/",
@@ -85,11 +87,14 @@ fuzz_target!(|input: Input| {
     let ctx = RequestContext::new(None, || "fuzz-request-0001".into(), 1_700_000_000_000, None);
     let handled = pollster::block_on(handle_api(&app, &req, &ctx));
     let resp = finalize(handled.response, &ctx, true);
-    assert_ne!(resp.status, 500, "internal error for {req:?}: {:?}", handled.error_cause);
+    assert_ne!(
+        resp.status, 500,
+        "internal error for {req:?}: {:?}",
+        handled.error_cause
+    );
     assert!(resp.status >= 200 && resp.status < 600);
     if !resp.body.is_empty() && req.method != Method::Head {
-        let v: serde_json::Value =
-            serde_json::from_slice(&resp.body).expect("every body is JSON");
+        let v: serde_json::Value = serde_json::from_slice(&resp.body).expect("every body is JSON");
         if resp.status >= 400 {
             assert!(v["error"]["code"].is_string(), "error without a code: {v}");
         }

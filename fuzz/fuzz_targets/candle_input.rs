@@ -18,7 +18,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(series) = input::parse(text) {
         let candles = series.as_slice();
         for pair in candles.windows(2) {
-            assert!(pair[0].ts() < pair[1].ts(), "series must be strictly increasing");
+            assert!(
+                pair[0].ts() < pair[1].ts(),
+                "series must be strictly increasing"
+            );
         }
         for c in candles {
             assert!(c.low() <= c.open() && c.low() <= c.close());

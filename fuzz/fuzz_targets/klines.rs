@@ -13,7 +13,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(pair[0].ts() < pair[1].ts());
         }
         for c in &page.candles {
-            assert!((START..END).contains(&c.ts()), "candle outside the asked range");
+            assert!(
+                (START..END).contains(&c.ts()),
+                "candle outside the asked range"
+            );
             assert!(c.low() <= c.high());
         }
         assert!(page.candles.len() + page.skipped.len() <= page.rows);
