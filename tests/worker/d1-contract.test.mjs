@@ -437,3 +437,27 @@ test("HTTP mailer: delivers {to, kind, params} with the bearer key; 4xx final; 5
       await fake.close();
     }
   }));
+
+// ---------------------------------------------------------------------------------------------
+// The billing and portfolio contracts (crates/store-contract/src/{billing,portfolio}.rs) on
+// D1, one test per case, like the account contract above.
+// ---------------------------------------------------------------------------------------------
+
+for (const family of ["billing"]) {
+  const names = await withWorker(
+    async ({ call, lines }) => (await json(await call(`/${family}-cases`), lines)).cases,
+  );
+
+  test(`the ${family} contract lists its cases`, () => {
+    assert.ok(Array.isArray(names) && names.length >= 5, `cases: ${names}`);
+    assert.equal(new Set(names).size, names.length, "case names are unique");
+  });
+
+  for (const name of names) {
+    test(`${family} contract on D1: ${name}`, () =>
+      withWorker(async ({ call, lines }) => {
+        const body = await json(await call(`/run-${family}/${name}`, { method: "POST" }), lines);
+        assert.deepEqual({ ok: body.ok, case: body.case }, { ok: true, case: name }, JSON.stringify(body));
+      }));
+  }
+}

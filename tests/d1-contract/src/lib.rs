@@ -18,6 +18,8 @@
 //! - `POST /probe/panic` → panics on purpose: pins how a failing case looks from outside.
 //! - `GET /account-cases`, `POST /run-account/<case>` → the same for the account contract
 //!   (`cl_store_contract::AccountCase`).
+//! - `GET /billing-cases`, `POST /run-billing/<case>` → the same for the billing contract
+//!   (`cl_store_contract::BillingCase`).
 //! - `POST /lockout-race` with `{"key", "n", "now", "spread_ms"}` → `n` reservations joined on
 //!   one store (50 statements in flight against the workerd D1), times `now + i × spread_ms`:
 //!   how many were allowed, and the stored state.
@@ -51,7 +53,9 @@ use cl_app::ports::{
     SymbolStore, TradeLevels,
 };
 use cl_domain::{Candle, Direction, PatternType, Timeframe, Zone};
-use cl_store_contract::{run_account_case, run_case, AccountCase, Case};
+use cl_store_contract::{
+    run_account_case, run_billing_case, run_case, AccountCase, BillingCase, Case,
+};
 use cl_store_d1::D1Store;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -105,6 +109,13 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         }
         (Method::Post, p) if p.starts_with("/run-account/") => {
             run_account(&env, &p["/run-account/".len()..]).await
+        }
+        (Method::Get, "/billing-cases") => {
+            let names: Vec<&str> = BillingCase::ALL.iter().map(|c| c.name()).collect();
+            reply(200, &json!({ "cases": names }))
+        }
+        (Method::Post, p) if p.starts_with("/run-billing/") => {
+            run_billing(&env, &p["/run-billing/".len()..]).await
         }
         (Method::Post, "/lockout-race") => match req.json().await {
             Ok(body) => auth_probes::lockout_race(&env, &body).await,
@@ -182,6 +193,32 @@ async fn run_account(env: &Env, name: &str) -> Result<Response> {
         Err(e) => return failure(500, &e),
     };
     run_account_case(case, &store).await;
+    reply(
+        200,
+        &json!({
+            "ok": true,
+            "case": name,
+            "round_trips": store.round_trips(),
+            "statements": store.statements(),
+        }),
+    )
+}
+
+/// Runs one billing contract case; a broken expectation panics (see the crate docs).
+async fn run_billing(env: &Env, name: &str) -> Result<Response> {
+    let Some(case) = BillingCase::ALL.iter().copied().find(|c| c.name() == name) else {
+        return failure(404, &format!("unknown billing case {name:?}"));
+    };
+    let store = match store(env) {
+        Ok(s) => s,
+        Err(e) => return failure(500, &e),
+    };
+    run_billing_case(case, &store).await;
+    case_done(name, &store)
+}
+
+/// The answer of a case that ran to the end.
+fn case_done(name: &str, store: &D1Store) -> Result<Response> {
     reply(
         200,
         &json!({
