@@ -413,4 +413,33 @@ mod tests {
         ));
         assert_eq!(np(" {} ", Some(&tag)), Ok(()));
     }
+
+    /// Public and self-computed vectors, pinned from `openssl dgst -hmac` (independent of this
+    /// code) and shared with `tests/fakes/payments.test.mjs`.
+    #[test]
+    fn pinned_vectors_computed_with_openssl_verify() {
+        let fox = b"The quick brown fox jumps over the lazy dog";
+        assert_eq!(
+            verify_lemonsqueezy(
+                &SecretString::new("key"),
+                fox,
+                Some("f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"),
+            ),
+            Ok(())
+        );
+        // Delivered out of order; signed as the recursively sorted form (Node sample) or the
+        // one-level-sorted reference form (PHP sample).
+        let body = br#"{"payment_id":1,"fee":{"serviceFee":0,"currency":"btc"},"order_id":"9"}"#;
+        let secret = SecretString::new("ipn-secret");
+        let sorted = "f6f40d2efd9ea090677e0042adb9f068ed794375cbe9707df61395f8480bd146\
+                      ef940bc17182ab9caa71b6b3080365d8da5a01e0c42188bcbc8385a4e0fb1abc";
+        let reference = "50ab79b0ca1ada9884fb31932ad7f966e3a884dbe56eed23406c94659a7ce0a0\
+                         75b34a5e769c0a2ac1ea569a26416542f8f84bb396891f33cd98662d2e79c5b3";
+        assert_eq!(verify_nowpayments(&secret, body, Some(sorted)), Ok(()));
+        assert_eq!(verify_nowpayments(&secret, body, Some(reference)), Ok(()));
+        assert_eq!(
+            verify_nowpayments(&SecretString::new("other"), body, Some(sorted)),
+            Err(SignatureError::Mismatch)
+        );
+    }
 }
