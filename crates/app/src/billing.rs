@@ -13,6 +13,10 @@
 //! - [`WebhookOutcome`] / [`WebhookError`] are what the HTTP layer maps (docs/billing.md §1):
 //!   413 / 401 / 400 / 200 / 503.
 
+/// The pure billing core, re-exported so adapters (the HTTP layer, the worker's provider
+/// clients) read its types without their own dependency on `cl-billing`.
+pub use cl_billing as core;
+
 use cl_auth::SecretString;
 use cl_billing::checkout::{
     ensure_purchase_allowed, lemonsqueezy_checkout, new_payment, nowpayments_invoice,

@@ -16,6 +16,8 @@ pub mod fetch_transport;
 pub mod kv_ratelimit;
 /// The HTTP `Mailer` (`MAIL_BASE_URL`, `MAIL_API_KEY`).
 pub mod mailer;
+/// The LemonSqueezy / NOWPayments HTTP clients (`PaymentProvider`).
+pub mod payments;
 mod pg;
 mod probes;
 mod scheduled;
