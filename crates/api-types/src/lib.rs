@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 
 mod auth;
 mod market;
+mod portfolio;
 pub use auth::*;
 pub use market::*;
+pub use portfolio::*;
 
 /// The one response envelope (product.md §3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -152,6 +152,7 @@ fn param_schema(kind: ParamKind) -> Value {
         ParamKind::Cursor => json!({ "type": "string", "minLength": 3, "maxLength": 64 }),
         ParamKind::Id => json!({ "type": "integer", "minimum": 1, "maximum": MAX_EXACT_INT }),
         ParamKind::SessionHandle => json!({ "type": "string", "pattern": "^[0-9a-f]{32}$" }),
+        ParamKind::Choice(values) => str_enum(values.iter().copied()),
     }
 }
 
@@ -595,6 +596,7 @@ fn schemas() -> Value {
     ];
     let mut s = s;
     s.extend(auth_schemas());
+    s.extend(crate::portfolio::openapi_schemas());
     // One line per route family: each family module declares its own DTO schemas.
     Value::Object(s.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }

@@ -80,6 +80,8 @@ pub enum ParamKind {
     Id,
     /// A session handle: 32 lowercase hex characters.
     SessionHandle,
+    /// One word of a fixed allowlist.
+    Choice(&'static [&'static str]),
 }
 
 /// One declared parameter.
@@ -812,6 +814,75 @@ impl Extract for MatrixParams {
             .get("if-none-match")
             .and_then(IfNoneMatch::parse);
         f.finish(Some(Self { if_none_match }))
+    }
+}
+
+/// `/portfolios/{id}/trades`: default and cap of `limit`.
+pub const TRADES_LIMIT: (u32, u32) = (50, 500);
+/// The trade states a list may filter on.
+pub const TRADE_STATUSES: &[&str] = &["pending", "open", "closed", "cancelled"];
+
+/// `GET /portfolios/{id}/trades`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TradesParams {
+    /// The portfolio.
+    pub id: i64,
+    /// Only this state (one of [`TRADE_STATUSES`]).
+    pub status: Option<&'static str>,
+    /// Only this symbol.
+    pub symbol: Option<SymbolName>,
+    /// Only this side.
+    pub direction: Option<Direction>,
+    /// Page size.
+    pub limit: u32,
+    /// Rows after this position.
+    pub cursor: Option<Cursor>,
+}
+
+impl Extract for TradesParams {
+    const PARAMS: &'static [ParamDoc] = &[
+        path("id", ParamKind::Id, "The portfolio id."),
+        query(
+            "status",
+            ParamKind::Choice(TRADE_STATUSES),
+            "Only this state.",
+        ),
+        query("symbol", ParamKind::Symbol, "Only this symbol."),
+        query("direction", ParamKind::Side, "Only this side."),
+        query(
+            "limit",
+            ParamKind::Limit {
+                default: TRADES_LIMIT.0,
+                max: TRADES_LIMIT.1,
+            },
+            "Page size.",
+        ),
+        CURSOR,
+    ];
+
+    fn extract(req: &Request, path: &PathParams) -> Result<Self, ApiError> {
+        let mut f = Fields::default();
+        let q = Query::parse(&req.query, Self::PARAMS, &mut f);
+        let id = path_value(path, &mut f, "id").and_then(|raw| f.check("id", parse_id(&raw)));
+        let status = q.opt(&mut f, "status", |raw| choice(raw, TRADE_STATUSES, |s| s));
+        let symbol = q.opt(&mut f, "symbol", parse_symbol);
+        let direction = q.opt(&mut f, "direction", parse_signal_side);
+        let limit = q.opt(&mut f, "limit", |raw| parse_limit(raw, TRADES_LIMIT.1));
+        let cursor = q.opt(&mut f, "cursor", parse_cursor);
+        let value = match (id, status, symbol, direction, limit, cursor) {
+            (Some(id), Some(status), Some(symbol), Some(direction), Some(limit), Some(cursor)) => {
+                Some(Self {
+                    id,
+                    status,
+                    symbol,
+                    direction,
+                    limit: limit.unwrap_or(TRADES_LIMIT.0),
+                    cursor,
+                })
+            }
+            _ => None,
+        };
+        f.finish(value)
     }
 }
 

@@ -12,7 +12,7 @@ use crate::access::{Access, Scope};
 use crate::http::Method;
 use crate::params::{
     CandlesParams, Extract, IdParams, MatrixParams, NoParams, ParamDoc, PatternsParams,
-    SessionIdParams, SignalsParams, SymbolsParams,
+    SessionIdParams, SignalsParams, SymbolsParams, TradesParams,
 };
 
 /// The API prefix.
@@ -92,6 +92,58 @@ pub enum Route {
     AdminUnlockUser,
     /// The CSP report sink.
     CspReport,
+    /// My portfolios.
+    Portfolios,
+    /// Create a portfolio.
+    PortfolioCreate,
+    /// One portfolio.
+    Portfolio,
+    /// Edit a portfolio.
+    PortfolioEdit,
+    /// Delete a portfolio.
+    PortfolioDelete,
+    /// Portfolio statistics.
+    PortfolioStats,
+    /// A portfolio's trades (keyset pages).
+    PortfolioTrades,
+    /// Add a trade to a portfolio.
+    TradeCreate,
+    /// A pending trade prefilled from a pattern.
+    TradeFromPattern,
+    /// A pending trade prefilled from a signal.
+    TradeFromSignal,
+    /// One trade.
+    Trade,
+    /// Edit a trade.
+    TradeEdit,
+    /// Delete a trade.
+    TradeDelete,
+    /// `pending → open`.
+    TradeOpen,
+    /// `open → closed` at a price.
+    TradeClose,
+    /// `open → closed` at the last 1m close.
+    TradeCloseMarket,
+    /// `pending → cancelled`.
+    TradeCancel,
+    /// A trade's journal.
+    TradeJournal,
+    /// Add a journal entry.
+    TradeJournalAdd,
+    /// A trade's tags.
+    TradeTags,
+    /// Replace a trade's tags.
+    TradeTagsSet,
+    /// Delete a journal entry.
+    JournalDelete,
+    /// My tags.
+    Tags,
+    /// Create a tag.
+    TagCreate,
+    /// One tag.
+    Tag,
+    /// Delete a tag.
+    TagDelete,
 }
 
 impl Route {
@@ -564,7 +616,333 @@ account.",
             Data::Nothing,
         )
     },
+    // ----- portfolio, trades, tags, journal (product.md §7; crate::portfolio) -----
+    pf_read(
+        Route::Portfolios,
+        "/api/v1/portfolios",
+        "My portfolios",
+        Data::List("Portfolio"),
+        false,
+    ),
+    RouteSpec {
+        description: PF_QUOTA_NOTE,
+        ok_status: 201,
+        body: Some("PortfolioCreateRequest"),
+        ..pf_write(
+            Route::PortfolioCreate,
+            Method::Post,
+            "/api/v1/portfolios",
+            "Create a portfolio",
+            Data::One("Portfolio"),
+            false,
+        )
+    },
+    pf_read(
+        Route::Portfolio,
+        "/api/v1/portfolios/{id}",
+        "One portfolio",
+        Data::One("Portfolio"),
+        true,
+    ),
+    RouteSpec {
+        body: Some("PortfolioPatchRequest"),
+        ..pf_write(
+            Route::PortfolioEdit,
+            Method::Patch,
+            "/api/v1/portfolios/{id}",
+            "Edit a portfolio",
+            Data::One("Portfolio"),
+            true,
+        )
+    },
+    RouteSpec {
+        description: "Deletes its trades, their tag links and journal entries too.",
+        ..pf_write(
+            Route::PortfolioDelete,
+            Method::Delete,
+            "/api/v1/portfolios/{id}",
+            "Delete a portfolio",
+            Data::One("Removed"),
+            true,
+        )
+    },
+    RouteSpec {
+        description:
+            "Closed trades: count, win rate, PnL, R, profit factor, drawdown, best/worst, \
+breakdowns by pattern type, direction and tag, and the equity curve.",
+        ..pf_read(
+            Route::PortfolioStats,
+            "/api/v1/portfolios/{id}/stats",
+            "Portfolio statistics",
+            Data::One("PortfolioStats"),
+            true,
+        )
+    },
+    RouteSpec {
+        description: "Newest first (`created_at` desc, ties by id desc), keyset pages.",
+        params: TradesParams::PARAMS,
+        ..pf_read(
+            Route::PortfolioTrades,
+            "/api/v1/portfolios/{id}/trades",
+            "A portfolio's trades",
+            Data::Page("Trade"),
+            true,
+        )
+    },
+    RouteSpec {
+        description: PF_QUOTA_NOTE,
+        ok_status: 201,
+        body: Some("TradeCreateRequest"),
+        ..pf_write(
+            Route::TradeCreate,
+            Method::Post,
+            "/api/v1/portfolios/{id}/trades",
+            "Add a trade",
+            Data::One("Trade"),
+            true,
+        )
+    },
+    RouteSpec {
+        description: "Pending; entry, stop, TP1, side, symbol, TF, type and link from the \
+pattern; quantity = balance × risk per trade (1 %) / |entry − stop|. Counts as a new trade.",
+        ok_status: 201,
+        body: Some("TradeFromSourceRequest"),
+        params: NoParams::PARAMS,
+        ..pf_write(
+            Route::TradeFromPattern,
+            Method::Post,
+            "/api/v1/trades/from-pattern",
+            "Trade from a pattern",
+            Data::One("Trade"),
+            true,
+        )
+    },
+    RouteSpec {
+        description: "As from a pattern, from a signal.",
+        ok_status: 201,
+        body: Some("TradeFromSourceRequest"),
+        params: NoParams::PARAMS,
+        ..pf_write(
+            Route::TradeFromSignal,
+            Method::Post,
+            "/api/v1/trades/from-signal",
+            "Trade from a signal",
+            Data::One("Trade"),
+            true,
+        )
+    },
+    pf_read(
+        Route::Trade,
+        "/api/v1/trades/{id}",
+        "One trade",
+        Data::One("Trade"),
+        true,
+    ),
+    RouteSpec {
+        description: "Pending/open: any value; closed: exit price, exit time, fees and notes \
+(PnL and balance recomputed); cancelled: notes only. Other fields → `not_editable`.",
+        body: Some("TradePatchRequest"),
+        ..pf_write(
+            Route::TradeEdit,
+            Method::Patch,
+            "/api/v1/trades/{id}",
+            "Edit a trade",
+            Data::One("Trade"),
+            true,
+        )
+    },
+    RouteSpec {
+        description: "A closed trade's PnL leaves the balance.",
+        ..pf_write(
+            Route::TradeDelete,
+            Method::Delete,
+            "/api/v1/trades/{id}",
+            "Delete a trade",
+            Data::One("Removed"),
+            true,
+        )
+    },
+    RouteSpec {
+        description: "`pending → open`; else 409.",
+        body: Some("TradeOpenRequest"),
+        ..pf_write(
+            Route::TradeOpen,
+            Method::Post,
+            "/api/v1/trades/{id}/open",
+            "Open a trade",
+            Data::One("Trade"),
+            true,
+        )
+    },
+    RouteSpec {
+        description: "`open → closed`: PnL, PnL %, R and the balance are computed; else 409.",
+        body: Some("TradeCloseRequest"),
+        ..pf_write(
+            Route::TradeClose,
+            Method::Post,
+            "/api/v1/trades/{id}/close",
+            "Close a trade",
+            Data::One("Trade"),
+            true,
+        )
+    },
+    RouteSpec {
+        description: "Closes at the last stored 1m close of the symbol; 409 without one.",
+        ..pf_write(
+            Route::TradeCloseMarket,
+            Method::Post,
+            "/api/v1/trades/{id}/close-market",
+            "Close at market",
+            Data::One("Trade"),
+            true,
+        )
+    },
+    RouteSpec {
+        description: "`pending → cancelled`; else 409.",
+        ..pf_write(
+            Route::TradeCancel,
+            Method::Post,
+            "/api/v1/trades/{id}/cancel",
+            "Cancel a trade",
+            Data::One("Trade"),
+            true,
+        )
+    },
+    pf_read(
+        Route::TradeJournal,
+        "/api/v1/trades/{id}/journal",
+        "A trade's journal",
+        Data::List("JournalEntry"),
+        true,
+    ),
+    RouteSpec {
+        description: "At most 50 entries per trade.",
+        ok_status: 201,
+        body: Some("JournalRequest"),
+        ..pf_write(
+            Route::TradeJournalAdd,
+            Method::Post,
+            "/api/v1/trades/{id}/journal",
+            "Add a journal entry",
+            Data::One("JournalEntry"),
+            true,
+        )
+    },
+    pf_read(
+        Route::TradeTags,
+        "/api/v1/trades/{id}/tags",
+        "A trade's tags",
+        Data::One("TradeTags"),
+        true,
+    ),
+    RouteSpec {
+        description: "Every tag must be the caller's (else 404, links unchanged).",
+        body: Some("TradeTagsRequest"),
+        ..pf_write(
+            Route::TradeTagsSet,
+            Method::Put,
+            "/api/v1/trades/{id}/tags",
+            "Replace a trade's tags",
+            Data::One("TradeTags"),
+            true,
+        )
+    },
+    pf_write(
+        Route::JournalDelete,
+        Method::Delete,
+        "/api/v1/journal/{id}",
+        "Delete a journal entry",
+        Data::One("Removed"),
+        true,
+    ),
+    pf_read(
+        Route::Tags,
+        "/api/v1/tags",
+        "My tags",
+        Data::List("Tag"),
+        false,
+    ),
+    RouteSpec {
+        description: "Names unique per user (409); at most 100 tags.",
+        ok_status: 201,
+        body: Some("TagRequest"),
+        ..pf_write(
+            Route::TagCreate,
+            Method::Post,
+            "/api/v1/tags",
+            "Create a tag",
+            Data::One("Tag"),
+            false,
+        )
+    },
+    pf_read(
+        Route::Tag,
+        "/api/v1/tags/{id}",
+        "One tag",
+        Data::One("Tag"),
+        true,
+    ),
+    pf_write(
+        Route::TagDelete,
+        Method::Delete,
+        "/api/v1/tags/{id}",
+        "Delete a tag",
+        Data::One("Removed"),
+        true,
+    ),
 ];
+
+const PF_NOTE: &str = "A session (CSRF on writes) or an API key with the scope. Free tier: 403 \
+`tier_required`. Another user's object answers 404.";
+const PF_QUOTA_NOTE: &str = "Pro: 1 portfolio and 5 new trades per UTC day; every tier: ≤ 20 \
+portfolios, ≤ 10 000 trades per portfolio → 403 `quota_exceeded`.";
+const PF_READ: Access = Access::ApiKey(&[Scope::ReadPortfolio]);
+const PF_WRITE: Access = Access::ApiKey(&[Scope::WritePortfolio]);
+
+/// A portfolio read: 403 `tier_required`, 404 when `by_id`.
+const fn pf_read(
+    route: Route,
+    path: &'static str,
+    summary: &'static str,
+    data: Data,
+    by_id: bool,
+) -> RouteSpec {
+    RouteSpec {
+        access: PF_READ,
+        description: PF_NOTE,
+        params: if by_id {
+            IdParams::PARAMS
+        } else {
+            NoParams::PARAMS
+        },
+        data,
+        may_be_missing: by_id,
+        errors: &[403],
+        ..get(route, path, summary)
+    }
+}
+
+/// A portfolio write: CSRF/tier/quota 403, 409 (state, name taken), 413, 415, 404 when `by_id`.
+const fn pf_write(
+    route: Route,
+    method: Method,
+    path: &'static str,
+    summary: &'static str,
+    data: Data,
+    by_id: bool,
+) -> RouteSpec {
+    RouteSpec {
+        description: PF_NOTE,
+        params: if by_id {
+            IdParams::PARAMS
+        } else {
+            NoParams::PARAMS
+        },
+        may_be_missing: by_id,
+        errors: WRITE_CONFLICT,
+        ..write(route, method, PF_WRITE, path, summary, data)
+    }
+}
 
 /// The scopes a read route will require once API keys land (documentation only for now).
 pub const fn planned_scopes(route: Route) -> &'static [Scope] {

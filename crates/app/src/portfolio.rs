@@ -51,7 +51,18 @@ pub const MAX_SCREENSHOT_CHARS: usize = 500;
 /// Longest symbol.
 pub const MAX_SYMBOL_CHARS: usize = 20;
 
+/// Most decimal places accepted on any number of a request (prices, quantities, money).
+pub const MAX_DECIMALS: usize = 8;
+/// The field code of a number with more than [`MAX_DECIMALS`] decimal places.
+pub const TOO_MANY_DECIMALS: &str = "too_many_decimals";
+
 const DAY_MS: i64 = 86_400_000;
+
+/// Decimal places of `v` in its shortest round-trip form (`0.1` → 1, `1e-9` → 9).
+pub fn decimals(v: f64) -> usize {
+    let s = format!("{v}");
+    s.split_once('.').map_or(0, |(_, frac)| frac.len())
+}
 
 // ---------------------------------------------------------------------------------------------
 // Typed values
@@ -74,10 +85,12 @@ macro_rules! bounded {
             type Error = &'static str;
 
             fn try_from(v: f64) -> Result<Self, Self::Error> {
-                if v.is_finite() && v > 0.0 && v <= $max {
-                    Ok(Self(v))
-                } else {
+                if !(v.is_finite() && v > 0.0 && v <= $max) {
                     Err($code)
+                } else if decimals(v) > MAX_DECIMALS {
+                    Err(TOO_MANY_DECIMALS)
+                } else {
+                    Ok(Self(v))
                 }
             }
         }
@@ -124,7 +137,12 @@ impl Errors {
         match T::try_from(v) {
             Ok(t) => Some(t),
             Err(code) => {
-                self.add(field, code, "out of range");
+                let message = if code == TOO_MANY_DECIMALS {
+                    "at most 8 decimal places"
+                } else {
+                    "out of range"
+                };
+                self.add(field, code, message);
                 None
             }
         }
@@ -277,7 +295,12 @@ pub struct TradeDraft {
 fn fees(e: &mut Errors, v: Option<f64>) -> f64 {
     match v {
         None => 0.0,
-        Some(f) if f.is_finite() && (0.0..=MAX_QUANTITY * MAX_PRICE).contains(&f) => f,
+        Some(f) if f.is_finite() && (0.0..=MAX_QUANTITY * MAX_PRICE).contains(&f) => {
+            if decimals(f) > MAX_DECIMALS {
+                e.add("fees", TOO_MANY_DECIMALS, "at most 8 decimal places");
+            }
+            f
+        }
         Some(_) => {
             e.add("fees", "fees_out_of_range", "fees must be ≥ 0");
             0.0
@@ -336,8 +359,12 @@ impl TryFrom<&TradeInput> for TradeDraft {
         let stop_loss = i.stop_loss.and_then(|v| e.num::<Price>("stop_loss", v));
         let take_profit = i.take_profit.and_then(|v| e.num::<Price>("take_profit", v));
         let risk_amount = match i.risk_amount {
-            Some(r) if !(r.is_finite() && r >= 0.0) => {
+            Some(r) if !(r.is_finite() && (0.0..=MAX_QUANTITY * MAX_PRICE).contains(&r)) => {
                 e.add("risk_amount", "risk_out_of_range", "must be ≥ 0");
+                None
+            }
+            Some(r) if decimals(r) > MAX_DECIMALS => {
+                e.add("risk_amount", TOO_MANY_DECIMALS, "at most 8 decimal places");
                 None
             }
             other => other,
@@ -1352,4 +1379,341 @@ pub fn stats(
     s.avg_r = (!rs.is_empty()).then(|| rs.iter().sum::<f64>() / rs.len() as f64);
     s.profit_factor = (gross_loss > 0.0).then(|| gross_win / gross_loss);
     s
+}
+
+// ---------------------------------------------------------------------------------------------
+// Partial edits, filtered pages and the feature gate (for the HTTP layer)
+// ---------------------------------------------------------------------------------------------
+
+/// `PATCH /portfolios/{id}`: absent fields keep their value.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PortfolioPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New active flag.
+    pub is_active: Option<bool>,
+}
+
+/// `PATCH /trades/{id}`: absent fields keep their value. Which fields a trade accepts depends
+/// on its state (product.md §7): pending/open every value; closed only the exit price, exit
+/// time, fees and notes (PnL recomputed); cancelled only notes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TradePatch {
+    /// Symbol.
+    pub symbol: Option<String>,
+    /// `long` / `short`.
+    pub direction: Option<String>,
+    /// Timeframe.
+    pub tf: Option<String>,
+    /// Pattern type.
+    pub pattern_type: Option<String>,
+    /// Entry price.
+    pub entry_price: Option<f64>,
+    /// Entry time.
+    pub entry_time: Option<i64>,
+    /// Quantity.
+    pub quantity: Option<f64>,
+    /// Stop loss.
+    pub stop_loss: Option<f64>,
+    /// Take profit.
+    pub take_profit: Option<f64>,
+    /// Risk amount.
+    pub risk_amount: Option<f64>,
+    /// Fees.
+    pub fees: Option<f64>,
+    /// Exit price (closed trades).
+    pub exit_price: Option<f64>,
+    /// Exit time (closed trades).
+    pub exit_time: Option<i64>,
+    /// Setup notes.
+    pub setup_notes: Option<String>,
+    /// Exit notes.
+    pub exit_notes: Option<String>,
+    /// Lessons.
+    pub lessons: Option<String>,
+}
+
+impl TradePatch {
+    /// The names of the value fields set (everything but notes).
+    fn value_fields(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        let mut add = |set: bool, name| {
+            if set {
+                v.push(name);
+            }
+        };
+        add(self.symbol.is_some(), "symbol");
+        add(self.direction.is_some(), "direction");
+        add(self.tf.is_some(), "tf");
+        add(self.pattern_type.is_some(), "pattern_type");
+        add(self.entry_price.is_some(), "entry_price");
+        add(self.entry_time.is_some(), "entry_time");
+        add(self.quantity.is_some(), "quantity");
+        add(self.stop_loss.is_some(), "stop_loss");
+        add(self.take_profit.is_some(), "take_profit");
+        add(self.risk_amount.is_some(), "risk_amount");
+        add(self.fees.is_some(), "fees");
+        add(self.exit_price.is_some(), "exit_price");
+        add(self.exit_time.is_some(), "exit_time");
+        v
+    }
+}
+
+/// Filters of a trade page.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TradeFilter {
+    /// Only this state.
+    pub status: Option<TradeStatus>,
+    /// Only this symbol.
+    pub symbol: Option<String>,
+    /// Only this side.
+    pub side: Option<Side>,
+}
+
+/// The portfolio feature gate of every portfolio route (reads included): a tier without
+/// portfolios (free) gets `TierRequired`.
+///
+/// # Errors
+/// `TierRequired`.
+pub fn require_portfolio_feature(access: &Access) -> Result<(), PortfolioError> {
+    if access.limits.portfolios.is_available() {
+        Ok(())
+    } else {
+        Err(PortfolioError::TierRequired)
+    }
+}
+
+fn not_editable(e: &mut Errors, fields: &[&'static str], state: &str) {
+    for f in fields {
+        e.add(
+            f,
+            "not_editable",
+            &format!("cannot be changed while the trade is {state}"),
+        );
+    }
+}
+
+impl<S> PortfolioService<'_, S>
+where
+    S: PortfolioStore + SymbolStore + CandleStore + PatternStore + SignalStore,
+{
+    /// Edits some of a portfolio's fields.
+    ///
+    /// # Errors
+    /// `Invalid`, `NotFound`, `Store`.
+    pub async fn patch_portfolio(
+        &self,
+        user: UserId,
+        id: PortfolioId,
+        patch: &PortfolioPatch,
+        now: i64,
+    ) -> Result<StoredPortfolio, PortfolioError> {
+        let p = self.portfolio(user, id).await?;
+        let name = patch.name.clone().unwrap_or(p.name);
+        let description = patch.description.clone().or(p.description);
+        let is_active = patch.is_active.unwrap_or(p.is_active);
+        self.edit_portfolio(user, id, &name, description, is_active, now)
+            .await
+    }
+
+    /// One page of a portfolio's trades, newest first (`created_at` desc, ties by id desc),
+    /// after `cursor`; the next cursor when more rows follow. The per-portfolio cap (10 000)
+    /// bounds the rows read.
+    ///
+    /// # Errors
+    /// `NotFound`, `Store`.
+    pub async fn trades_page(
+        &self,
+        user: UserId,
+        portfolio: PortfolioId,
+        filter: &TradeFilter,
+        limit: usize,
+        cursor: Option<crate::ports::Cursor>,
+    ) -> Result<(Vec<StoredTrade>, Option<crate::ports::Cursor>), PortfolioError> {
+        self.portfolio(user, portfolio).await?;
+        let mut rows: Vec<StoredTrade> = self
+            .store
+            .trades_of(user, portfolio)
+            .await?
+            .into_iter()
+            .filter(|t| filter.status.is_none_or(|s| t.record.status == s))
+            .filter(|t| filter.side.is_none_or(|s| t.record.side == s))
+            .filter(|t| {
+                filter
+                    .symbol
+                    .as_deref()
+                    .is_none_or(|s| t.record.symbol == s)
+            })
+            .filter(|t| cursor.is_none_or(|c| c.is_before(t.created_at, t.id.0)))
+            .collect();
+        rows.sort_by_key(|t| std::cmp::Reverse((t.created_at, t.id)));
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = more
+            .then(|| rows.last())
+            .flatten()
+            .map(|t| crate::ports::Cursor {
+                ts: t.created_at,
+                id: t.id.0,
+            });
+        Ok((rows, next))
+    }
+
+    /// Applies a partial edit allowed by the trade's state (see [`TradePatch`]).
+    ///
+    /// # Errors
+    /// `Invalid` (bad values, or `not_editable` fields for the state), `NotFound`, `Changed`,
+    /// `Store`.
+    pub async fn patch_trade(
+        &self,
+        user: UserId,
+        id: TradeId,
+        patch: &TradePatch,
+        now: i64,
+    ) -> Result<StoredTrade, PortfolioError> {
+        let current = self.trade(user, id).await?;
+        let r = &current.record;
+        let state = r.status.as_str();
+        let values = patch.value_fields();
+        match r.status {
+            TradeStatus::Pending | TradeStatus::Open => {
+                let mut e = Errors::default();
+                let exits: Vec<&'static str> = values
+                    .iter()
+                    .copied()
+                    .filter(|f| matches!(*f, "exit_price" | "exit_time"))
+                    .collect();
+                not_editable(&mut e, &exits, state);
+                e.done(Some(()))?;
+                let input = TradeInput {
+                    symbol: patch.symbol.clone().unwrap_or_else(|| r.symbol.clone()),
+                    direction: patch
+                        .direction
+                        .clone()
+                        .unwrap_or_else(|| crate::ports::side_as_str(r.side).to_owned()),
+                    tf: patch
+                        .tf
+                        .clone()
+                        .or_else(|| r.tf.map(|t| t.as_str().to_owned())),
+                    pattern_type: patch
+                        .pattern_type
+                        .clone()
+                        .or_else(|| r.pattern_type.map(|t| t.as_str().to_owned())),
+                    signal_id: r.signal_id.map(|s| s.0),
+                    pattern_id: r.pattern_id.map(|p| p.0),
+                    entry_price: patch.entry_price.unwrap_or(r.entry_price),
+                    entry_time: patch.entry_time.or(r.entry_time),
+                    quantity: patch.quantity.unwrap_or(r.quantity),
+                    stop_loss: patch.stop_loss.or(r.stop_loss),
+                    take_profit: patch.take_profit.or(r.take_profit),
+                    // A changed level or size recomputes the default risk.
+                    risk_amount: patch.risk_amount.or(
+                        if patch.entry_price.is_some()
+                            || patch.quantity.is_some()
+                            || patch.stop_loss.is_some()
+                        {
+                            None
+                        } else {
+                            r.risk_amount
+                        },
+                    ),
+                    fees: patch.fees.or(Some(r.fees)),
+                    setup_notes: patch.setup_notes.clone().or(r.setup_notes.clone()),
+                    lessons: patch.lessons.clone().or(r.lessons.clone()),
+                    status: None,
+                };
+                let mut saved = self.edit_trade(user, id, &input, now).await?;
+                if patch.exit_notes.is_some() {
+                    saved = self
+                        .edit_notes(user, id, &self.merged_notes(&saved, patch), now)
+                        .await?;
+                }
+                Ok(saved)
+            }
+            TradeStatus::Closed => {
+                let mut e = Errors::default();
+                let others: Vec<&'static str> = values
+                    .iter()
+                    .copied()
+                    .filter(|f| !matches!(*f, "exit_price" | "exit_time" | "fees"))
+                    .collect();
+                not_editable(&mut e, &others, state);
+                e.done(Some(()))?;
+                let saved = if patch.exit_price.is_some()
+                    || patch.exit_time.is_some()
+                    || patch.fees.is_some()
+                {
+                    let input = ExitInput {
+                        exit_price: patch.exit_price.or(r.exit_price).unwrap_or(r.entry_price),
+                        exit_time: patch.exit_time,
+                        fees: patch.fees,
+                        exit_notes: patch.exit_notes.clone(),
+                        lessons: patch.lessons.clone(),
+                    };
+                    self.edit_closed_trade(user, id, &input, now).await?
+                } else {
+                    current.clone()
+                };
+                if patch.setup_notes.is_some()
+                    || patch.exit_notes.is_some()
+                    || patch.lessons.is_some()
+                {
+                    return self
+                        .edit_notes(user, id, &self.merged_notes(&saved, patch), now)
+                        .await;
+                }
+                Ok(saved)
+            }
+            TradeStatus::Cancelled => {
+                let mut e = Errors::default();
+                not_editable(&mut e, &values, state);
+                e.done(Some(()))?;
+                self.edit_notes(user, id, &self.merged_notes(&current, patch), now)
+                    .await
+            }
+        }
+    }
+
+    fn merged_notes(&self, t: &StoredTrade, patch: &TradePatch) -> NotesInput {
+        NotesInput {
+            setup_notes: patch.setup_notes.clone().or(t.record.setup_notes.clone()),
+            exit_notes: patch.exit_notes.clone().or(t.record.exit_notes.clone()),
+            lessons: patch.lessons.clone().or(t.record.lessons.clone()),
+        }
+    }
+
+    /// One of the user's tags.
+    ///
+    /// # Errors
+    /// `NotFound`, `Store`.
+    pub async fn tag(&self, user: UserId, id: TagId) -> Result<StoredTag, PortfolioError> {
+        self.store
+            .tags_of(user)
+            .await?
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or(PortfolioError::NotFound("tag"))
+    }
+
+    /// The tag ids of one of the user's trades.
+    ///
+    /// # Errors
+    /// `NotFound`, `Store`.
+    pub async fn tags_of_trade(
+        &self,
+        user: UserId,
+        trade: TradeId,
+    ) -> Result<Vec<TagId>, PortfolioError> {
+        let t = self.trade(user, trade).await?;
+        Ok(self
+            .store
+            .trade_tags_of(user, t.portfolio_id)
+            .await?
+            .into_iter()
+            .filter(|(id, _)| *id == trade)
+            .map(|(_, tag)| tag)
+            .collect())
+    }
 }

@@ -6,6 +6,7 @@ mod auth;
 mod health;
 mod helpers;
 mod openapi;
+mod portfolio;
 mod read;
 mod rig;
 mod schema;

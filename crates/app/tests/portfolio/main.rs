@@ -685,3 +685,20 @@ fn stats_cover_win_rate_profit_factor_drawdown_and_breakdowns() {
         assert_eq!(e.equity_curve.len(), 1);
     });
 }
+
+#[test]
+fn numbers_with_more_than_eight_decimals_are_refused_per_field() {
+    assert_eq!(cl_app::portfolio::decimals(0.1), 1);
+    assert_eq!(cl_app::portfolio::decimals(1e-8), 8);
+    assert_eq!(cl_app::portfolio::decimals(100.0), 0);
+    let mut t = long(100.123_456_78, 0.000_000_01, Some(90.0), None);
+    assert!(TradeDraft::try_from(&t).is_ok());
+    t.entry_price = 100.123_456_789;
+    t.fees = Some(0.000_000_001);
+    let Err(PortfolioError::Invalid(fields)) = TradeDraft::try_from(&t) else {
+        panic!("accepted")
+    };
+    let got: Vec<(&str, &str)> = fields.iter().map(|f| (f.field, f.code)).collect();
+    assert!(got.contains(&("entry_price", "too_many_decimals")), "{got:?}");
+    assert!(got.contains(&("fees", "too_many_decimals")), "{got:?}");
+}

@@ -1,0 +1,556 @@
+//! The portfolio routes on the host over the memory store: happy path (portfolio → trade
+//! from a pattern → open → close → PnL and balance), IDOR (another user's ids → 404 and
+//! nothing changes), validation (field-level 400s, nothing written), tier denial for free and
+//! the pro quotas, CSRF on writes.
+
+use crate::rig::{Browser, Rig};
+use cl_api::http::Method;
+use cl_app::policy::Tier;
+use cl_app::ports::{
+    NewPattern, NewSymbol, PatternStore, PortfolioStore, SessionStore, SymbolStore, TradeLevels,
+    UserStore,
+};
+use cl_auth::tokens::SessionToken;
+use cl_domain::{Direction, PatternType, Timeframe, Zone};
+use serde_json::{json, Value};
+
+use crate::helpers::{dev_config, Resp};
+use crate::rig::APP_URL;
+use cl_api::access::{guard, Access};
+use cl_api::auth::Accounts;
+use cl_api::config::keys;
+use cl_api::context::RequestContext;
+use cl_api::routes::{match_route, RouteSpec};
+
+/// Sends through the route table, the access gate and the portfolio handlers.
+// Until the account bundle's store bound includes the portfolio port (the D1 adapter is on
+// its way), the request is dispatched here the way `AccountDeps::serve` will.
+fn send(b: &mut Browser<'_>, method: Method, path: &str, body: Option<Value>) -> Resp {
+    let req = b.request(method, path, body);
+    let rig = b.rig;
+    let ctx = RequestContext::new(None, || "req-pf".to_owned(), rig.now(), Some(&b.ip));
+    let accounts = Accounts {
+        store: &rig.store,
+        mailer: &rig.mailer,
+        hasher: &rig.hasher,
+        clock: &rig.clock,
+        limits: &rig.limits,
+        keys: &rig.keys,
+        account_pepper: &rig.pepper,
+        events: &rig.events,
+    };
+    let m = match_route(req.method, &req.path).unwrap();
+    assert!(cl_api::portfolio::handles(m.spec.route));
+    // API keys are not authenticated yet: the session half of `ApiKey` access.
+    let spec = RouteSpec {
+        access: Access::Session,
+        ..*m.spec
+    };
+    let config = dev_config(&[(keys::APP_URL, APP_URL)]);
+    let result = match pollster::block_on(guard(&accounts, &config, &spec, &req, &ctx)) {
+        Ok(caller) => pollster::block_on(cl_api::portfolio::serve(
+            &rig.store,
+            m.spec.route,
+            &m.params,
+            &caller,
+            &req,
+            &ctx,
+        )),
+        Err(e) => Err(e),
+    };
+    let resp = result.unwrap_or_else(|e| e.into_response(&ctx));
+    let json = if resp.body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&resp.body).unwrap()
+    };
+    conforms(method, m.spec.path, resp.status, &json);
+    Resp {
+        status: resp.status,
+        json,
+        headers: resp.headers,
+        body: resp.body,
+        route: m.spec.path,
+    }
+}
+
+/// Every response matches the OpenAPI document: status documented, body valid.
+fn conforms(method: Method, route: &str, status: u16, body: &Value) {
+    let doc: Value = serde_json::from_slice(&cl_api::openapi::document_bytes()).unwrap();
+    let op = &doc["paths"][route][method.as_str().to_ascii_lowercase()];
+    let response = &op["responses"][status.to_string()];
+    assert!(
+        response.is_object(),
+        "{method:?} {route} {status} undocumented"
+    );
+    let schema = &response["content"]["application/json"]["schema"];
+    let errors = crate::schema::validate(&doc, schema, body);
+    assert!(errors.is_empty(), "{route} ({status}): {errors:#?}\n{body}");
+}
+
+/// Makes the browser's user an admin viewing as `tier` (the policy without subscriptions).
+fn as_tier(rig: &Rig, b: &Browser<'_>, email: &str, tier: Tier) {
+    let id = rig.user_id(email);
+    pollster::block_on(rig.store.set_admin(id, true)).unwrap();
+    let token = SessionToken::parse(b.cookie.as_deref().unwrap()).unwrap();
+    assert!(pollster::block_on(rig.store.set_view_as(&token.hash(), Some(tier))).unwrap());
+}
+
+fn pattern(rig: &Rig) -> i64 {
+    let sym = pollster::block_on(rig.store.add_symbol(&NewSymbol {
+        symbol: "BTC/USDT".into(),
+        exchange: "binance".into(),
+        is_active: true,
+        notify_enabled: true,
+        fetch_start_ms: 0,
+        created_at: rig.now(),
+    }))
+    .unwrap()
+    .id;
+    let p = NewPattern {
+        symbol: sym,
+        tf: Timeframe::H1,
+        pattern_type: PatternType::Imbalance,
+        direction: Direction::Bullish,
+        zone: Zone::new(99.0, 101.0).unwrap(),
+        swept_level: None,
+        detected_at: rig.now() - 3_600_000,
+        expires_at: rig.now() + 3_600_000,
+        levels: TradeLevels {
+            entry: 100.0,
+            stop_loss: 90.0,
+            tp1: 120.0,
+            tp2: 130.0,
+            tp3: 140.0,
+            risk: 10.0,
+            rr1: 2.0,
+            rr2: 3.0,
+            rr3: 4.0,
+        },
+        created_at: rig.now(),
+    };
+    pollster::block_on(rig.store.insert_pattern(&p))
+        .unwrap()
+        .unwrap()
+        .0
+}
+
+fn pro_user<'r>(rig: &'r Rig, name: &str) -> Browser<'r> {
+    let email = format!("{name}@example.com");
+    let b = rig.signed_up(&email, name, "198.51.100.7");
+    as_tier(rig, &b, &email, Tier::Premium);
+    b
+}
+
+#[test]
+fn create_trade_from_a_pattern_open_close_gives_pnl_and_balance() {
+    let rig = Rig::new();
+    let pid = pattern(&rig);
+    let mut a = pro_user(&rig, "alice");
+    let r = send(
+        &mut a,
+        Method::Post,
+        "/api/v1/portfolios",
+        Some(json!({"name": "Main", "initial_balance": 10000, "currency": "USDT"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.json);
+    let portfolio = r.json["data"]["id"].as_i64().unwrap();
+    let r = send(
+        &mut a,
+        Method::Post,
+        "/api/v1/trades/from-pattern",
+        Some(json!({"portfolio_id": portfolio, "id": pid})),
+    );
+    assert_eq!(r.status, 201, "{}", r.json);
+    let t = &r.json["data"];
+    assert_eq!(t["status"], "pending");
+    assert_eq!(t["direction"], "long");
+    assert_eq!(t["entry_price"], 100.0);
+    assert_eq!(t["stop_loss"], 90.0);
+    assert_eq!(t["take_profit"], 120.0);
+    // 1 % of 10 000 over a 10-point stop.
+    assert_eq!(t["quantity"], 10.0);
+    let tid = t["id"].as_i64().unwrap();
+    let r = send(
+        &mut a,
+        Method::Post,
+        &format!("/api/v1/trades/{tid}/open"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["data"]["status"], "open");
+    let r = send(
+        &mut a,
+        Method::Post,
+        &format!("/api/v1/trades/{tid}/close"),
+        Some(json!({"exit_price": 120, "fees": 5})),
+    );
+    assert_eq!(r.status, 200, "{}", r.json);
+    let t = &r.json["data"];
+    assert_eq!(t["status"], "closed");
+    assert_eq!(t["pnl_amount"], 195.0);
+    assert_eq!(t["pnl_r"], 1.95);
+    let r = send(
+        &mut a,
+        Method::Get,
+        &format!("/api/v1/portfolios/{portfolio}"),
+        None,
+    );
+    assert_eq!(r.json["data"]["current_balance"], 10195.0);
+    let r = send(
+        &mut a,
+        Method::Get,
+        &format!("/api/v1/portfolios/{portfolio}/stats"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["data"]["count"], 1);
+    assert_eq!(r.json["data"]["win_rate"], 100.0);
+    assert_eq!(r.json["data"]["equity_curve"].as_array().unwrap().len(), 2);
+    // Closed: only exit price / fees / notes; the balance follows the edit.
+    let r = send(
+        &mut a,
+        Method::Patch,
+        &format!("/api/v1/trades/{tid}"),
+        Some(json!({"exit_price": 110, "lessons": "patience"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["data"]["pnl_amount"], 95.0);
+    assert_eq!(r.json["data"]["lessons"], "patience");
+    let r = send(
+        &mut a,
+        Method::Patch,
+        &format!("/api/v1/trades/{tid}"),
+        Some(json!({"quantity": 3})),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.fields(), vec![("quantity".into(), "not_editable".into())]);
+    let r = send(
+        &mut a,
+        Method::Get,
+        &format!("/api/v1/portfolios/{portfolio}"),
+        None,
+    );
+    assert_eq!(r.json["data"]["current_balance"], 10095.0);
+    let r = send(
+        &mut a,
+        Method::Get,
+        &format!("/api/v1/portfolios/{portfolio}/trades?status=closed&limit=1"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["data"].as_array().unwrap().len(), 1);
+    assert_eq!(r.json["meta"]["next_cursor"], Value::Null);
+    // A closed trade cannot be cancelled.
+    let r = send(
+        &mut a,
+        Method::Post,
+        &format!("/api/v1/trades/{tid}/cancel"),
+        None,
+    );
+    assert_eq!(r.status, 409);
+}
+
+#[test]
+fn another_users_objects_answer_404_and_stay_unchanged() {
+    let rig = Rig::new();
+    let mut a = pro_user(&rig, "alice");
+    let mut b = pro_user(&rig, "bob");
+    let r = send(
+        &mut a,
+        Method::Post,
+        "/api/v1/portfolios",
+        Some(json!({"name": "A", "initial_balance": 1000})),
+    );
+    let p = r.json["data"]["id"].as_i64().unwrap();
+    let r = send(
+        &mut a,
+        Method::Post,
+        &format!("/api/v1/portfolios/{p}/trades"),
+        Some(json!({"symbol": "BTC/USDT", "direction": "long", "entry_price": 100, "quantity": 1})),
+    );
+    assert_eq!(r.status, 201, "{}", r.json);
+    let t = r.json["data"]["id"].as_i64().unwrap();
+    let r = send(
+        &mut a,
+        Method::Post,
+        &format!("/api/v1/trades/{t}/journal"),
+        Some(json!({"entry_type": "pre_trade", "content": "plan", "mood": "confident"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.json);
+    let j = r.json["data"]["id"].as_i64().unwrap();
+    let r = send(
+        &mut a,
+        Method::Post,
+        "/api/v1/tags",
+        Some(json!({"name": "breakout"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.json);
+    let tag = r.json["data"]["id"].as_i64().unwrap();
+    let attempts: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::Get, format!("/api/v1/portfolios/{p}"), None),
+        (Method::Get, format!("/api/v1/portfolios/{p}/stats"), None),
+        (Method::Get, format!("/api/v1/portfolios/{p}/trades"), None),
+        (
+            Method::Patch,
+            format!("/api/v1/portfolios/{p}"),
+            Some(json!({"name": "mine"})),
+        ),
+        (Method::Delete, format!("/api/v1/portfolios/{p}"), None),
+        (
+            Method::Post,
+            format!("/api/v1/portfolios/{p}/trades"),
+            Some(
+                json!({"symbol": "BTC/USDT", "direction": "long", "entry_price": 1, "quantity": 1}),
+            ),
+        ),
+        (Method::Get, format!("/api/v1/trades/{t}"), None),
+        (
+            Method::Patch,
+            format!("/api/v1/trades/{t}"),
+            Some(json!({"quantity": 9})),
+        ),
+        (Method::Post, format!("/api/v1/trades/{t}/open"), None),
+        (Method::Post, format!("/api/v1/trades/{t}/cancel"), None),
+        (Method::Delete, format!("/api/v1/trades/{t}"), None),
+        (Method::Get, format!("/api/v1/trades/{t}/journal"), None),
+        (
+            Method::Post,
+            format!("/api/v1/trades/{t}/journal"),
+            Some(json!({"entry_type": "lesson", "content": "x"})),
+        ),
+        (
+            Method::Put,
+            format!("/api/v1/trades/{t}/tags"),
+            Some(json!({"tag_ids": []})),
+        ),
+        (Method::Delete, format!("/api/v1/journal/{j}"), None),
+        (Method::Get, format!("/api/v1/tags/{tag}"), None),
+        (Method::Delete, format!("/api/v1/tags/{tag}"), None),
+    ];
+    for (m, path, body) in attempts {
+        let r = send(&mut b, m, &path, body);
+        assert_eq!(r.status, 404, "{m:?} {path}: {}", r.json);
+        assert_eq!(r.code(), Some("not_found"));
+    }
+    // B cannot attach A's tag to B's own trade either.
+    let r = send(
+        &mut b,
+        Method::Post,
+        "/api/v1/portfolios",
+        Some(json!({"name": "B", "initial_balance": 1000})),
+    );
+    let pb = r.json["data"]["id"].as_i64().unwrap();
+    let r = send(
+        &mut b,
+        Method::Post,
+        &format!("/api/v1/portfolios/{pb}/trades"),
+        Some(json!({"symbol": "BTC/USDT", "direction": "long", "entry_price": 100, "quantity": 1})),
+    );
+    let tb = r.json["data"]["id"].as_i64().unwrap();
+    let r = send(
+        &mut b,
+        Method::Put,
+        &format!("/api/v1/trades/{tb}/tags"),
+        Some(json!({"tag_ids": [tag]})),
+    );
+    assert_eq!(r.status, 404);
+    // A's objects are intact.
+    let r = send(&mut a, Method::Get, &format!("/api/v1/trades/{t}"), None);
+    assert_eq!(r.json["data"]["quantity"], 1.0);
+    assert_eq!(r.json["data"]["status"], "pending");
+    let r = send(
+        &mut a,
+        Method::Get,
+        &format!("/api/v1/trades/{t}/journal"),
+        None,
+    );
+    assert_eq!(r.json["data"].as_array().unwrap().len(), 1);
+    let r = send(&mut a, Method::Get, "/api/v1/tags", None);
+    assert_eq!(r.json["data"].as_array().unwrap().len(), 1);
+    let r = send(&mut b, Method::Get, "/api/v1/portfolios", None);
+    assert_eq!(r.json["data"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn bad_input_gets_field_errors_and_writes_nothing() {
+    let rig = Rig::new();
+    let mut a = pro_user(&rig, "alice");
+    let r = send(
+        &mut a,
+        Method::Post,
+        "/api/v1/portfolios",
+        Some(json!({"name": "", "initial_balance": -5, "currency": "BTC", "user_id": 7})),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.fields(), vec![("user_id".into(), "unknown_field".into())]);
+    let r = send(
+        &mut a,
+        Method::Post,
+        "/api/v1/portfolios",
+        Some(json!({"name": "", "initial_balance": 1.123456789, "currency": "BTC"})),
+    );
+    assert_eq!(r.status, 400);
+    let f = r.fields();
+    assert!(f.contains(&("name".into(), "required".into())), "{f:?}");
+    assert!(
+        f.contains(&("initial_balance".into(), "too_many_decimals".into())),
+        "{f:?}"
+    );
+    assert!(
+        f.contains(&("currency".into(), "invalid_choice".into())),
+        "{f:?}"
+    );
+    let alice = rig.user_id("alice@example.com");
+    assert!(pollster::block_on(rig.store.portfolios_of(alice))
+        .unwrap()
+        .is_empty());
+    let r = send(
+        &mut a,
+        Method::Post,
+        "/api/v1/portfolios",
+        Some(json!({"name": "Main", "initial_balance": 1000})),
+    );
+    let p = r.json["data"]["id"].as_i64().unwrap();
+    let r = send(
+        &mut a,
+        Method::Post,
+        &format!("/api/v1/portfolios/{p}/trades"),
+        Some(
+            json!({"symbol": "BTC/USDT", "direction": "sideways", "entry_price": "NaN",
+            "quantity": -1}),
+        ),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.fields(),
+        vec![("entry_price".into(), "invalid_type".into())]
+    );
+    let r = send(
+        &mut a,
+        Method::Post,
+        &format!("/api/v1/portfolios/{p}/trades"),
+        Some(
+            json!({"symbol": "BTC/USDT", "direction": "sideways", "entry_price": 100,
+            "quantity": -1, "fees": -2, "take_profit": 0.123456789}),
+        ),
+    );
+    assert_eq!(r.status, 400);
+    let f = r.fields();
+    for want in [
+        ("direction", "invalid_choice"),
+        ("quantity", "quantity_out_of_range"),
+        ("fees", "fees_out_of_range"),
+        ("take_profit", "too_many_decimals"),
+    ] {
+        assert!(
+            f.contains(&(want.0.into(), want.1.into())),
+            "{want:?} in {f:?}"
+        );
+    }
+    let r = send(
+        &mut a,
+        Method::Post,
+        &format!("/api/v1/portfolios/{p}/trades"),
+        Some(
+            json!({"symbol": "BTC/USDT", "direction": "long", "entry_price": 100,
+            "quantity": 1, "stop_loss": 120}),
+        ),
+    );
+    assert_eq!(
+        r.fields(),
+        vec![("stop_loss".into(), "stop_loss_wrong_side".into())]
+    );
+    let r = send(
+        &mut a,
+        Method::Get,
+        &format!("/api/v1/portfolios/{p}/trades?status=won"),
+        None,
+    );
+    assert_eq!(r.fields(), vec![("status".into(), "invalid_choice".into())]);
+    assert!(
+        pollster::block_on(rig.store.trades_of(alice, cl_app::ports::PortfolioId(p)))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn free_users_need_a_tier_and_pro_has_quotas() {
+    let rig = Rig::new();
+    let mut f = rig.signed_up("free@example.com", "free", "198.51.100.7");
+    for (m, path, body) in [
+        (Method::Get, "/api/v1/portfolios", None),
+        (
+            Method::Post,
+            "/api/v1/portfolios",
+            Some(json!({"name": "x", "initial_balance": 1})),
+        ),
+        (Method::Get, "/api/v1/tags", None),
+    ] {
+        let r = send(&mut f, m, path, body);
+        assert_eq!(r.status, 403, "{path}");
+        assert_eq!(r.code(), Some("tier_required"));
+    }
+    let mut p = rig.signed_up("pro@example.com", "pro", "198.51.100.8");
+    as_tier(&rig, &p, "pro@example.com", Tier::Pro);
+    let r = send(
+        &mut p,
+        Method::Post,
+        "/api/v1/portfolios",
+        Some(json!({"name": "one", "initial_balance": 100})),
+    );
+    assert_eq!(r.status, 201, "{}", r.json);
+    let id = r.json["data"]["id"].as_i64().unwrap();
+    let r = send(
+        &mut p,
+        Method::Post,
+        "/api/v1/portfolios",
+        Some(json!({"name": "two", "initial_balance": 100})),
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(r.code(), Some("quota_exceeded"));
+    let trade =
+        json!({"symbol": "BTC/USDT", "direction": "short", "entry_price": 100, "quantity": 1});
+    for _ in 0..5 {
+        let r = send(
+            &mut p,
+            Method::Post,
+            &format!("/api/v1/portfolios/{id}/trades"),
+            Some(trade.clone()),
+        );
+        assert_eq!(r.status, 201, "{}", r.json);
+    }
+    let r = send(
+        &mut p,
+        Method::Post,
+        &format!("/api/v1/portfolios/{id}/trades"),
+        Some(trade.clone()),
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(r.code(), Some("quota_exceeded"));
+    // The next UTC day has a fresh allowance.
+    rig.advance(86_400_000);
+    let r = send(
+        &mut p,
+        Method::Post,
+        &format!("/api/v1/portfolios/{id}/trades"),
+        Some(trade),
+    );
+    assert_eq!(r.status, 201, "{}", r.json);
+}
+
+#[test]
+fn writes_need_the_csrf_token() {
+    let rig = Rig::new();
+    let mut a = pro_user(&rig, "alice");
+    a.csrf = None;
+    let r = send(
+        &mut a,
+        Method::Post,
+        "/api/v1/portfolios",
+        Some(json!({"name": "x", "initial_balance": 1})),
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(r.code(), Some("csrf_failed"));
+}
