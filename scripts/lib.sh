@@ -102,6 +102,9 @@ TOTP_ENCRYPTION_KEY="$(rnd)"
 CREDENTIALS_ENCRYPTION_KEY="$(rnd)"
 LEMONSQUEEZY_WEBHOOK_SECRET="$(rnd)"
 NOWPAYMENTS_IPN_SECRET="$(rnd)"
+# Provider API keys: replace with the keys the providers issue to use real checkouts.
+LEMONSQUEEZY_API_KEY="$(rnd)"
+NOWPAYMENTS_API_KEY="$(rnd)"
 VARS
 }
 

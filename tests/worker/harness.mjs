@@ -16,6 +16,8 @@ export const DEV_SECRETS = {
   CREDENTIALS_ENCRYPTION_KEY: rnd(),
   LEMONSQUEEZY_WEBHOOK_SECRET: rnd(),
   NOWPAYMENTS_IPN_SECRET: rnd(),
+  LEMONSQUEEZY_API_KEY: rnd(),
+  NOWPAYMENTS_API_KEY: rnd(),
 };
 
 /** Captures everything the worker logs, so tests can assert on log lines. */

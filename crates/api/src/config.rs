@@ -33,15 +33,25 @@ pub mod keys {
     pub const LEMONSQUEEZY_WEBHOOK_SECRET: &str = "LEMONSQUEEZY_WEBHOOK_SECRET";
     /// NOWPayments IPN secret.
     pub const NOWPAYMENTS_IPN_SECRET: &str = "NOWPAYMENTS_IPN_SECRET";
+    /// LemonSqueezy API key (checkouts). Issued by the provider: required in production and
+    /// never an example value, but not held to the 32-byte rule of our own secrets.
+    pub const LEMONSQUEEZY_API_KEY: &str = "LEMONSQUEEZY_API_KEY";
+    /// NOWPayments API key (invoices, payment status); as above (theirs are 31 characters).
+    pub const NOWPAYMENTS_API_KEY: &str = "NOWPAYMENTS_API_KEY";
+
+    /// The payment providers' API keys (checked for presence and example values only).
+    pub const PROVIDER_API_KEYS: [&str; 2] = [LEMONSQUEEZY_API_KEY, NOWPAYMENTS_API_KEY];
 
     /// Every secret the service cannot run safely without.
-    pub const REQUIRED_SECRETS: [&str; 6] = [
+    pub const REQUIRED_SECRETS: [&str; 8] = [
         SESSION_KEY,
         API_KEY_PEPPER,
         TOTP_ENCRYPTION_KEY,
         CREDENTIALS_ENCRYPTION_KEY,
         LEMONSQUEEZY_WEBHOOK_SECRET,
         NOWPAYMENTS_IPN_SECRET,
+        LEMONSQUEEZY_API_KEY,
+        NOWPAYMENTS_API_KEY,
     ];
 }
 
@@ -108,6 +118,10 @@ pub struct Secrets {
     pub lemonsqueezy_webhook_secret: Option<SecretString>,
     /// NOWPayments IPN secret.
     pub nowpayments_ipn_secret: Option<SecretString>,
+    /// LemonSqueezy API key.
+    pub lemonsqueezy_api_key: Option<SecretString>,
+    /// NOWPayments API key.
+    pub nowpayments_api_key: Option<SecretString>,
 }
 
 impl fmt::Debug for Secrets {
@@ -238,12 +252,38 @@ impl Config {
             value
         };
         let secrets = Secrets {
+            lemonsqueezy_api_key: None,
+            nowpayments_api_key: None,
             session_key: secret(keys::SESSION_KEY),
             api_key_pepper: secret(keys::API_KEY_PEPPER),
             totp_key: secret(keys::TOTP_ENCRYPTION_KEY),
             credentials_key: secret(keys::CREDENTIALS_ENCRYPTION_KEY),
             lemonsqueezy_webhook_secret: secret(keys::LEMONSQUEEZY_WEBHOOK_SECRET),
             nowpayments_ipn_secret: secret(keys::NOWPAYMENTS_IPN_SECRET),
+        };
+        let mut provider_key = |name: &'static str| -> Option<SecretString> {
+            let value = lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .map(SecretString::new);
+            match &value {
+                None => problems.push(ConfigProblem::MissingSecret(name)),
+                Some(v)
+                    if cl_auth::secret::DOCUMENTED_EXAMPLE_SECRETS
+                        .iter()
+                        .any(|e| e.trim() == v.expose_secret().trim()) =>
+                {
+                    problems.push(ConfigProblem::ExampleSecret(name));
+                }
+                Some(_) => {}
+            }
+            value
+        };
+        let lemonsqueezy_api_key = provider_key(keys::LEMONSQUEEZY_API_KEY);
+        let nowpayments_api_key = provider_key(keys::NOWPAYMENTS_API_KEY);
+        let secrets = Secrets {
+            lemonsqueezy_api_key,
+            nowpayments_api_key,
+            ..secrets
         };
         Self {
             environment,
@@ -291,6 +331,27 @@ mod tests {
         m.insert(keys::ENVIRONMENT, "production".into());
         m.insert(keys::APP_URL, "https://cryptolens.example".into());
         m
+    }
+
+    #[test]
+    fn production_needs_the_provider_api_keys_but_not_32_bytes_of_them() {
+        let mut m = full_production();
+        m.insert(
+            keys::NOWPAYMENTS_API_KEY,
+            "ABCDEFG-HIJKLMN-OPQRSTU-VWXYZ12".into(),
+        );
+        assert!(load(&m).is_valid(), "{:?}", load(&m).problems);
+        m.remove(keys::LEMONSQUEEZY_API_KEY);
+        assert_eq!(
+            load(&m).problems,
+            vec![ConfigProblem::MissingSecret(keys::LEMONSQUEEZY_API_KEY)]
+        );
+        m.insert(keys::LEMONSQUEEZY_API_KEY, "changeme".into());
+        assert_eq!(
+            load(&m).problems,
+            vec![ConfigProblem::ExampleSecret(keys::LEMONSQUEEZY_API_KEY)]
+        );
+        assert!(load(&m).refuses_to_serve());
     }
 
     fn load(m: &HashMap<&'static str, String>) -> Config {
