@@ -26,7 +26,7 @@ pub mod webcrypto_hasher;
 
 use cl_api::config::{Config, StorageBackend};
 use cl_api::context::RequestContext;
-use cl_api::{finalize, is_forbidden_static_path, level_for, AccessLog, App, Handled};
+use cl_api::{finalize, is_forbidden_static_path, level_for, App, Handled};
 use cl_store_pg::PgStore;
 use std::cell::OnceCell;
 use worker::{event, Context, Date, Env, Request, Response, Result};
@@ -133,9 +133,32 @@ fn storage_unavailable(cause: String, ctx: &RequestContext) -> Handled {
     }
 }
 
+/// Structured logs: every `tracing` event becomes one JSON line on the console, at the
+/// console level matching its own (workerd and `wrangler tail` keep the two apart).
+struct ConsoleSink;
+
+impl cl_telemetry::Sink for ConsoleSink {
+    fn write(&self, level: tracing::Level, line: &str) {
+        match level {
+            tracing::Level::ERROR => worker::console_error!("{line}"),
+            tracing::Level::WARN => worker::console_warn!("{line}"),
+            _ => worker::console_log!("{line}"),
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    Date::now().as_millis() as i64
+}
+
 #[event(start)]
 fn start() {
     console_error_panic_hook::set_once();
+    cl_telemetry::install(cl_telemetry::JsonSubscriber::new(
+        ConsoleSink,
+        now_ms,
+        tracing::Level::INFO,
+    ));
 }
 
 #[event(fetch)]
@@ -177,17 +200,32 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         )
     };
 
-    let status = resp.status_code();
-    let log = AccessLog {
-        ts: started,
-        level: level_for(status),
-        request_id: &ctx.request_id,
-        method: method.as_str(),
-        route,
-        status,
-        latency_ms: Date::now().as_millis() as i64 - started,
-        error: cause.as_deref(),
-    };
-    worker::console_log!("{}", log.to_json());
+    access_log(&ctx, method, route, resp.status_code(), started, cause.as_deref());
     Ok(resp)
+}
+
+/// The access log: one line per request (product.md §12), in a `request` span so that the
+/// fields are the same as on every other line logged for the request. Holds no header values,
+/// bodies or query strings, so no secret can reach it.
+fn access_log(
+    ctx: &RequestContext,
+    method: cl_api::http::Method,
+    route: &str,
+    status: u16,
+    started: i64,
+    error: Option<&str>,
+) {
+    let span = tracing::info_span!(
+        "request",
+        request_id = ctx.request_id.as_str(),
+        method = method.as_str(),
+        route
+    );
+    let _entered = span.enter();
+    let latency_ms = now_ms() - started;
+    match level_for(status) {
+        "error" => tracing::error!(target: "access", status, latency_ms, error, "request"),
+        "warn" => tracing::warn!(target: "access", status, latency_ms, error, "request"),
+        _ => tracing::info!(target: "access", status, latency_ms, "request"),
+    }
 }
