@@ -200,7 +200,14 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         )
     };
 
-    access_log(&ctx, method, route, resp.status_code(), started, cause.as_deref());
+    access_log(
+        &ctx,
+        method,
+        route,
+        resp.status_code(),
+        started,
+        cause.as_deref(),
+    );
     Ok(resp)
 }
 
