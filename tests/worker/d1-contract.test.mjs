@@ -443,7 +443,7 @@ test("HTTP mailer: delivers {to, kind, params} with the bearer key; 4xx final; 5
 // D1, one test per case, like the account contract above.
 // ---------------------------------------------------------------------------------------------
 
-for (const family of ["billing"]) {
+for (const family of ["billing", "portfolio"]) {
   const names = await withWorker(
     async ({ call, lines }) => (await json(await call(`/${family}-cases`), lines)).cases,
   );

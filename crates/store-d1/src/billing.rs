@@ -206,11 +206,11 @@ struct FoundRow {
 
 /// Numbered parameters (`?1`, `?2`, …) collected while a statement's text is built.
 #[derive(Default)]
-struct Params(Vec<JsValue>);
+pub(crate) struct Params(pub(crate) Vec<JsValue>);
 
 impl Params {
     /// Adds a value and returns its placeholder.
-    fn p(&mut self, v: JsValue) -> String {
+    pub(crate) fn p(&mut self, v: JsValue) -> String {
         self.0.push(v);
         format!("?{}", self.0.len())
     }

@@ -32,6 +32,7 @@ mod accounts;
 mod billing;
 mod cron;
 mod errors;
+mod portfolio;
 mod rows;
 mod sql;
 mod values;

@@ -18,8 +18,9 @@
 //! - `POST /probe/panic` → panics on purpose: pins how a failing case looks from outside.
 //! - `GET /account-cases`, `POST /run-account/<case>` → the same for the account contract
 //!   (`cl_store_contract::AccountCase`).
-//! - `GET /billing-cases`, `POST /run-billing/<case>` → the same for the billing contract
-//!   (`cl_store_contract::BillingCase`).
+//! - `GET /billing-cases`, `POST /run-billing/<case>`, `GET /portfolio-cases`,
+//!   `POST /run-portfolio/<case>` → the same for the billing and portfolio contracts
+//!   (`cl_store_contract::BillingCase`, `PortfolioCase`).
 //! - `POST /lockout-race` with `{"key", "n", "now", "spread_ms"}` → `n` reservations joined on
 //!   one store (50 statements in flight against the workerd D1), times `now + i × spread_ms`:
 //!   how many were allowed, and the stored state.
@@ -54,7 +55,8 @@ use cl_app::ports::{
 };
 use cl_domain::{Candle, Direction, PatternType, Timeframe, Zone};
 use cl_store_contract::{
-    run_account_case, run_billing_case, run_case, AccountCase, BillingCase, Case,
+    run_account_case, run_billing_case, run_case, run_portfolio_case, AccountCase, BillingCase,
+    Case, PortfolioCase,
 };
 use cl_store_d1::D1Store;
 use serde::Deserialize;
@@ -116,6 +118,13 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         }
         (Method::Post, p) if p.starts_with("/run-billing/") => {
             run_billing(&env, &p["/run-billing/".len()..]).await
+        }
+        (Method::Get, "/portfolio-cases") => {
+            let names: Vec<&str> = PortfolioCase::ALL.iter().map(|c| c.name()).collect();
+            reply(200, &json!({ "cases": names }))
+        }
+        (Method::Post, p) if p.starts_with("/run-portfolio/") => {
+            run_portfolio(&env, &p["/run-portfolio/".len()..]).await
         }
         (Method::Post, "/lockout-race") => match req.json().await {
             Ok(body) => auth_probes::lockout_race(&env, &body).await,
@@ -214,6 +223,19 @@ async fn run_billing(env: &Env, name: &str) -> Result<Response> {
         Err(e) => return failure(500, &e),
     };
     run_billing_case(case, &store).await;
+    case_done(name, &store)
+}
+
+/// Runs one portfolio contract case; a broken expectation panics (see the crate docs).
+async fn run_portfolio(env: &Env, name: &str) -> Result<Response> {
+    let Some(case) = PortfolioCase::ALL.iter().copied().find(|c| c.name() == name) else {
+        return failure(404, &format!("unknown portfolio case {name:?}"));
+    };
+    let store = match store(env) {
+        Ok(s) => s,
+        Err(e) => return failure(500, &e),
+    };
+    run_portfolio_case(case, &store).await;
     case_done(name, &store)
 }
 
