@@ -21,5 +21,6 @@ pub mod jobs;
 
 pub mod accounts;
 pub mod billing;
+pub mod metrics;
 pub mod policy;
 pub mod portfolio;
