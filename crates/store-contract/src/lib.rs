@@ -1375,3 +1375,6 @@ pub use portfolio::{run_all_portfolio, run_portfolio_case, PortfolioCase};
 
 mod cron;
 pub use cron::{cron_lease_is_exclusive, cron_runs_record_history};
+
+pub mod admin;
+pub use admin::{run_admin_case, AdminCase};

@@ -40,7 +40,7 @@ struct CodeRow {
 /// The account tables.
 #[derive(Debug, Default)]
 pub(crate) struct AccountState {
-    users: BTreeMap<UserId, StoredUser>,
+    pub(crate) users: BTreeMap<UserId, StoredUser>,
     last_user_id: i64,
     /// Keyed by the hex token hash.
     sessions: BTreeMap<String, StoredSession>,

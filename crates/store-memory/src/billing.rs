@@ -20,8 +20,8 @@ pub(crate) struct BillingState {
     payments: BTreeMap<i64, StoredPayment>,
     last_payment_id: i64,
     /// Keyed by user id.
-    subscriptions: BTreeMap<i64, StoredSubscription>,
-    last_subscription_id: i64,
+    pub(crate) subscriptions: BTreeMap<i64, StoredSubscription>,
+    pub(crate) last_subscription_id: i64,
     events: BTreeMap<(&'static str, String), StoredWebhookEvent>,
     warnings: BTreeSet<(i64, i64, i64)>,
 }

@@ -90,6 +90,7 @@ pub struct MemoryStore {
     billing: RefCell<billing::BillingState>,
     portfolio: RefCell<portfolio::PortfolioState>,
     cron: RefCell<cron::CronState>,
+    admin: RefCell<admin::AdminState>,
 }
 
 impl MemoryStore {
@@ -518,6 +519,7 @@ impl HealthProbe for MemoryStore {
 }
 
 mod accounts;
+mod admin;
 mod billing;
 mod cron;
 mod portfolio;
