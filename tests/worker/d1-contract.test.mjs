@@ -461,3 +461,20 @@ for (const family of ["billing", "portfolio"]) {
       }));
   }
 }
+
+// The exchange-credentials contract (crates/store-contract/src/exchange_credentials.rs) on D1.
+const credentialCases = await withWorker(
+  async ({ call, lines }) => (await json(await call("/credentials-cases"), lines)).cases,
+);
+
+test("the credentials contract lists its cases", () => {
+  assert.ok(Array.isArray(credentialCases) && credentialCases.length >= 3, `cases: ${credentialCases}`);
+});
+
+for (const name of credentialCases) {
+  test(`credentials contract on D1: ${name}`, () =>
+    withWorker(async ({ call, lines }) => {
+      const body = await json(await call(`/run-credentials/${name}`, { method: "POST" }), lines);
+      assert.deepEqual({ ok: body.ok, case: body.case }, { ok: true, case: name }, JSON.stringify(body));
+    }));
+}

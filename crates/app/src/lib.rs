@@ -24,3 +24,5 @@ pub mod billing;
 pub mod metrics;
 pub mod policy;
 pub mod portfolio;
+
+pub mod exchange_credentials;

@@ -1373,6 +1373,9 @@ pub use billing::{run_all_billing, run_billing_case, BillingCase};
 pub mod portfolio;
 pub use portfolio::{run_all_portfolio, run_portfolio_case, PortfolioCase};
 
+pub mod exchange_credentials;
+pub use exchange_credentials::{run_credential_case, CredentialCase};
+
 mod cron;
 pub use cron::{cron_lease_is_exclusive, cron_runs_record_history};
 

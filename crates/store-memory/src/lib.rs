@@ -91,6 +91,7 @@ pub struct MemoryStore {
     portfolio: RefCell<portfolio::PortfolioState>,
     cron: RefCell<cron::CronState>,
     admin: RefCell<admin::AdminState>,
+    credentials: RefCell<exchange_credentials::CredentialState>,
 }
 
 impl MemoryStore {
@@ -522,6 +523,7 @@ mod accounts;
 mod admin;
 mod billing;
 mod cron;
+mod exchange_credentials;
 mod portfolio;
 mod ratelimit;
 pub use ratelimit::MemoryRateLimits;

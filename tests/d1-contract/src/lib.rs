@@ -126,6 +126,14 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Post, p) if p.starts_with("/run-portfolio/") => {
             run_portfolio(&env, &p["/run-portfolio/".len()..]).await
         }
+        (Method::Get, "/credentials-cases") => {
+            let all = cl_store_contract::CredentialCase::ALL;
+            let names: Vec<&str> = all.iter().map(|c| c.name()).collect();
+            reply(200, &json!({ "cases": names }))
+        }
+        (Method::Post, p) if p.starts_with("/run-credentials/") => {
+            run_credentials(&env, &p["/run-credentials/".len()..]).await
+        }
         (Method::Post, "/lockout-race") => match req.json().await {
             Ok(body) => auth_probes::lockout_race(&env, &body).await,
             Err(e) => failure(400, &format!("bad body: {e}")),
@@ -236,6 +244,20 @@ async fn run_portfolio(env: &Env, name: &str) -> Result<Response> {
         Err(e) => return failure(500, &e),
     };
     run_portfolio_case(case, &store).await;
+    case_done(name, &store)
+}
+
+/// Runs one exchange-credentials contract case; a broken expectation panics.
+async fn run_credentials(env: &Env, name: &str) -> Result<Response> {
+    let all = cl_store_contract::CredentialCase::ALL;
+    let Some(case) = all.iter().copied().find(|c| c.name() == name) else {
+        return failure(404, &format!("unknown credentials case {name:?}"));
+    };
+    let store = match store(env) {
+        Ok(s) => s,
+        Err(e) => return failure(500, &e),
+    };
+    cl_store_contract::run_credential_case(case, &store).await;
     case_done(name, &store)
 }
 

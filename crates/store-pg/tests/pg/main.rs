@@ -10,6 +10,7 @@
 mod accounts;
 mod billing;
 mod contract;
+mod credentials;
 mod helpers;
 mod migrations;
 mod portfolio;
