@@ -478,3 +478,45 @@ for (const name of credentialCases) {
       assert.deepEqual({ ok: body.ok, case: body.case }, { ok: true, case: name }, JSON.stringify(body));
     }));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The maintenance contract (crates/store-contract/src/maintenance.rs) on D1, one test per case.
+// ---------------------------------------------------------------------------------------------
+
+const maintenanceCases = await withWorker(
+  async ({ call, lines }) => (await json(await call("/maintenance-cases"), lines)).cases,
+);
+
+test("the maintenance contract lists its cases", () => {
+  assert.ok(Array.isArray(maintenanceCases) && maintenanceCases.length >= 4, `cases: ${maintenanceCases}`);
+});
+
+for (const name of maintenanceCases) {
+  test(`maintenance contract on D1: ${name}`, () =>
+    withWorker(async ({ call, lines }) => {
+      const body = await json(await call(`/run-maintenance/${name}`, { method: "POST" }), lines);
+      assert.deepEqual({ ok: body.ok, case: body.case }, { ok: true, case: name }, JSON.stringify(body));
+    }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The notification contract (crates/store-contract/src/notifications.rs) on D1, one test per
+// case; the worker passes D1's round-trip counter, so the eligibility query and the due read
+// are proven ONE round trip each.
+// ---------------------------------------------------------------------------------------------
+
+const notificationCases = await withWorker(
+  async ({ call, lines }) => (await json(await call("/notification-cases"), lines)).cases,
+);
+
+test("the notification contract lists its cases", () => {
+  assert.ok(Array.isArray(notificationCases) && notificationCases.length >= 3, `cases: ${notificationCases}`);
+});
+
+for (const name of notificationCases) {
+  test(`notification contract on D1: ${name}`, () =>
+    withWorker(async ({ call, lines }) => {
+      const body = await json(await call(`/run-notification/${name}`, { method: "POST" }), lines);
+      assert.deepEqual({ ok: body.ok, case: body.case }, { ok: true, case: name }, JSON.stringify(body));
+    }));
+}

@@ -109,7 +109,9 @@ impl RunTrigger {
 }
 
 /// The counters of one run, stored as a flat JSON object of integers (`cron_runs.counts`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The pipeline's counters are fields; other jobs add named counters in [`RunCounts::extra`]
+/// (e.g. cleanup's `deleted.logs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunCounts {
     /// Symbols processed to the end of their tick.
     pub symbols: u64,
@@ -129,6 +131,9 @@ pub struct RunCounts {
     pub queries: u64,
     /// Wall time of the run in ms, as measured by the job's clock.
     pub wall_ms: u64,
+    /// Job-specific counters by name (`[a-z0-9_.]`, at most 64 bytes); stored after the
+    /// fields, in key order.
+    pub extra: std::collections::BTreeMap<String, u64>,
 }
 
 impl RunCounts {
@@ -158,18 +163,47 @@ impl RunCounts {
         ]
     }
 
-    /// The JSON object stored in `cron_runs.counts` (fixed key order).
+    /// Adds `n` to the named extra counter (a name outside `[a-z0-9_.]{1,64}` is ignored,
+    /// so the stored text stays a plain JSON object).
+    pub fn add(&mut self, name: &str, n: u64) {
+        if Self::valid_extra(name) {
+            let slot = self.extra.entry(name.to_owned()).or_insert(0);
+            *slot = slot.saturating_add(n);
+        }
+    }
+
+    /// The named extra counter (0 when absent).
+    pub fn get(&self, name: &str) -> u64 {
+        self.extra.get(name).copied().unwrap_or(0)
+    }
+
+    fn valid_extra(name: &str) -> bool {
+        !name.is_empty()
+            && name.len() <= 64
+            && !Self::FIELDS.contains(&name)
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
+    }
+
+    /// The JSON object stored in `cron_runs.counts` (fixed key order, then the extras).
     pub fn to_json(&self) -> String {
         let body: Vec<String> = Self::FIELDS
             .iter()
             .zip(self.values())
             .map(|(k, v)| format!("\"{k}\":{v}"))
+            .chain(
+                self.extra
+                    .iter()
+                    .filter(|(k, _)| Self::valid_extra(k))
+                    .map(|(k, v)| format!("\"{k}\":{v}")),
+            )
             .collect();
         format!("{{{}}}", body.join(","))
     }
 
-    /// Reads a stored counts object; unknown keys are ignored and missing ones are 0, so old
-    /// rows stay readable. Any JSON spacing and key order is accepted (Postgres `jsonb`
+    /// Reads a stored counts object; other keys land in `extra` (invalid names are dropped)
+    /// and missing ones are 0, so old rows stay readable. Any JSON spacing and key order is accepted (Postgres `jsonb`
     /// reorders keys).
     ///
     /// # Errors
@@ -196,7 +230,7 @@ impl RunCounts {
                 "abandoned" => out.abandoned = value,
                 "queries" => out.queries = value,
                 "wall_ms" => out.wall_ms = value,
-                _ => {}
+                other => out.add(other, value),
             }
         }
         Ok(out)
@@ -380,11 +414,18 @@ mod tests {
             abandoned: 0,
             queries: 27,
             wall_ms: 5,
+            extra: std::collections::BTreeMap::new(),
         };
+        let mut c = c;
+        c.add("deleted.logs", 4);
+        c.add("deleted.logs", 1);
+        c.add("Bad Name", 1);
+        assert_eq!(c.get("deleted.logs"), 5);
+        assert!(c.to_json().ends_with(",\"deleted.logs\":5}"));
         assert_eq!(RunCounts::from_json(&c.to_json()), Ok(c));
         let spaced = "{\"gaps\": 0, \"signals\": 1, \"symbols\": 2, \"candles\": 10, \"x\": 9}";
         let r = RunCounts::from_json(spaced).unwrap_or_default();
-        assert_eq!((r.symbols, r.candles, r.signals), (2, 10, 1));
+        assert_eq!((r.symbols, r.candles, r.signals, r.get("x")), (2, 10, 1, 9));
         assert!(RunCounts::from_json("[1]").is_err());
         assert!(RunCounts::from_json("{\"a\":-1}").is_err());
         assert_eq!(RunCounts::from_json("{}"), Ok(RunCounts::default()));

@@ -23,6 +23,13 @@
 //! lists them (the worker logs each). Confirmed-empty ranges are counted only: there is no
 //! `known_gaps` port yet (the `gaps` job will own it).
 
+pub mod cleanup;
+pub mod gaps;
+pub mod health;
+pub mod maintenance;
+pub mod runner;
+pub mod stats;
+
 use crate::cron::{clip_error, CronRunId, CronStore, RunCounts, RunFinish, RunStatus, RunTrigger};
 use crate::pipeline::run_symbol_tick;
 use crate::ports::{
@@ -304,7 +311,7 @@ where
                 ended_at: ended,
                 status,
                 error: report.error.clone(),
-                counts: report.counts,
+                counts: report.counts.clone(),
             },
         )
         .await?;

@@ -110,7 +110,7 @@ fn a_run_stores_every_symbol_and_records_ok() {
     }
     let runs = block_on(s.list_runs(PIPELINE_JOB, 5)).unwrap_or_default();
     assert_eq!(runs.len(), 1);
-    let counts = runs[0].counts.unwrap_or_default();
+    let counts = runs[0].counts.clone().unwrap_or_default();
     assert_eq!((counts.symbols, counts.candles), (3, 90));
     assert_eq!(
         block_on(s.cron_job(PIPELINE_JOB))
@@ -164,7 +164,7 @@ fn a_failing_symbol_is_abandoned_and_an_outage_fails_the_run() {
     );
     assert_eq!((last_ts(&s, 1), last_ts(&s, 2)), (None, Some(T0 + 4 * MIN)));
     let runs = block_on(s.list_runs(PIPELINE_JOB, 1)).unwrap_or_default();
-    assert_eq!(runs[0].counts.map(|c| c.abandoned), Some(1));
+    assert_eq!(runs[0].counts.as_ref().map(|c| c.abandoned), Some(1));
     assert!(runs[0]
         .error
         .as_deref()

@@ -78,7 +78,7 @@ pub async fn cron_runs_record_history<S: Store>(s: &S) {
         "start other",
     );
     assert_ne!(first, second);
-    let counts = RunCounts {
+    let mut counts = RunCounts {
         symbols: 3,
         candles: 120,
         patterns: 7,
@@ -88,7 +88,9 @@ pub async fn cron_runs_record_history<S: Store>(s: &S) {
         abandoned: 0,
         queries: 41,
         wall_ms: 512,
+        ..RunCounts::default()
     };
+    counts.add("deleted.candles_1m", 5_000);
     ok(
         s.finish_run(
             first,
@@ -96,7 +98,7 @@ pub async fn cron_runs_record_history<S: Store>(s: &S) {
                 ended_at: 1_500,
                 status: RunStatus::Partial,
                 error: Some("time budget spent".into()),
-                counts,
+                counts: counts.clone(),
             },
         )
         .await,
@@ -110,7 +112,7 @@ pub async fn cron_runs_record_history<S: Store>(s: &S) {
     let (newest, done) = (&runs[0], &runs[1]);
     assert_eq!(newest.status, RunStatus::Running);
     assert_eq!(newest.trigger, RunTrigger::Manual);
-    assert_eq!((newest.ended_at, newest.counts), (None, None));
+    assert_eq!((newest.ended_at, newest.counts.clone()), (None, None));
     assert_eq!(done.job, JOB);
     assert_eq!(done.status, RunStatus::Partial);
     assert_eq!(

@@ -1381,3 +1381,6 @@ pub use cron::{cron_lease_is_exclusive, cron_runs_record_history};
 
 pub mod admin;
 pub use admin::{run_admin_case, AdminCase};
+
+pub mod maintenance;
+pub use maintenance::{run_maintenance_case, MaintenanceCase};

@@ -31,6 +31,7 @@
 mod accounts;
 mod billing;
 mod cron;
+mod maintenance;
 mod exchange_credentials;
 mod errors;
 mod portfolio;

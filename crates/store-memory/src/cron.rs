@@ -55,6 +55,23 @@ impl CronState {
     }
 }
 
+impl CronState {
+    /// Deletes at most `batch` finished runs started before `cutoff` (oldest first).
+    pub(crate) fn purge_runs(&mut self, cutoff: i64, batch: usize) -> u64 {
+        let old: Vec<CronRunId> = self
+            .runs
+            .values()
+            .filter(|r| r.status != RunStatus::Running && r.started_at < cutoff)
+            .take(batch)
+            .map(|r| r.id)
+            .collect();
+        for id in &old {
+            self.runs.remove(id);
+        }
+        old.len() as u64
+    }
+}
+
 impl CronStore for MemoryStore {
     async fn cron_job(&self, name: &str) -> Result<Option<CronJob>, StoreError> {
         Ok(self.cron.borrow_mut().jobs().get(name).cloned())
@@ -154,7 +171,7 @@ impl CronStore for MemoryStore {
         run.duration_ms = Some(finish.ended_at - run.started_at);
         run.status = finish.status;
         run.error = finish.error.clone();
-        run.counts = Some(finish.counts);
+        run.counts = Some(finish.counts.clone());
         Ok(())
     }
 

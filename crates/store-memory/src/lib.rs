@@ -90,6 +90,7 @@ pub struct MemoryStore {
     billing: RefCell<billing::BillingState>,
     portfolio: RefCell<portfolio::PortfolioState>,
     cron: RefCell<cron::CronState>,
+    maintenance: RefCell<maintenance::MaintenanceState>,
     admin: RefCell<admin::AdminState>,
     credentials: RefCell<exchange_credentials::CredentialState>,
 }
@@ -523,6 +524,7 @@ mod accounts;
 mod admin;
 mod billing;
 mod cron;
+mod maintenance;
 mod exchange_credentials;
 mod portfolio;
 mod ratelimit;

@@ -21,6 +21,7 @@
 //!   keys → `NotFound`, check/not-null → `Invalid`, everything else → `Unavailable`.
 
 mod cron;
+mod maintenance;
 mod exchange_credentials;
 pub mod migrate;
 mod sql;

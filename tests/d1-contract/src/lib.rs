@@ -158,6 +158,14 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
             Ok(body) => auth_probes::hasher(&body).await,
             Err(e) => failure(400, &format!("bad body: {e}")),
         },
+        (Method::Get, "/maintenance-cases") => {
+            let all = cl_store_contract::MaintenanceCase::ALL;
+            let names: Vec<&str> = all.iter().map(|c| c.name()).collect();
+            reply(200, &json!({ "cases": names }))
+        }
+        (Method::Post, p) if p.starts_with("/run-maintenance/") => {
+            run_maintenance(&env, &p["/run-maintenance/".len()..]).await
+        }
         _ => failure(404, "no such route"),
     }
 }
@@ -487,4 +495,19 @@ async fn probe_timestamps(env: &Env, body: &Stamps) -> Result<Response> {
 #[allow(clippy::panic)] // Reason: pins what a failing (panicking) case looks like from outside.
 fn deliberate_panic() -> Result<Response> {
     panic!("deliberate panic from /probe/panic");
+}
+
+/// Runs one maintenance contract case (`GET /maintenance-cases`, `POST
+/// /run-maintenance/<case>`); a broken expectation panics (see the crate docs).
+async fn run_maintenance(env: &Env, name: &str) -> Result<Response> {
+    let all = cl_store_contract::MaintenanceCase::ALL;
+    let Some(case) = all.iter().copied().find(|c| c.name() == name) else {
+        return failure(404, &format!("unknown maintenance case {name:?}"));
+    };
+    let store = match store(env) {
+        Ok(s) => s,
+        Err(e) => return failure(500, &e),
+    };
+    cl_store_contract::run_maintenance_case(case, &store).await;
+    case_done(name, &store)
 }

@@ -12,6 +12,7 @@ mod billing;
 mod contract;
 mod credentials;
 mod helpers;
+mod maintenance;
 mod migrations;
 mod portfolio;
 mod round_trips;
