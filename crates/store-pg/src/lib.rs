@@ -20,6 +20,7 @@
 //! - Driver errors become [`StoreError`]s: unique violations → `Conflict` (named key), foreign
 //!   keys → `NotFound`, check/not-null → `Invalid`, everything else → `Unavailable`.
 
+mod admin;
 mod cron;
 mod maintenance;
 mod exchange_credentials;
