@@ -14,12 +14,12 @@ use cl_api_types::{
     PatternDto, SignalDto, SymbolDto, ZoneDto,
 };
 use cl_app::ports::{
-    Cursor, MatrixCell, PageRequest, SignalFilter, SignalStatus, StoredPattern, StoredSignal,
-    StoredSymbol, SymbolId, MAX_EXACT_INT,
+    MatrixCell, PageRequest, SignalFilter, SignalStatus, StoredPattern, StoredSignal, StoredSymbol,
+    SymbolId, MAX_EXACT_INT,
 };
 use cl_domain::matrix::Bias;
 use cl_domain::signal::SignalStatus as WireSignalStatus;
-use cl_domain::{Candle, PatternStatus, Timeframe, Zone};
+use cl_domain::{Candle, Timeframe, Zone};
 use sha2::{Digest, Sha256};
 use std::cmp::Reverse;
 
@@ -140,57 +140,47 @@ pub async fn chart<S: Store>(
     )
 }
 
-/// `GET /patterns`: active patterns, newest first (`detected_at` desc, ties by id desc).
-///
-/// The ports have no paged pattern list yet, so this reads the active patterns of the symbol
-/// (or of every symbol) and pages them here. That is exact for `active`, whose set is bounded
-/// by expiry; other statuses need the missing port and answer 503 rather than a wrong page.
+/// `GET /patterns`: patterns of any status (default `active`), newest first (`detected_at`
+/// desc, ties by id desc), keyset-paged in ONE store query (`PatternStore::list_patterns`).
 ///
 /// # Errors
-/// `service_unavailable` for a status other than `active`; store failures.
+/// Store failures.
 pub async fn patterns<S: Store>(
     store: &S,
     p: PatternsParams,
     ctx: &RequestContext,
 ) -> Result<Response, ApiError> {
-    if p.status != PatternStatus::Active {
-        return Err(ApiError::new(ErrorCode::ServiceUnavailable)
-            .with_message("Listing patterns with this status is not available yet.")
-            .with_cause("no paged pattern list in PatternStore (list_patterns port missing)"));
-    }
     let symbols = store.list_symbols(false).await?;
-    let mut rows: Vec<StoredPattern> = Vec::new();
-    for s in symbols.iter().filter(|s| {
-        p.symbol
-            .as_ref()
-            .is_none_or(|want| s.symbol == want.as_str())
-    }) {
-        rows.extend(store.active_patterns(s.id, p.tf).await?);
-    }
-    rows.retain(|r| {
-        p.pattern_type.is_none_or(|t| r.pattern_type == t)
-            && p.direction.is_none_or(|d| r.direction == d)
-            && p.cursor.is_none_or(|c| c.is_before(r.detected_at, r.id.0))
-    });
-    rows.sort_by_key(|r| Reverse((r.detected_at, r.id)));
-    let limit = usize::try_from(p.limit).unwrap_or(usize::MAX);
-    let next = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|r| {
-            Cursor {
-                ts: r.detected_at,
-                id: r.id.0,
-            }
-            .encode()
-        })
-    } else {
-        None
+    let symbol = match &p.symbol {
+        Some(want) => match symbols.iter().find(|s| s.symbol == want.as_str()) {
+            Some(s) => Some(s.id),
+            // A filter on a symbol we do not track matches nothing.
+            None => return ok_page(ctx, Vec::<PatternDto>::new(), None),
+        },
+        None => None,
     };
-    let data = rows
+    let filter = cl_app::ports::PatternFilter {
+        symbol,
+        tf: p.tf,
+        pattern_type: p.pattern_type,
+        direction: p.direction,
+        status: Some(p.status),
+    };
+    let page = store
+        .list_patterns(
+            &filter,
+            PageRequest {
+                limit: p.limit,
+                after: p.cursor,
+            },
+        )
+        .await?;
+    let data = page
+        .items
         .iter()
         .map(|r| Ok(pattern_dto(r, name_of(&symbols, r.symbol)?)))
         .collect::<Result<Vec<_>, ApiError>>()?;
-    ok_page(ctx, data, next)
+    ok_page(ctx, data, page.next.map(|c| c.encode()))
 }
 
 /// `GET /patterns/{id}`.

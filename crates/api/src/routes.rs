@@ -336,9 +336,8 @@ last candle (their zones extend to now), for the chart page.",
         ..get(Route::Chart, "/api/v1/chart/{symbol}/{tf}", "Chart data")
     },
     RouteSpec {
-        description: "Patterns newest first (`detected_at` desc, ties by id desc), keyset pages. \
-Only `status=active` (the default) is listable for now; other statuses answer 503 until the \
-store offers a paged pattern list.",
+        description: "Patterns of one status (default `active`) newest first (`detected_at` desc, \
+ties by id desc), keyset pages; filters by symbol, TF, type and direction.",
         params: PatternsParams::PARAMS,
         data: Data::Page("Pattern"),
         ..get(Route::Patterns, "/api/v1/patterns", "List patterns")

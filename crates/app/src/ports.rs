@@ -471,6 +471,21 @@ pub struct MatrixCell {
     pub active_count: u32,
 }
 
+/// Filters of the pattern list ([`PatternStore::list_patterns`]); `None` = any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PatternFilter {
+    /// Only this symbol.
+    pub symbol: Option<SymbolId>,
+    /// Only this timeframe.
+    pub tf: Option<Timeframe>,
+    /// Only this detector.
+    pub pattern_type: Option<PatternType>,
+    /// Only this direction.
+    pub direction: Option<Direction>,
+    /// Only this status.
+    pub status: Option<PatternStatus>,
+}
+
 /// The `patterns` aggregate.
 #[allow(async_fn_in_trait)]
 pub trait PatternStore {
@@ -543,6 +558,18 @@ pub trait PatternStore {
         symbol: SymbolId,
         windows: &[KeyWindow],
     ) -> Result<Vec<StoredPatternKey>, StoreError>;
+
+    /// The patterns matching `filter` (any status), newest first: `detected_at` descending,
+    /// ties by id descending, keyset-paged on `(detected_at, id)` ([`Cursor`] `ts` is
+    /// `detected_at`), in ONE query.
+    ///
+    /// # Errors
+    /// `Invalid` (limit 0, a cursor beyond 2^53); `Unavailable` or `Corrupt`.
+    async fn list_patterns(
+        &self,
+        filter: &PatternFilter,
+        page: PageRequest,
+    ) -> Result<Page<StoredPattern>, StoreError>;
 }
 
 // ---------------------------------------------------------------------------------------------

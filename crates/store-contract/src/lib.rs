@@ -105,6 +105,10 @@ cases! {
     CronLeaseIsExclusive => cron_lease_is_exclusive,
     /// [`cron_runs_record_history`].
     CronRunsRecordHistory => cron_runs_record_history,
+    /// [`pattern_list_pages_newest_first`].
+    PatternListPagesNewestFirst => pattern_list_pages_newest_first,
+    /// [`pattern_list_filters`].
+    PatternListFilters => pattern_list_filters,
 }
 
 /// Runs every case, each on its own fresh store from `fresh`; returns how many ran.
@@ -143,11 +147,13 @@ macro_rules! contract_tests {
             health_ping_answers => HealthPingAnswers,
             cron_lease_is_exclusive => CronLeaseIsExclusive,
             cron_runs_record_history => CronRunsRecordHistory,
+            pattern_list_pages_newest_first => PatternListPagesNewestFirst,
+            pattern_list_filters => PatternListFilters,
         );
 
         #[test]
         fn contract_lists_every_case() {
-            assert_eq!($crate::Case::ALL.len(), 17, "contract_tests! is missing a case");
+            assert_eq!($crate::Case::ALL.len(), 19, "contract_tests! is missing a case");
         }
     };
     (@each $harness:path; $($name:ident => $variant:ident),+ $(,)?) => {
@@ -1378,6 +1384,9 @@ pub use exchange_credentials::{run_credential_case, CredentialCase};
 
 mod cron;
 pub use cron::{cron_lease_is_exclusive, cron_runs_record_history};
+
+mod patterns;
+pub use patterns::{pattern_list_filters, pattern_list_pages_newest_first};
 
 pub mod admin;
 pub use admin::{run_admin_case, AdminCase};

@@ -34,6 +34,7 @@ mod cron;
 mod maintenance;
 mod exchange_credentials;
 mod errors;
+mod patterns;
 mod portfolio;
 mod rows;
 mod sql;
@@ -501,6 +502,14 @@ impl PatternStore for D1Store {
             }
         }
         Ok(keys)
+    }
+
+    async fn list_patterns(
+        &self,
+        filter: &cl_app::ports::PatternFilter,
+        page: PageRequest,
+    ) -> Result<Page<StoredPattern>, StoreError> {
+        self.list_patterns_page(filter, page).await
     }
 
     async fn matrix(&self) -> Result<Vec<MatrixCell>, StoreError> {

@@ -371,6 +371,14 @@ impl PatternStore for MemoryStore {
         Ok(out)
     }
 
+    async fn list_patterns(
+        &self,
+        filter: &cl_app::ports::PatternFilter,
+        page: PageRequest,
+    ) -> Result<Page<StoredPattern>, StoreError> {
+        patterns::list(&self.state.borrow(), filter, page)
+    }
+
     async fn matrix(&self) -> Result<Vec<MatrixCell>, StoreError> {
         let st = self.state.borrow();
         let mut symbols: Vec<&StoredSymbol> = st.symbols.values().filter(|s| s.is_active).collect();
@@ -525,6 +533,7 @@ mod admin;
 mod billing;
 mod cron;
 mod maintenance;
+mod patterns;
 mod exchange_credentials;
 mod portfolio;
 mod ratelimit;

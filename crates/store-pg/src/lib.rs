@@ -25,6 +25,7 @@ mod cron;
 mod maintenance;
 mod exchange_credentials;
 pub mod migrate;
+mod patterns;
 mod sql;
 
 mod billing;
@@ -696,6 +697,14 @@ impl PatternStore for PgStore<'_> {
                 })
             })
             .collect()
+    }
+
+    async fn list_patterns(
+        &self,
+        filter: &cl_app::ports::PatternFilter,
+        page: PageRequest,
+    ) -> Result<Page<StoredPattern>, StoreError> {
+        self.list_patterns_page(filter, page).await
     }
 
     async fn matrix(&self) -> Result<Vec<MatrixCell>, StoreError> {

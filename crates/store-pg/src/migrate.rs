@@ -49,6 +49,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0007", "seed"),
     migration!("0008", "billing_updated_at"),
     migration!("0009", "cron_lease"),
+    migration!("0010", "pattern_list"),
 ];
 
 /// Serialises concurrent runners (any constant unique to this project).

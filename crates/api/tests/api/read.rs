@@ -337,11 +337,31 @@ fn patterns_validate_filters_limit_and_cursor() {
 }
 
 #[test]
-fn patterns_of_a_status_the_ports_cannot_page_answer_503_not_a_wrong_page() {
-    let (app, _) = seeded();
+fn patterns_of_every_status_are_listed_with_the_same_filters() {
+    let (app, seed) = seeded();
     let r = get(&app, "/api/v1/patterns?status=filled");
-    assert_eq!((r.status, r.code()), (503, Some("service_unavailable")));
-    assert!(!r.json.to_string().contains("port"));
+    assert_eq!(r.status, 200);
+    assert_eq!(ids(r.data()), [seed.filled.0]);
+    assert_eq!(r.data()[0]["status"], "filled");
+    let r = get(
+        &app,
+        "/api/v1/patterns?status=filled&symbol=BTC-USDT&tf=1h&type=order_block",
+    );
+    assert_eq!(ids(r.data()), [seed.filled.0]);
+    for none in [
+        "/api/v1/patterns?status=filled&direction=bearish",
+        "/api/v1/patterns?status=filled&symbol=ETH-USDT",
+        "/api/v1/patterns?status=expired",
+        "/api/v1/patterns?status=invalidated",
+    ] {
+        let r = get(&app, none);
+        assert_eq!(
+            (r.status, r.data().clone()),
+            (200, serde_json::json!([])),
+            "{none}"
+        );
+        assert_eq!(r.json["meta"]["next_cursor"], Value::Null);
+    }
 }
 
 #[test]

@@ -267,6 +267,14 @@ impl<S: PatternStore> PatternStore for Counting<S> {
         self.hit();
         self.inner.pattern_keys(symbol, windows).await
     }
+    async fn list_patterns(
+        &self,
+        filter: &cl_app::ports::PatternFilter,
+        page: PageRequest,
+    ) -> Result<Page<StoredPattern>, StoreError> {
+        self.hit();
+        self.inner.list_patterns(filter, page).await
+    }
 }
 
 impl<S: SignalStore> SignalStore for Counting<S> {
