@@ -29,6 +29,7 @@ pub mod health;
 pub mod maintenance;
 pub mod runner;
 pub mod stats;
+pub mod subscriptions;
 
 use crate::cron::{clip_error, CronRunId, CronStore, RunCounts, RunFinish, RunStatus, RunTrigger};
 use crate::pipeline::run_symbol_tick;

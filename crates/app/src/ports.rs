@@ -1684,6 +1684,9 @@ pub enum MailKind {
     TwoFactorDisabled,
     /// The account was deleted (no params).
     AccountDeleted,
+    /// The subscription expires soon (params: `days_before`, `expires_at`, `plan`; sent by the
+    /// subscriptions job, `crate::jobs::subscriptions`).
+    SubscriptionExpiring,
 }
 
 /// Names of the mail template parameters.

@@ -132,6 +132,7 @@ pub fn kind_name(kind: MailKind) -> &'static str {
         MailKind::TwoFactorEnabled => "two_factor_enabled",
         MailKind::TwoFactorDisabled => "two_factor_disabled",
         MailKind::AccountDeleted => "account_deleted",
+        MailKind::SubscriptionExpiring => "subscription_expiring",
     }
 }
 
