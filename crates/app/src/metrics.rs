@@ -116,6 +116,42 @@ pub struct StoredMetrics {
     pub cron: Vec<CronLastRun>,
 }
 
+impl StoredMetrics {
+    /// Folds `(metric, label, value)` rows, as the SQL adapters' one snapshot query returns
+    /// them: `pattern`/`signal`/`notification` counts, and `cron_ms`/`cron_ok` per job.
+    pub fn from_rows(rows: impl IntoIterator<Item = (String, String, i64)>) -> Self {
+        let mut out = Self::default();
+        let mut ok: BTreeMap<String, bool> = BTreeMap::new();
+        for (metric, label, value) in rows {
+            match metric.as_str() {
+                "pattern" => {
+                    out.active_patterns.insert(label, value);
+                }
+                "signal" => {
+                    out.signals.insert(label, value);
+                }
+                "notification" => {
+                    out.notifications.insert(label, value);
+                }
+                "cron_ms" => out.cron.push(CronLastRun {
+                    job: label,
+                    duration_ms: value,
+                    success: false,
+                }),
+                "cron_ok" => {
+                    ok.insert(label, value == 1);
+                }
+                _ => {}
+            }
+        }
+        for run in &mut out.cron {
+            run.success = ok.get(&run.job).copied().unwrap_or(false);
+        }
+        out.cron.sort_by(|a, b| a.job.cmp(&b.job));
+        out
+    }
+}
+
 /// The store side of the metrics.
 #[allow(async_fn_in_trait)] // no Send bound: the worker's futures are !Send
 pub trait MetricsStore {

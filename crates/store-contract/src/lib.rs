@@ -27,6 +27,7 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use cl_app::cron::CronStore;
+use cl_app::metrics::MetricsStore;
 use cl_app::ports::{
     CandleStore, Cursor, HealthProbe, KeyWindow, MatrixCell, NewPattern, NewSignal, NewSymbol,
     PageRequest, PatternId, PatternStore, SignalFilter, SignalId, SignalStatus, SignalStore,
@@ -37,11 +38,18 @@ use std::fmt::Debug;
 
 /// Every port an adapter implements, as one bound.
 pub trait Store:
-    SymbolStore + CandleStore + PatternStore + SignalStore + HealthProbe + CronStore
+    SymbolStore + CandleStore + PatternStore + SignalStore + HealthProbe + CronStore + MetricsStore
 {
 }
-impl<T: SymbolStore + CandleStore + PatternStore + SignalStore + HealthProbe + CronStore> Store
-    for T
+impl<
+        T: SymbolStore
+            + CandleStore
+            + PatternStore
+            + SignalStore
+            + HealthProbe
+            + CronStore
+            + MetricsStore,
+    > Store for T
 {
 }
 
@@ -105,6 +113,8 @@ cases! {
     CronLeaseIsExclusive => cron_lease_is_exclusive,
     /// [`cron_runs_record_history`].
     CronRunsRecordHistory => cron_runs_record_history,
+    /// [`metrics_snapshot_counts_the_stored_state`].
+    MetricsSnapshotCountsTheStoredState => metrics_snapshot_counts_the_stored_state,
     /// [`pattern_list_pages_newest_first`].
     PatternListPagesNewestFirst => pattern_list_pages_newest_first,
     /// [`pattern_list_filters`].
@@ -147,13 +157,14 @@ macro_rules! contract_tests {
             health_ping_answers => HealthPingAnswers,
             cron_lease_is_exclusive => CronLeaseIsExclusive,
             cron_runs_record_history => CronRunsRecordHistory,
+            metrics_snapshot_counts_the_stored_state => MetricsSnapshotCountsTheStoredState,
             pattern_list_pages_newest_first => PatternListPagesNewestFirst,
             pattern_list_filters => PatternListFilters,
         );
 
         #[test]
         fn contract_lists_every_case() {
-            assert_eq!($crate::Case::ALL.len(), 19, "contract_tests! is missing a case");
+            assert_eq!($crate::Case::ALL.len(), 20, "contract_tests! is missing a case");
         }
     };
     (@each $harness:path; $($name:ident => $variant:ident),+ $(,)?) => {
@@ -1384,6 +1395,9 @@ pub use exchange_credentials::{run_credential_case, CredentialCase};
 
 mod cron;
 pub use cron::{cron_lease_is_exclusive, cron_runs_record_history};
+
+mod metrics;
+pub use metrics::metrics_snapshot_counts_the_stored_state;
 
 mod patterns;
 pub use patterns::{pattern_list_filters, pattern_list_pages_newest_first};

@@ -32,6 +32,7 @@ mod accounts;
 mod billing;
 mod cron;
 mod maintenance;
+mod metrics;
 mod exchange_credentials;
 mod errors;
 mod patterns;

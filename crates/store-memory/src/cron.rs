@@ -188,3 +188,28 @@ impl CronStore for MemoryStore {
         Ok(runs)
     }
 }
+
+impl CronState {
+    /// Each job's latest finished run (for the metrics snapshot).
+    pub(crate) fn last_finished_runs(&self) -> Vec<cl_app::metrics::CronLastRun> {
+        let mut last: BTreeMap<&str, &CronRun> = BTreeMap::new();
+        for run in self.runs.values() {
+            if run.duration_ms.is_none() || run.status == RunStatus::Running {
+                continue;
+            }
+            let newer = last
+                .get(run.job.as_str())
+                .is_none_or(|seen| (run.started_at, run.id) > (seen.started_at, seen.id));
+            if newer {
+                last.insert(run.job.as_str(), run);
+            }
+        }
+        last.into_values()
+            .map(|r| cl_app::metrics::CronLastRun {
+                job: r.job.clone(),
+                duration_ms: r.duration_ms.unwrap_or(0),
+                success: matches!(r.status, RunStatus::Ok | RunStatus::Partial),
+            })
+            .collect()
+    }
+}

@@ -533,6 +533,7 @@ mod admin;
 mod billing;
 mod cron;
 mod maintenance;
+mod metrics;
 mod patterns;
 mod exchange_credentials;
 mod portfolio;

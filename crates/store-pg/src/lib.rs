@@ -23,6 +23,7 @@
 mod admin;
 mod cron;
 mod maintenance;
+pub mod metrics;
 mod exchange_credentials;
 pub mod migrate;
 mod patterns;

@@ -107,3 +107,17 @@ fn a_single_pattern_insert_is_one_statement_and_a_batch_is_one_transaction() {
         );
     });
 }
+
+#[test]
+fn the_metrics_snapshot_is_one_statement() {
+    use cl_app::metrics::MetricsStore;
+    block_on(async {
+        let Some(client) = migrated_client().await else {
+            return;
+        };
+        let store = PgStore::new(&client);
+        let before = store.statements();
+        store.metrics_snapshot().await.expect("snapshot");
+        assert_eq!(store.statements() - before, 1);
+    });
+}
