@@ -15,6 +15,8 @@
 use cl_domain::{Candle, Direction, PatternStatus, PatternType, Timeframe, UnknownVariant, Zone};
 use std::fmt;
 
+pub mod notifications;
+
 pub mod admin;
 
 pub mod exchange_credentials;

@@ -1407,3 +1407,6 @@ pub use admin::{run_admin_case, AdminCase};
 
 pub mod maintenance;
 pub use maintenance::{run_maintenance_case, MaintenanceCase};
+
+pub mod notifications;
+pub use notifications::{run_notification_case, NotificationCase};

@@ -35,6 +35,7 @@ mod maintenance;
 mod metrics;
 mod exchange_credentials;
 mod errors;
+mod notifications;
 mod patterns;
 mod portfolio;
 mod rows;

@@ -90,6 +90,7 @@ pub struct MemoryStore {
     billing: RefCell<billing::BillingState>,
     portfolio: RefCell<portfolio::PortfolioState>,
     cron: RefCell<cron::CronState>,
+    notifications: RefCell<notifications::NotifyState>,
     maintenance: RefCell<maintenance::MaintenanceState>,
     admin: RefCell<admin::AdminState>,
     credentials: RefCell<exchange_credentials::CredentialState>,
@@ -532,6 +533,7 @@ mod accounts;
 mod admin;
 mod billing;
 mod cron;
+mod notifications;
 mod maintenance;
 mod metrics;
 mod patterns;

@@ -30,6 +30,7 @@ mod patterns;
 mod sql;
 
 mod billing;
+mod notifications;
 mod portfolio;
 
 use cl_app::ports::{

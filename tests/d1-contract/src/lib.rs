@@ -96,6 +96,14 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
             reply(200, &json!({ "cases": names }))
         }
         (Method::Post, "/probe/matrix") => probe_matrix(&env).await,
+        (Method::Get, "/notification-cases") => {
+            let all = cl_store_contract::NotificationCase::ALL;
+            let names: Vec<&str> = all.iter().map(|c| c.name()).collect();
+            reply(200, &json!({ "cases": names }))
+        }
+        (Method::Post, p) if p.starts_with("/run-notification/") => {
+            run_notification(&env, &p["/run-notification/".len()..]).await
+        }
         (Method::Post, "/probe/timestamps") => {
             let body: Stamps = match req.json().await {
                 Ok(b) => b,
@@ -206,6 +214,22 @@ async fn run(env: &Env, name: &str) -> Result<Response> {
     res.headers_mut()
         .set("x-round-trips", &store.round_trips().to_string())?;
     Ok(res)
+}
+
+/// Runs one notification contract case with the round-trip counter (`GET
+/// /notification-cases`, `POST /run-notification/<case>`): the eligibility query and the due
+/// read must each be ONE D1 call.
+async fn run_notification(env: &Env, name: &str) -> Result<Response> {
+    let all = cl_store_contract::NotificationCase::ALL;
+    let Some(case) = all.iter().copied().find(|c| c.name() == name) else {
+        return failure(404, &format!("unknown notification case {name:?}"));
+    };
+    let store = match store(env) {
+        Ok(s) => s,
+        Err(e) => return failure(500, &e),
+    };
+    cl_store_contract::run_notification_case(case, &store, &|| Some(store.round_trips())).await;
+    case_done(name, &store)
 }
 
 /// Runs one account contract case; a broken expectation panics (see the crate docs).

@@ -15,6 +15,7 @@ mod credentials;
 mod helpers;
 mod maintenance;
 mod migrations;
+mod notifications;
 mod portfolio;
 mod round_trips;
 mod schema;

@@ -1,0 +1,395 @@
+//! The notification ports in memory: preferences and per-symbol toggles, the eligibility
+//! rules evaluated in code (the same rules the SQL adapters put in one statement, pinned by
+//! the contract), and delivery rows with conditional status changes.
+//!
+//! Each method validates first, reads what it needs (users, subscriptions), then mutates inside
+//! one `RefCell` borrow with no `.await` in between, so it is atomic like one SQL statement.
+
+use crate::MemoryStore;
+use cl_app::policy::{Plan, Subscription, SubscriptionStatus, Tier};
+use cl_app::ports::notifications::{
+    tier_of, utc_day_start, DeliveryOutcome, DeliveryStatus, DueNotification, EligibilityQuery,
+    EligibleUser, NewUserNotification, NotificationPrefs, NotificationSettings, NotificationStore,
+    NtfyTopic, StoredUserNotification, SymbolNotifyPref, UserNotificationId, MAX_DELIVERY_BATCH,
+};
+use cl_app::ports::{
+    exact_int, BillingStore, SignalId, SignalStatus, StoreError, StoredUser, SymbolId, UserId,
+};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone)]
+struct Row {
+    stored: StoredUserNotification,
+}
+
+/// The notification tables (prefs of `users` live here too; the topic lives in the user row).
+#[derive(Debug, Default)]
+pub(crate) struct NotifyState {
+    prefs: BTreeMap<UserId, NotificationPrefs>,
+    symbol_prefs: BTreeMap<(UserId, SymbolId), bool>,
+    rows: BTreeMap<i64, Row>,
+    last_id: i64,
+}
+
+fn policy_sub(s: &cl_app::ports::BillingSubscription) -> Subscription {
+    use cl_billing::plan::Plan as P;
+    use cl_billing::subscription::SubscriptionStatus as S;
+    Subscription {
+        plan: match s.plan {
+            P::Pro => Plan::Pro,
+            P::Premium => Plan::Premium,
+            P::Lifetime => Plan::Lifetime,
+        },
+        status: match s.status {
+            S::Active => SubscriptionStatus::Active,
+            S::Expired => SubscriptionStatus::Expired,
+            S::Cancelled => SubscriptionStatus::Cancelled,
+            S::Suspended => SubscriptionStatus::Suspended,
+        },
+        expires_at: s.expires_at,
+    }
+}
+
+fn topic_of(u: &StoredUser) -> Result<NtfyTopic, StoreError> {
+    NtfyTopic::parse(&u.ntfy_topic).map_err(|e| StoreError::corrupt("users", Some(u.id.0), e))
+}
+
+impl MemoryStore {
+    fn users_snapshot(&self) -> Vec<StoredUser> {
+        self.accounts.borrow().users.values().cloned().collect()
+    }
+
+    async fn tier(&self, u: &StoredUser, now: i64) -> Result<Tier, StoreError> {
+        let bu = cl_billing::UserId::new(u.id.0)
+            .map_err(|e| StoreError::corrupt("users", Some(u.id.0), e))?;
+        let sub = self.subscription_of(bu).await?;
+        Ok(tier_of(
+            u.is_admin,
+            sub.map(|s| policy_sub(&s.subscription)).as_ref(),
+            now,
+        ))
+    }
+
+    fn sent_since_now(&self, user: UserId, since: i64) -> u32 {
+        let n = self
+            .notifications
+            .borrow()
+            .rows
+            .values()
+            .filter(|r| {
+                r.stored.user == user
+                    && r.stored.status == DeliveryStatus::Sent
+                    && r.stored.sent_at.is_some_and(|t| t >= since)
+            })
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    fn prefs_of(&self, user: UserId) -> NotificationPrefs {
+        self.notifications
+            .borrow()
+            .prefs
+            .get(&user)
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+impl NotificationStore for MemoryStore {
+    async fn notification_settings(
+        &self,
+        user: UserId,
+    ) -> Result<Option<NotificationSettings>, StoreError> {
+        let Some(u) = self.accounts.borrow().users.get(&user).cloned() else {
+            return Ok(None);
+        };
+        Ok(Some(NotificationSettings {
+            topic: topic_of(&u)?,
+            prefs: self.prefs_of(user),
+        }))
+    }
+
+    async fn set_notification_prefs(
+        &self,
+        user: UserId,
+        prefs: &NotificationPrefs,
+    ) -> Result<(), StoreError> {
+        if !self.accounts.borrow().users.contains_key(&user) {
+            return Err(StoreError::NotFound("user"));
+        }
+        self.notifications.borrow_mut().prefs.insert(user, *prefs);
+        Ok(())
+    }
+
+    async fn set_topic(&self, user: UserId, topic: &NtfyTopic) -> Result<(), StoreError> {
+        let mut acc = self.accounts.borrow_mut();
+        if acc
+            .users
+            .values()
+            .any(|u| u.id != user && u.ntfy_topic == topic.as_str())
+        {
+            return Err(StoreError::Conflict("users.ntfy_topic"));
+        }
+        let u = acc
+            .users
+            .get_mut(&user)
+            .ok_or(StoreError::NotFound("user"))?;
+        u.ntfy_topic = topic.as_str().to_owned();
+        Ok(())
+    }
+
+    async fn symbol_prefs(&self, user: UserId) -> Result<Vec<SymbolNotifyPref>, StoreError> {
+        Ok(self
+            .notifications
+            .borrow()
+            .symbol_prefs
+            .iter()
+            .filter(|((u, _), _)| *u == user)
+            .map(|((_, symbol), notify)| SymbolNotifyPref {
+                symbol: *symbol,
+                notify: *notify,
+            })
+            .collect())
+    }
+
+    async fn set_symbol_notify(
+        &self,
+        user: UserId,
+        symbol: SymbolId,
+        notify: bool,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        exact_int("now", now)?;
+        if !self.accounts.borrow().users.contains_key(&user) {
+            return Err(StoreError::NotFound("user"));
+        }
+        self.state.borrow().symbol_exists(symbol)?;
+        self.notifications
+            .borrow_mut()
+            .symbol_prefs
+            .insert((user, symbol), notify);
+        Ok(())
+    }
+
+    async fn eligible_users(&self, q: &EligibilityQuery) -> Result<Vec<EligibleUser>, StoreError> {
+        q.validate()?;
+        let symbol_on = self
+            .state
+            .borrow()
+            .symbols
+            .get(&q.symbol)
+            .is_some_and(|s| s.notify_enabled);
+        if !symbol_on {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for u in self.users_snapshot() {
+            if !(u.is_active && u.is_verified) {
+                continue;
+            }
+            let p = self.prefs_of(u.id);
+            let muted = self
+                .notifications
+                .borrow()
+                .symbol_prefs
+                .get(&(u.id, q.symbol))
+                == Some(&false);
+            if !p.enabled
+                || muted
+                || !p.directions.allows(q.direction)
+                || q.confluence < p.min_confluence.get()
+                || p.quiet.is_some_and(|h| h.contains(q.signal_minute))
+            {
+                continue;
+            }
+            let tier = self.tier(&u, q.now).await?;
+            let sent_today = self.sent_since_now(u.id, q.day_start);
+            if !q.rule(tier).allows_another(sent_today) {
+                continue;
+            }
+            out.push(EligibleUser {
+                user: u.id,
+                topic: topic_of(&u)?,
+                priority: p.priority,
+                tier,
+                sent_today,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn queue_notifications(&self, rows: &[NewUserNotification]) -> Result<u64, StoreError> {
+        for r in rows {
+            exact_int("deliver_at", r.deliver_at)?;
+            exact_int("created_at", r.created_at)?;
+            if !self.accounts.borrow().users.contains_key(&r.user) {
+                return Err(StoreError::NotFound("user"));
+            }
+            if !self.state.borrow().signals.contains_key(&r.signal) {
+                return Err(StoreError::NotFound("signal"));
+            }
+        }
+        let mut st = self.notifications.borrow_mut();
+        let mut added = 0;
+        for r in rows {
+            let exists = st
+                .rows
+                .values()
+                .any(|x| x.stored.user == r.user && x.stored.signal == r.signal);
+            if exists {
+                continue;
+            }
+            st.last_id += 1;
+            let id = st.last_id;
+            st.rows.insert(
+                id,
+                Row {
+                    stored: StoredUserNotification {
+                        id: UserNotificationId(id),
+                        user: r.user,
+                        signal: r.signal,
+                        status: DeliveryStatus::Queued,
+                        deliver_at: r.deliver_at,
+                        sent_at: None,
+                        attempts: 0,
+                        error: None,
+                    },
+                },
+            );
+            added += 1;
+        }
+        Ok(added)
+    }
+
+    async fn due_notifications(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<DueNotification>, StoreError> {
+        exact_int("now", now)?;
+        if limit == 0 || limit > MAX_DELIVERY_BATCH {
+            return Err(StoreError::Invalid(format!(
+                "limit must be 1..={MAX_DELIVERY_BATCH}"
+            )));
+        }
+        let mut due: Vec<StoredUserNotification> = self
+            .notifications
+            .borrow()
+            .rows
+            .values()
+            .filter(|r| r.stored.status == DeliveryStatus::Queued && r.stored.deliver_at <= now)
+            .map(|r| r.stored.clone())
+            .collect();
+        due.sort_by_key(|r| (r.deliver_at, r.id));
+        due.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let day = utc_day_start(now);
+        let mut out = Vec::with_capacity(due.len());
+        for r in due {
+            let Some(u) = self.accounts.borrow().users.get(&r.user).cloned() else {
+                continue;
+            };
+            let status = self
+                .state
+                .borrow()
+                .signals
+                .get(&r.signal)
+                .map_or(SignalStatus::Cancelled, |s| s.status);
+            let p = self.prefs_of(u.id);
+            out.push(DueNotification {
+                id: r.id,
+                user: r.user,
+                signal: r.signal,
+                signal_status: status,
+                topic: topic_of(&u)?,
+                priority: p.priority,
+                enabled: p.enabled && u.is_active && u.is_verified,
+                tier: self.tier(&u, now).await?,
+                sent_today: self.sent_since_now(u.id, day),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn claim_notifications(
+        &self,
+        ids: &[UserNotificationId],
+        now: i64,
+        until: i64,
+    ) -> Result<Vec<UserNotificationId>, StoreError> {
+        exact_int("now", now)?;
+        exact_int("until", until)?;
+        if ids.len() > MAX_DELIVERY_BATCH as usize {
+            return Err(StoreError::Invalid("too many ids".into()));
+        }
+        let mut st = self.notifications.borrow_mut();
+        let mut claimed = Vec::new();
+        for id in ids {
+            if let Some(r) = st.rows.get_mut(&id.0) {
+                if r.stored.status == DeliveryStatus::Queued && r.stored.deliver_at <= now {
+                    r.stored.deliver_at = until;
+                    r.stored.attempts = r.stored.attempts.saturating_add(1);
+                    claimed.push(*id);
+                }
+            }
+        }
+        claimed.sort();
+        claimed.dedup();
+        Ok(claimed)
+    }
+
+    async fn finish_notification(
+        &self,
+        id: UserNotificationId,
+        outcome: &DeliveryOutcome,
+    ) -> Result<bool, StoreError> {
+        let (status, at, error) = outcome.parts();
+        exact_int("at", at)?;
+        let mut st = self.notifications.borrow_mut();
+        let Some(r) = st.rows.get_mut(&id.0) else {
+            return Ok(false);
+        };
+        if r.stored.status != DeliveryStatus::Queued {
+            return Ok(false);
+        }
+        r.stored.status = status;
+        r.stored.error = error;
+        if status == DeliveryStatus::Sent {
+            r.stored.sent_at = Some(at);
+        }
+        Ok(true)
+    }
+
+    async fn mark_signal_notified(&self, signal: SignalId, at: i64) -> Result<bool, StoreError> {
+        exact_int("at", at)?;
+        let mut st = self.state.borrow_mut();
+        match st.signals.get_mut(&signal) {
+            Some(s) if s.status == SignalStatus::Pending => {
+                s.status = SignalStatus::Notified;
+                s.notified_at = Some(at);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn notifications_of_signal(
+        &self,
+        signal: SignalId,
+    ) -> Result<Vec<StoredUserNotification>, StoreError> {
+        let mut rows: Vec<_> = self
+            .notifications
+            .borrow()
+            .rows
+            .values()
+            .filter(|r| r.stored.signal == signal)
+            .map(|r| r.stored.clone())
+            .collect();
+        rows.sort_by_key(|r| r.user);
+        Ok(rows)
+    }
+
+    async fn sent_since(&self, user: UserId, since: i64) -> Result<u32, StoreError> {
+        exact_int("since", since)?;
+        Ok(self.sent_since_now(user, since))
+    }
+}

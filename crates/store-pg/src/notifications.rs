@@ -1,0 +1,473 @@
+//! [`NotificationStore`] over Postgres. Every call is ONE statement:
+//! - the eligibility of a signal is one `WITH … SELECT` (tier from the subscription row by the
+//!   rules of product.md §1, daily sends as a correlated count on the
+//!   `(user_id, status, sent_at)` index, the tier rules of the query as parameters);
+//! - the queue insert is one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`;
+//! - claims and finishes are conditional `UPDATE … WHERE status = 'queued'`.
+
+use crate::PgStore;
+use cl_app::policy::Tier;
+use cl_app::ports::notifications::{
+    utc_day_start, DeliveryOutcome, DeliveryStatus, DirectionPref, DueNotification,
+    EligibilityQuery, EligibleUser, MinConfluence, NewUserNotification, NotificationPrefs,
+    NotificationSettings, NotificationStore, NotifyPriority, NtfyTopic, QuietHours,
+    StoredUserNotification, SymbolNotifyPref, TierRule, UserNotificationId, MAX_DELIVERY_BATCH,
+};
+use cl_app::ports::{exact_int, side_str, SignalId, SignalStatus, StoreError, SymbolId, UserId};
+use tokio_postgres::types::{FromSql, Type};
+use tokio_postgres::Row;
+
+/// The effective tier of user `u` with subscription row `s` (LEFT JOIN) at `$1` (= now):
+/// admins are premium; `active`/`expired` valid until `expires_at` + 3 days, `cancelled`
+/// until `expires_at`, `suspended` never; `lifetime` = premium. Pinned against
+/// `cl_app::policy` by the contract.
+macro_rules! tier_case {
+    () => {
+        "CASE WHEN u.is_admin THEN 'premium'
+         WHEN s.id IS NULL THEN 'free'
+         WHEN (s.status IN ('active', 'expired')
+                 AND (s.expires_at IS NULL OR $1 <= s.expires_at + 259200000))
+           OR (s.status = 'cancelled' AND (s.expires_at IS NULL OR $1 <= s.expires_at))
+           THEN CASE s.plan WHEN 'pro' THEN 'pro' ELSE 'premium' END
+         ELSE 'free' END"
+    };
+}
+
+const ELIGIBLE: &str = concat!(
+    "WITH tiered AS (
+  SELECT u.id, u.ntfy_topic, u.notify_priority, ",
+    tier_case!(),
+    " AS tier,
+    (SELECT count(*) FROM user_notifications n
+      WHERE n.user_id = u.id AND n.status = 'sent' AND n.sent_at >= $2) AS sent_today
+  FROM users u LEFT JOIN subscriptions s ON s.user_id = u.id
+  WHERE u.is_active AND u.is_verified AND u.notify_enabled
+    AND u.notify_directions IN ('both', $4)
+    AND u.notify_min_confluence <= $5
+    AND NOT (u.quiet_start_min IS NOT NULL AND u.quiet_end_min IS NOT NULL AND (
+         (u.quiet_start_min < u.quiet_end_min AND $6 >= u.quiet_start_min AND $6 < u.quiet_end_min)
+      OR (u.quiet_start_min > u.quiet_end_min AND ($6 >= u.quiet_start_min OR $6 < u.quiet_end_min))))
+    AND EXISTS (SELECT 1 FROM symbols sy WHERE sy.id = $3 AND sy.notify_enabled)
+    AND NOT EXISTS (SELECT 1 FROM user_symbol_preferences p
+      WHERE p.user_id = u.id AND p.symbol_id = $3 AND NOT p.notify_enabled)
+)
+SELECT id, ntfy_topic, notify_priority, tier, sent_today FROM tiered
+WHERE (tier = 'free' AND $7 AND ($8 < 0 OR sent_today < $8))
+   OR (tier = 'pro' AND $9 AND ($10 < 0 OR sent_today < $10))
+   OR (tier = 'premium' AND $11 AND ($12 < 0 OR sent_today < $12))
+ORDER BY id"
+);
+
+const DUE: &str = concat!(
+    "SELECT n.id, n.user_id, n.signal_id, sg.status AS signal_status, u.ntfy_topic,
+    u.notify_priority, (u.notify_enabled AND u.is_active AND u.is_verified) AS enabled, ",
+    tier_case!(),
+    " AS tier,
+    (SELECT count(*) FROM user_notifications x
+      WHERE x.user_id = n.user_id AND x.status = 'sent' AND x.sent_at >= $2) AS sent_today
+FROM user_notifications n
+JOIN users u ON u.id = n.user_id
+JOIN signals sg ON sg.id = n.signal_id
+LEFT JOIN subscriptions s ON s.user_id = u.id
+WHERE n.status = 'queued' AND n.deliver_at <= $1
+ORDER BY n.deliver_at, n.id LIMIT $3"
+);
+
+const SETTINGS: &str = "\
+SELECT ntfy_topic, notify_enabled, notify_directions, notify_min_confluence, notify_priority,
+    quiet_start_min, quiet_end_min
+FROM users WHERE id = $1";
+
+const SET_PREFS: &str = "\
+UPDATE users SET notify_enabled = $2, notify_directions = $3, notify_min_confluence = $4,
+    notify_priority = $5, quiet_start_min = $6, quiet_end_min = $7
+WHERE id = $1 RETURNING id";
+
+const SET_TOPIC: &str = "UPDATE users SET ntfy_topic = $2 WHERE id = $1 RETURNING id";
+
+const SYMBOL_PREFS: &str = "\
+SELECT symbol_id, notify_enabled FROM user_symbol_preferences WHERE user_id = $1
+ORDER BY symbol_id";
+
+const SET_SYMBOL_NOTIFY: &str = "\
+INSERT INTO user_symbol_preferences (user_id, symbol_id, notify_enabled, updated_at)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (user_id, symbol_id)
+DO UPDATE SET notify_enabled = EXCLUDED.notify_enabled, updated_at = EXCLUDED.updated_at";
+
+const QUEUE: &str = "\
+INSERT INTO user_notifications (user_id, signal_id, status, deliver_at, created_at)
+SELECT t.u, t.s, 'queued', t.d, t.c
+FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[]) AS t(u, s, d, c)
+ON CONFLICT (user_id, signal_id) DO NOTHING
+RETURNING id";
+
+const CLAIM: &str = "\
+UPDATE user_notifications SET deliver_at = $3, attempts = attempts + 1
+WHERE id = ANY($1::int8[]) AND status = 'queued' AND deliver_at <= $2
+RETURNING id";
+
+const FINISH: &str = "\
+UPDATE user_notifications
+SET status = $2, sent_at = CASE WHEN $2 = 'sent' THEN $3 ELSE sent_at END, error = $4
+WHERE id = $1 AND status = 'queued' RETURNING id";
+
+const MARK_NOTIFIED: &str = "\
+UPDATE signals SET status = 'notified', notified_at = $2
+WHERE id = $1 AND status = 'pending' RETURNING id";
+
+const OF_SIGNAL: &str = "\
+SELECT id, user_id, signal_id, status, deliver_at, sent_at, attempts, error
+FROM user_notifications WHERE signal_id = $1 ORDER BY user_id";
+
+const SENT_SINCE: &str = "\
+SELECT count(*) FROM user_notifications WHERE user_id = $1 AND status = 'sent' AND sent_at >= $2";
+
+const T: &str = "user_notifications";
+
+fn col<'r, V: FromSql<'r>>(row: &'r Row, name: &str, table: &'static str) -> Result<V, StoreError> {
+    row.try_get(name)
+        .map_err(|e| StoreError::corrupt(table, row.try_get::<_, i64>(0).ok(), e))
+}
+
+fn corrupt(table: &'static str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::corrupt(table, None, e)
+}
+
+fn topic(row: &Row) -> Result<NtfyTopic, StoreError> {
+    NtfyTopic::parse(&col::<String>(row, "ntfy_topic", "users")?).map_err(|e| corrupt("users", e))
+}
+
+fn priority(row: &Row) -> Result<NotifyPriority, StoreError> {
+    NotifyPriority::new(col(row, "notify_priority", "users")?).map_err(|e| corrupt("users", e))
+}
+
+fn tier(row: &Row) -> Result<Tier, StoreError> {
+    Tier::parse(&col::<String>(row, "tier", "users")?).map_err(|e| corrupt("users", e))
+}
+
+fn sent_today(row: &Row) -> Result<u32, StoreError> {
+    let n: i64 = col(row, "sent_today", T)?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+fn rule_params(r: TierRule) -> (bool, i64) {
+    (r.covers, r.daily_cap.map_or(-1, i64::from))
+}
+
+fn delivery_row(row: &Row) -> Result<StoredUserNotification, StoreError> {
+    let status: String = col(row, "status", T)?;
+    let attempts: i64 = col(row, "attempts", T)?;
+    Ok(StoredUserNotification {
+        id: UserNotificationId(col(row, "id", T)?),
+        user: UserId(col(row, "user_id", T)?),
+        signal: SignalId(col(row, "signal_id", T)?),
+        status: DeliveryStatus::parse(&status).map_err(|e| corrupt(T, e))?,
+        deliver_at: col(row, "deliver_at", T)?,
+        sent_at: col(row, "sent_at", T)?,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        error: col(row, "error", T)?,
+    })
+}
+
+fn batch_ok(n: usize) -> Result<(), StoreError> {
+    if n > MAX_DELIVERY_BATCH as usize {
+        Err(StoreError::Invalid(format!(
+            "at most {MAX_DELIVERY_BATCH} rows per call"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+impl NotificationStore for PgStore<'_> {
+    async fn notification_settings(
+        &self,
+        user: UserId,
+    ) -> Result<Option<NotificationSettings>, StoreError> {
+        let rows = self.query(SETTINGS, &[(&user.0, Type::INT8)]).await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let dirs: String = col(row, "notify_directions", "users")?;
+        let start: Option<i64> = col(row, "quiet_start_min", "users")?;
+        let end: Option<i64> = col(row, "quiet_end_min", "users")?;
+        let quiet = match (start, end) {
+            (Some(a), Some(b)) => Some(QuietHours::new(a, b).map_err(|e| corrupt("users", e))?),
+            _ => None,
+        };
+        Ok(Some(NotificationSettings {
+            topic: topic(row)?,
+            prefs: NotificationPrefs {
+                enabled: col(row, "notify_enabled", "users")?,
+                directions: DirectionPref::parse(&dirs).map_err(|e| corrupt("users", e))?,
+                min_confluence: MinConfluence::new(col(row, "notify_min_confluence", "users")?)
+                    .map_err(|e| corrupt("users", e))?,
+                priority: priority(row)?,
+                quiet,
+            },
+        }))
+    }
+
+    async fn set_notification_prefs(
+        &self,
+        user: UserId,
+        prefs: &NotificationPrefs,
+    ) -> Result<(), StoreError> {
+        let dirs = prefs.directions.as_str();
+        let min = i64::from(prefs.min_confluence.get());
+        let prio = i64::from(prefs.priority.get());
+        let start = prefs.quiet.map(|q| i64::from(q.start()));
+        let end = prefs.quiet.map(|q| i64::from(q.end()));
+        let rows = self
+            .query(
+                SET_PREFS,
+                &[
+                    (&user.0, Type::INT8),
+                    (&prefs.enabled, Type::BOOL),
+                    (&dirs, Type::TEXT),
+                    (&min, Type::INT8),
+                    (&prio, Type::INT8),
+                    (&start, Type::INT8),
+                    (&end, Type::INT8),
+                ],
+            )
+            .await?;
+        if rows.is_empty() {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn set_topic(&self, user: UserId, topic: &NtfyTopic) -> Result<(), StoreError> {
+        let t = topic.as_str();
+        let rows = self
+            .query(SET_TOPIC, &[(&user.0, Type::INT8), (&t, Type::TEXT)])
+            .await?;
+        if rows.is_empty() {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn symbol_prefs(&self, user: UserId) -> Result<Vec<SymbolNotifyPref>, StoreError> {
+        let rows = self.query(SYMBOL_PREFS, &[(&user.0, Type::INT8)]).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SymbolNotifyPref {
+                    symbol: SymbolId(col(r, "symbol_id", "user_symbol_preferences")?),
+                    notify: col(r, "notify_enabled", "user_symbol_preferences")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_symbol_notify(
+        &self,
+        user: UserId,
+        symbol: SymbolId,
+        notify: bool,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        exact_int("now", now)?;
+        self.query(
+            SET_SYMBOL_NOTIFY,
+            &[
+                (&user.0, Type::INT8),
+                (&symbol.0, Type::INT8),
+                (&notify, Type::BOOL),
+                (&now, Type::INT8),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn eligible_users(&self, q: &EligibilityQuery) -> Result<Vec<EligibleUser>, StoreError> {
+        q.validate()?;
+        let side = side_str(q.direction);
+        let conf = i64::from(q.confluence);
+        let minute = i64::from(q.signal_minute);
+        let (free_ok, free_cap) = rule_params(q.free);
+        let (pro_ok, pro_cap) = rule_params(q.pro);
+        let (prem_ok, prem_cap) = rule_params(q.premium);
+        let rows = self
+            .query(
+                ELIGIBLE,
+                &[
+                    (&q.now, Type::INT8),
+                    (&q.day_start, Type::INT8),
+                    (&q.symbol.0, Type::INT8),
+                    (&side, Type::TEXT),
+                    (&conf, Type::INT8),
+                    (&minute, Type::INT8),
+                    (&free_ok, Type::BOOL),
+                    (&free_cap, Type::INT8),
+                    (&pro_ok, Type::BOOL),
+                    (&pro_cap, Type::INT8),
+                    (&prem_ok, Type::BOOL),
+                    (&prem_cap, Type::INT8),
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(EligibleUser {
+                    user: UserId(col(r, "id", "users")?),
+                    topic: topic(r)?,
+                    priority: priority(r)?,
+                    tier: tier(r)?,
+                    sent_today: sent_today(r)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn queue_notifications(&self, rows: &[NewUserNotification]) -> Result<u64, StoreError> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut users = Vec::with_capacity(rows.len());
+        let mut signals = Vec::with_capacity(rows.len());
+        let mut deliver = Vec::with_capacity(rows.len());
+        let mut created = Vec::with_capacity(rows.len());
+        for r in rows {
+            users.push(exact_int("user id", r.user.0)?);
+            signals.push(exact_int("signal id", r.signal.0)?);
+            deliver.push(exact_int("deliver_at", r.deliver_at)?);
+            created.push(exact_int("created_at", r.created_at)?);
+        }
+        let out = self
+            .query(
+                QUEUE,
+                &[
+                    (&users, Type::INT8_ARRAY),
+                    (&signals, Type::INT8_ARRAY),
+                    (&deliver, Type::INT8_ARRAY),
+                    (&created, Type::INT8_ARRAY),
+                ],
+            )
+            .await?;
+        Ok(u64::try_from(out.len()).unwrap_or(u64::MAX))
+    }
+
+    async fn due_notifications(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<DueNotification>, StoreError> {
+        exact_int("now", now)?;
+        if limit == 0 || limit > MAX_DELIVERY_BATCH {
+            return Err(StoreError::Invalid(format!(
+                "limit must be 1..={MAX_DELIVERY_BATCH}"
+            )));
+        }
+        let day = utc_day_start(now);
+        let lim = i64::from(limit);
+        let rows = self
+            .query(
+                DUE,
+                &[(&now, Type::INT8), (&day, Type::INT8), (&lim, Type::INT8)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let status: String = col(r, "signal_status", "signals")?;
+                Ok(DueNotification {
+                    id: UserNotificationId(col(r, "id", T)?),
+                    user: UserId(col(r, "user_id", T)?),
+                    signal: SignalId(col(r, "signal_id", T)?),
+                    signal_status: SignalStatus::parse(&status)
+                        .map_err(|e| corrupt("signals", e))?,
+                    topic: topic(r)?,
+                    priority: priority(r)?,
+                    enabled: col(r, "enabled", "users")?,
+                    tier: tier(r)?,
+                    sent_today: sent_today(r)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn claim_notifications(
+        &self,
+        ids: &[UserNotificationId],
+        now: i64,
+        until: i64,
+    ) -> Result<Vec<UserNotificationId>, StoreError> {
+        batch_ok(ids.len())?;
+        exact_int("now", now)?;
+        exact_int("until", until)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<i64> = ids.iter().map(|i| i.0).collect();
+        let rows = self
+            .query(
+                CLAIM,
+                &[
+                    (&list, Type::INT8_ARRAY),
+                    (&now, Type::INT8),
+                    (&until, Type::INT8),
+                ],
+            )
+            .await?;
+        let mut out = rows
+            .iter()
+            .map(|r| col::<i64>(r, "id", T).map(UserNotificationId))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort();
+        Ok(out)
+    }
+
+    async fn finish_notification(
+        &self,
+        id: UserNotificationId,
+        outcome: &DeliveryOutcome,
+    ) -> Result<bool, StoreError> {
+        let (status, at, error) = outcome.parts();
+        exact_int("at", at)?;
+        let word = status.as_str();
+        let rows = self
+            .query(
+                FINISH,
+                &[
+                    (&id.0, Type::INT8),
+                    (&word, Type::TEXT),
+                    (&at, Type::INT8),
+                    (&error, Type::TEXT),
+                ],
+            )
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
+    async fn mark_signal_notified(&self, signal: SignalId, at: i64) -> Result<bool, StoreError> {
+        exact_int("at", at)?;
+        let rows = self
+            .query(MARK_NOTIFIED, &[(&signal.0, Type::INT8), (&at, Type::INT8)])
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
+    async fn notifications_of_signal(
+        &self,
+        signal: SignalId,
+    ) -> Result<Vec<StoredUserNotification>, StoreError> {
+        let rows = self.query(OF_SIGNAL, &[(&signal.0, Type::INT8)]).await?;
+        rows.iter().map(delivery_row).collect()
+    }
+
+    async fn sent_since(&self, user: UserId, since: i64) -> Result<u32, StoreError> {
+        exact_int("since", since)?;
+        let rows = self
+            .query(SENT_SINCE, &[(&user.0, Type::INT8), (&since, Type::INT8)])
+            .await?;
+        let n: i64 = rows
+            .first()
+            .map(|r| col(r, "count", T))
+            .transpose()?
+            .unwrap_or(0);
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+}
