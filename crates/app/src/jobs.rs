@@ -218,12 +218,11 @@ fn rotate(mut symbols: Vec<StoredSymbol>, from: Option<SymbolId>) -> Vec<StoredS
 
 /// Runs the pipeline job once for the trigger at `scheduled_ms` (see the module docs).
 /// `clock` is the wall clock (lease, budget, run times); `queries` reads the storage round
-/// trips made so far.
+/// trips made so far. Notifies nothing: see [`run_pipeline_job_notifying`].
 ///
 /// # Errors
 /// A [`StoreError`] from the job bookkeeping (`cron_jobs`/`cron_runs`) or from listing the
 /// symbols; per-symbol failures are recorded in the run instead.
-#[allow(clippy::too_many_lines)]
 pub async fn run_pipeline_job<S, X, C, Q>(
     store: &S,
     source: &X,
@@ -238,6 +237,34 @@ where
     X: CandleSource,
     C: Clock,
     Q: Fn() -> u64,
+{
+    run_pipeline_job_notifying(store, source, clock, queries, config, scheduled_ms, trigger, &())
+        .await
+}
+
+/// [`run_pipeline_job`] with step 6b: after the symbols, inside the lease, `notifier` fans
+/// out the run's new signals and delivers what is due (`crate::notify`); its counters go to
+/// the run's counts (`notify.*`) and its errors to the run's error text.
+///
+/// # Errors
+/// As [`run_pipeline_job`].
+#[allow(clippy::too_many_lines, clippy::too_many_arguments)]
+pub async fn run_pipeline_job_notifying<S, X, C, Q, N>(
+    store: &S,
+    source: &X,
+    clock: &C,
+    queries: Q,
+    config: &PipelineJobConfig,
+    scheduled_ms: i64,
+    trigger: RunTrigger,
+    notifier: &N,
+) -> Result<(JobOutcome, PipelineReport), StoreError>
+where
+    S: SymbolStore + CandleStore + PatternStore + SignalStore + CronStore,
+    X: CandleSource,
+    C: Clock,
+    Q: Fn() -> u64,
+    N: crate::notify::SignalNotifier,
 {
     let mut report = PipelineReport::default();
     let Some(job) = store.cron_job(PIPELINE_JOB).await? else {
@@ -289,6 +316,10 @@ where
         Ok(outcome) => outcome,
         Err(e) => (RunStatus::Failed, Some(e.to_string())),
     };
+    // Step 6b: never fails the run; a broken channel shows in the counts and the error.
+    let notified = notifier.notify(&report.to_notify, clock.now_ms()).await;
+    notified.add_to(&mut report.counts);
+    report.failures.extend(notified.errors.iter().cloned());
     let new_cursor = report.next_symbol.map(cursor_json);
     if new_cursor != job.cursor {
         // A cursor that cannot be written only costs fairness, never data.

@@ -18,6 +18,7 @@ pub mod pipeline;
 
 pub mod cron;
 pub mod jobs;
+pub mod notify;
 
 pub mod accounts;
 pub mod billing;

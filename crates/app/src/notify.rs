@@ -1,0 +1,454 @@
+//! Per-user notification fan-out and delivery (product.md §5), wired into the pipeline job
+//! (step 6b, through [`SignalNotifier`]).
+//!
+//! For each new signal:
+//! 1. load the signal, its source pattern (type and TF) and its symbol's name;
+//! 2. run the ONE eligibility query ([`NotificationStore::eligible_users`]) with the tier rules
+//!    of [`crate::policy`] for this symbol and pattern type;
+//! 3. queue one `user_notifications` row per eligible user, insert-if-absent on
+//!    `(user, signal)`, with `deliver_at` = signal time + the tier's delay (free: 10 min);
+//! 4. send to the optional global topic (every signal, no per-user rules).
+//!
+//! Then every run delivers what is due ([`Notifier::dispatch_due`]): due rows are claimed (a
+//! short lease on the row), the signal's state and the daily cap are re-checked (an ended
+//! signal, notifications turned off or the cap reached → `skipped`), the message is built from
+//! the stored signal ([`cl_domain::signal::format_notification`]) and sent through the
+//! [`NotificationSender`] port; the row becomes `sent` or `failed` by a conditional update, and
+//! the signal turns `notified` at its first successful send. When the sender reports the
+//! channel unavailable (the breaker is open) the rest of the batch stays queued and is retried
+//! after the claim lease. So a delayed free-tier delivery goes out in the first run after its
+//! `deliver_at`, and nothing is sent twice: rows are unique per (user, signal), a claimed row
+//! is invisible to a concurrent run, and a finished row never changes again.
+
+use crate::cron::RunCounts;
+use crate::policy::Limits;
+use crate::ports::notifications::{
+    DeliveryOutcome, DueNotification, EligibilityQuery, NewUserNotification, NotificationStore,
+    MAX_DELIVERY_BATCH,
+};
+use crate::ports::{
+    CandleStore, PatternStore, SignalId, SignalStatus, SignalStore, StoreError, StoredSignal,
+    SymbolId, SymbolStore, UserId,
+};
+use cl_domain::signal::{
+    format_notification, NewSignal as DomainSignal, SignalLevels, SignalStatus as DomainStatus,
+};
+use cl_domain::{PatternType, Timeframe};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+/// One message for the channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// The ntfy topic.
+    pub topic: String,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// Priority 1..=5.
+    pub priority: u8,
+    /// Tags.
+    pub tags: Vec<String>,
+}
+
+/// Why a send did not go out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendFailure {
+    /// The channel refused or failed after its retries: the delivery is `failed`.
+    #[error("send failed: {0}")]
+    Failed(String),
+    /// The channel is unavailable right now (breaker open): nothing was sent; try later.
+    #[error("channel unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The notification channel (ntfy in production; the worker adapts `cl_outbound::NtfyClient`).
+#[allow(async_fn_in_trait)]
+pub trait NotificationSender {
+    /// Publishes one message.
+    ///
+    /// # Errors
+    /// A [`SendFailure`].
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), SendFailure>;
+}
+
+/// The notifier's knobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyConfig {
+    /// The global topic that receives every signal (admin setting; off when `None`).
+    pub global_topic: Option<String>,
+    /// Priority of global-topic messages.
+    pub global_priority: u8,
+    /// Rows per due read (at most [`MAX_DELIVERY_BATCH`]).
+    pub batch: u32,
+    /// Due reads per run (bounds the work of one run).
+    pub max_batches: u32,
+    /// How long a claimed row stays invisible to other runs (ms).
+    pub claim_ms: i64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            global_topic: None,
+            global_priority: 3,
+            batch: MAX_DELIVERY_BATCH,
+            max_batches: 4,
+            claim_ms: 5 * 60_000,
+        }
+    }
+}
+
+/// What a notifier run did (added to the pipeline run's counts).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotifyReport {
+    /// Delivery rows newly queued.
+    pub queued: u64,
+    /// Deliveries sent.
+    pub sent: u64,
+    /// Deliveries that failed.
+    pub failed: u64,
+    /// Deliveries skipped (cap, ended signal, notifications off).
+    pub skipped: u64,
+    /// Claimed deliveries left queued because the channel was unavailable.
+    pub deferred: u64,
+    /// Messages sent to the global topic.
+    pub global_sent: u64,
+    /// Errors, for the run's error text and logs.
+    pub errors: Vec<String>,
+}
+
+impl NotifyReport {
+    /// Adds the counters to a run's counts (`notify.*`).
+    pub fn add_to(&self, counts: &mut RunCounts) {
+        for (name, v) in [
+            ("notify.queued", self.queued),
+            ("notify.sent", self.sent),
+            ("notify.failed", self.failed),
+            ("notify.skipped", self.skipped),
+            ("notify.deferred", self.deferred),
+            ("notify.global", self.global_sent),
+        ] {
+            if v > 0 {
+                *counts.extra.entry(name.to_owned()).or_insert(0) += v;
+            }
+        }
+    }
+}
+
+/// Step 6b of the pipeline job: notify the new signals of a run and deliver what is due.
+#[allow(async_fn_in_trait)]
+pub trait SignalNotifier {
+    /// Runs the fan-out and the delivery at `now_ms`; never fails the run (errors are
+    /// reported).
+    async fn notify(&self, signals: &[SignalId], now_ms: i64) -> NotifyReport;
+}
+
+/// No notifications (replay, tests of other steps).
+impl SignalNotifier for () {
+    async fn notify(&self, _signals: &[SignalId], _now_ms: i64) -> NotifyReport {
+        NotifyReport::default()
+    }
+}
+
+/// What a message about a signal needs, loaded once per signal and run.
+#[derive(Debug, Clone)]
+struct SignalContext {
+    signal: StoredSignal,
+    symbol: String,
+    pattern_type: PatternType,
+    pattern_tf: Timeframe,
+    price: f64,
+}
+
+/// The notifier over its ports.
+#[derive(Debug)]
+pub struct Notifier<'a, S, N> {
+    store: &'a S,
+    sender: &'a N,
+    config: NotifyConfig,
+    symbols: RefCell<Option<BTreeMap<SymbolId, String>>>,
+    contexts: RefCell<BTreeMap<SignalId, Option<SignalContext>>>,
+}
+
+fn ended(status: SignalStatus) -> bool {
+    matches!(
+        status,
+        SignalStatus::Closed | SignalStatus::Expired | SignalStatus::Cancelled
+    )
+}
+
+impl<'a, S, N> Notifier<'a, S, N>
+where
+    S: NotificationStore + SignalStore + PatternStore + SymbolStore + CandleStore,
+    N: NotificationSender,
+{
+    /// Wires the notifier.
+    pub fn new(store: &'a S, sender: &'a N, config: NotifyConfig) -> Self {
+        Self {
+            store,
+            sender,
+            config,
+            symbols: RefCell::new(None),
+            contexts: RefCell::new(BTreeMap::new()),
+        }
+    }
+
+    async fn symbol_name(&self, id: SymbolId) -> Result<Option<String>, StoreError> {
+        if self.symbols.borrow().is_none() {
+            let all = self.store.list_symbols(false).await?;
+            *self.symbols.borrow_mut() = Some(all.into_iter().map(|s| (s.id, s.symbol)).collect());
+        }
+        Ok(self
+            .symbols
+            .borrow()
+            .as_ref()
+            .and_then(|m| m.get(&id).cloned()))
+    }
+
+    /// The signal's context; `None` when the signal, its pattern or its symbol is gone.
+    async fn context(&self, id: SignalId) -> Result<Option<SignalContext>, StoreError> {
+        if let Some(c) = self.contexts.borrow().get(&id) {
+            return Ok(c.clone());
+        }
+        let ctx = self.load_context(id).await?;
+        self.contexts.borrow_mut().insert(id, ctx.clone());
+        Ok(ctx)
+    }
+
+    async fn load_context(&self, id: SignalId) -> Result<Option<SignalContext>, StoreError> {
+        let Some(signal) = self.store.signal(id).await? else {
+            return Ok(None);
+        };
+        let Some(pid) = signal.pattern_id else {
+            return Ok(None);
+        };
+        let Some(pattern) = self.store.pattern(pid).await? else {
+            return Ok(None);
+        };
+        let Some(symbol) = self.symbol_name(signal.symbol).await? else {
+            return Ok(None);
+        };
+        let last = self
+            .store
+            .last_candles(signal.symbol, Timeframe::M1, 1)
+            .await?;
+        let price = last.last().map_or(signal.entry, cl_domain::Candle::close);
+        Ok(Some(SignalContext {
+            symbol,
+            pattern_type: pattern.pattern_type,
+            pattern_tf: pattern.tf,
+            price,
+            signal,
+        }))
+    }
+
+    fn message(ctx: &SignalContext, topic: &str, priority: u8) -> OutgoingMessage {
+        let s = &ctx.signal;
+        let domain = DomainSignal {
+            symbol: ctx.symbol.clone(),
+            direction: s.direction,
+            levels: SignalLevels {
+                entry: s.entry,
+                stop_loss: s.stop_loss,
+                tp1: s.tp1,
+                tp2: s.tp2,
+                tp3: s.tp3,
+                risk: (s.entry - s.stop_loss).abs(),
+                risk_reward: s.risk_reward,
+            },
+            confluence_score: usize::from(s.confluence_score),
+            timeframes_aligned: s.timeframes_aligned.clone(),
+            pattern_id: s.pattern_id.map_or(0, |p| p.0),
+            pattern_type: ctx.pattern_type,
+            pattern_timeframe: ctx.pattern_tf,
+            status: DomainStatus::Pending,
+            created_at: s.created_at,
+        };
+        let n = format_notification(&domain, ctx.price);
+        OutgoingMessage {
+            topic: topic.to_owned(),
+            title: n.title,
+            body: n.message,
+            priority,
+            tags: n.tags,
+        }
+    }
+
+    /// Queues the deliveries of new signals (and sends them to the global topic).
+    ///
+    /// # Errors
+    /// A [`StoreError`] of a read or the queue insert (earlier signals stay queued).
+    pub async fn fan_out(
+        &self,
+        signals: &[SignalId],
+        now: i64,
+        report: &mut NotifyReport,
+    ) -> Result<(), StoreError> {
+        for &id in signals {
+            let Some(ctx) = self.context(id).await? else {
+                report
+                    .errors
+                    .push(format!("signal {id}: signal, pattern or symbol missing"));
+                continue;
+            };
+            let s = &ctx.signal;
+            let q = EligibilityQuery::for_signal(
+                s.symbol,
+                &ctx.symbol,
+                Some(ctx.pattern_type),
+                s.direction,
+                s.confluence_score,
+                s.created_at,
+                now,
+            );
+            let users = self.store.eligible_users(&q).await?;
+            let rows: Vec<NewUserNotification> = users
+                .iter()
+                .map(|u| NewUserNotification {
+                    user: u.user,
+                    signal: id,
+                    deliver_at: s
+                        .created_at
+                        .saturating_add(Limits::for_tier(u.tier).notification_delay_ms),
+                    created_at: now,
+                })
+                .collect();
+            for chunk in rows.chunks(MAX_DELIVERY_BATCH as usize) {
+                report.queued += self.store.queue_notifications(chunk).await?;
+            }
+            if let Some(topic) = &self.config.global_topic {
+                let msg = Self::message(&ctx, topic, self.config.global_priority);
+                match self.sender.send(&msg).await {
+                    Ok(()) => report.global_sent += 1,
+                    Err(e) => report
+                        .errors
+                        .push(format!("global topic, signal {id}: {e}")),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the due deliveries (see the module docs).
+    ///
+    /// # Errors
+    /// A [`StoreError`] of the due read, a claim or a status write.
+    pub async fn dispatch_due(
+        &self,
+        now: i64,
+        report: &mut NotifyReport,
+    ) -> Result<(), StoreError> {
+        let batch = self.config.batch.clamp(1, MAX_DELIVERY_BATCH);
+        let mut sent_in_run: BTreeMap<UserId, u32> = BTreeMap::new();
+        for _ in 0..self.config.max_batches.max(1) {
+            let due = self.store.due_notifications(now, batch).await?;
+            if due.is_empty() {
+                break;
+            }
+            let full = due.len() == batch as usize;
+            let ids: Vec<_> = due.iter().map(|d| d.id).collect();
+            let claimed = self
+                .store
+                .claim_notifications(&ids, now, now.saturating_add(self.config.claim_ms.max(1)))
+                .await?;
+            let mut unavailable = false;
+            for d in due.iter().filter(|d| claimed.contains(&d.id)) {
+                if unavailable {
+                    report.deferred += 1;
+                    continue;
+                }
+                unavailable = self.deliver(d, now, &mut sent_in_run, report).await?;
+            }
+            if unavailable || !full {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers one claimed row; true when the channel is unavailable (stop the batch).
+    async fn deliver(
+        &self,
+        d: &DueNotification,
+        now: i64,
+        sent_in_run: &mut BTreeMap<UserId, u32>,
+        report: &mut NotifyReport,
+    ) -> Result<bool, StoreError> {
+        let already = d
+            .sent_today
+            .saturating_add(sent_in_run.get(&d.user).copied().unwrap_or(0));
+        let skip = if ended(d.signal_status) {
+            Some("signal ended")
+        } else if !d.enabled {
+            Some("notifications off")
+        } else if !Limits::for_tier(d.tier)
+            .notifications_per_day
+            .allows_another(already)
+        {
+            Some("daily cap reached")
+        } else {
+            None
+        };
+        let ctx = match skip {
+            Some(_) => None,
+            None => self.context(d.signal).await?,
+        };
+        let Some(ctx) = ctx else {
+            let reason = skip.unwrap_or("signal, pattern or symbol missing");
+            let outcome = DeliveryOutcome::Skipped {
+                at: now,
+                reason: reason.to_owned(),
+            };
+            if self.store.finish_notification(d.id, &outcome).await? {
+                report.skipped += 1;
+            }
+            return Ok(false);
+        };
+        let msg = Self::message(&ctx, d.topic.as_str(), d.priority.get());
+        match self.sender.send(&msg).await {
+            Ok(()) => {
+                if self
+                    .store
+                    .finish_notification(d.id, &DeliveryOutcome::Sent { at: now })
+                    .await?
+                {
+                    report.sent += 1;
+                    *sent_in_run.entry(d.user).or_insert(0) += 1;
+                }
+                self.store.mark_signal_notified(d.signal, now).await?;
+                Ok(false)
+            }
+            Err(SendFailure::Failed(error)) => {
+                let outcome = DeliveryOutcome::Failed { at: now, error };
+                if self.store.finish_notification(d.id, &outcome).await? {
+                    report.failed += 1;
+                }
+                Ok(false)
+            }
+            Err(SendFailure::Unavailable(why)) => {
+                report.deferred += 1;
+                report.errors.push(format!("notifications deferred: {why}"));
+                Ok(true)
+            }
+        }
+    }
+}
+
+impl<S, N> SignalNotifier for Notifier<'_, S, N>
+where
+    S: NotificationStore + SignalStore + PatternStore + SymbolStore + CandleStore,
+    N: NotificationSender,
+{
+    async fn notify(&self, signals: &[SignalId], now_ms: i64) -> NotifyReport {
+        let mut report = NotifyReport::default();
+        if let Err(e) = self.fan_out(signals, now_ms, &mut report).await {
+            report.errors.push(format!("notification fan-out: {e}"));
+        }
+        if let Err(e) = self.dispatch_due(now_ms, &mut report).await {
+            report.errors.push(format!("notification delivery: {e}"));
+        }
+        report
+    }
+}
