@@ -9,9 +9,11 @@
 use serde::{Deserialize, Serialize};
 
 mod auth;
+mod billing;
 mod market;
 mod portfolio;
 pub use auth::*;
+pub use billing::*;
 pub use market::*;
 pub use portfolio::*;
 

@@ -128,6 +128,8 @@ pub struct Accounts<'a, S, M, H, C, L, E> {
     pub account_pepper: &'a SecretString,
     /// Security events.
     pub events: &'a E,
+    /// The payment provider and billing config (`None`: the payment routes answer 503).
+    pub payments: Option<&'a crate::payments::Payments<'a>>,
 }
 
 impl<S, M, H, C, L, E> std::fmt::Debug for Accounts<'_, S, M, H, C, L, E> {
@@ -943,6 +945,20 @@ where
             Route::AuthDeleteAccount => self.delete_account(&call).await,
             Route::AdminUnlockUser => self.admin_unlock(&call).await,
             Route::CspReport => self.csp_report(&call).await,
+            r if crate::payments::handles(r) => {
+                if r == Route::PaymentCheckout {
+                    let user = call.user()?.user().id.0;
+                    self.limit(&call, &[(rules::CHECKOUT, &format!("u{user}"))])
+                        .await?;
+                }
+                let pay = crate::payments::PayCall {
+                    req,
+                    path,
+                    ctx,
+                    caller,
+                };
+                crate::payments::serve(self.store, self.payments, self.events, r, &pay).await
+            }
             _ => Err(ApiError::new(ErrorCode::NotFound)),
         }?;
         // Refresh the cookie of an authenticated request unless the handler set or cleared it.

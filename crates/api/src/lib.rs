@@ -39,6 +39,7 @@ pub mod health;
 pub mod http;
 pub mod openapi;
 pub mod params;
+pub mod payments;
 pub mod portfolio;
 pub mod routes;
 

@@ -105,6 +105,7 @@ fn access_name(access: Access) -> &'static str {
         Access::Session => "session",
         Access::ApiKey(_) => "session or api key",
         Access::Admin => "admin",
+        Access::Signature => "provider signature",
     }
 }
 
@@ -597,6 +598,7 @@ fn schemas() -> Value {
     let mut s = s;
     s.extend(auth_schemas());
     s.extend(crate::portfolio::openapi_schemas());
+    s.extend(crate::payments::openapi_schemas());
     // One line per route family: each family module declares its own DTO schemas.
     Value::Object(s.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }

@@ -886,6 +886,47 @@ impl Extract for TradesParams {
     }
 }
 
+/// `GET /payments`: default and cap of `limit`.
+pub const PAYMENTS_LIMIT: (u32, u32) = (20, 100);
+
+/// `GET /payments`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentsParams {
+    /// Page size.
+    pub limit: u32,
+    /// Rows after this position.
+    pub cursor: Option<Cursor>,
+}
+
+impl Extract for PaymentsParams {
+    const PARAMS: &'static [ParamDoc] = &[
+        query(
+            "limit",
+            ParamKind::Limit {
+                default: PAYMENTS_LIMIT.0,
+                max: PAYMENTS_LIMIT.1,
+            },
+            "Page size.",
+        ),
+        CURSOR,
+    ];
+
+    fn extract(req: &Request, _: &PathParams) -> Result<Self, ApiError> {
+        let mut f = Fields::default();
+        let q = Query::parse(&req.query, Self::PARAMS, &mut f);
+        let limit = q.opt(&mut f, "limit", |raw| parse_limit(raw, PAYMENTS_LIMIT.1));
+        let cursor = q.opt(&mut f, "cursor", parse_cursor);
+        let value = match (limit, cursor) {
+            (Some(limit), Some(cursor)) => Some(Self {
+                limit: limit.unwrap_or(PAYMENTS_LIMIT.0),
+                cursor,
+            }),
+            _ => None,
+        };
+        f.finish(value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -186,6 +186,31 @@ pub fn verify_nowpayments(
     }
 }
 
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `X-Signature` LemonSqueezy would send for `raw` (for tests and tooling that play the
+/// provider; the verifier does not use it).
+///
+/// # Errors
+/// [`SignatureError::SecretNotConfigured`] for a blank secret.
+pub fn lemonsqueezy_signature(secret: &SecretString, raw: &[u8]) -> Result<String, SignatureError> {
+    Ok(to_hex(&hmac_sha256(configured_key(secret)?, raw)?))
+}
+
+/// The `x-nowpayments-sig` NOWPayments would send for `raw` (recursively sorted form; for
+/// tests and tooling that play the provider).
+///
+/// # Errors
+/// [`SignatureError::SecretNotConfigured`], [`SignatureError::InvalidBody`].
+pub fn nowpayments_signature(secret: &SecretString, raw: &[u8]) -> Result<String, SignatureError> {
+    let key = configured_key(secret)?;
+    let value = json::parse(raw).map_err(SignatureError::InvalidBody)?;
+    let sorted = value.to_compact(json::KeyOrder::SortedRecursively);
+    Ok(to_hex(&hmac_sha512(key, sorted.as_bytes())?))
+}
+
 #[cfg(test)]
 mod tests {
     //! Expected tags are computed here from hand-written canonical strings with a plain

@@ -151,6 +151,8 @@ where
         env,
         app.config.environment == cl_api::config::Environment::Production,
     );
+    let payments = crate::payments::WorkerPayments::from_env(env, &app.config);
+    let payment_deps = payments.as_ref().map(crate::payments::WorkerPayments::deps);
     let accounts = Accounts {
         store: &app.store,
         mailer: &mailer,
@@ -160,6 +162,7 @@ where
         keys: &keys.auth,
         account_pepper: &keys.account_pepper,
         events: &ConsoleEvents,
+        payments: payment_deps.as_ref(),
     };
     handle_api_with(app, &accounts, req, ctx).await
 }

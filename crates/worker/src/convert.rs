@@ -8,6 +8,9 @@ use worker::{Env, Request, Response, Result};
 /// Bodies larger than this are refused before they are read (product.md §11.17); routes with
 /// larger caps (webhooks, imports) raise it explicitly.
 const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Signed provider webhooks may carry up to 256 KiB (product.md §11.17); their handler
+/// enforces the cap again before verifying.
+const MAX_WEBHOOK_BODY_BYTES: usize = 256 * 1024;
 
 /// A fresh 128-bit request id from the platform's CSPRNG.
 pub fn fresh_request_id() -> String {
@@ -30,7 +33,7 @@ pub async fn from_worker(mut req: Request) -> Result<PlainRequest> {
         .and_then(|v| v.parse::<usize>().ok());
     let body = match method {
         Method::Get | Method::Head | Method::Options => Vec::new(),
-        _ if declared.is_some_and(|n| n > MAX_BODY_BYTES) => Vec::new(),
+        _ if declared.is_some_and(|n| n > body_cap(url.path())) => Vec::new(),
         _ => req.bytes().await.unwrap_or_default(),
     };
     Ok(PlainRequest {
@@ -40,6 +43,14 @@ pub async fn from_worker(mut req: Request) -> Result<PlainRequest> {
         headers,
         body,
     })
+}
+
+fn body_cap(path: &str) -> usize {
+    if path.starts_with("/api/v1/webhooks/") {
+        MAX_WEBHOOK_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    }
 }
 
 /// Builds a `worker::Response` from a plain one.

@@ -322,6 +322,107 @@ where
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Worker wiring
+// ---------------------------------------------------------------------------------------------
+
+/// Breaker records in KV, shareable between the two upstreams.
+#[derive(Clone)]
+pub struct SharedKvBreakers(std::rc::Rc<crate::adapters::KvBreakerStore>);
+
+impl BreakerStore for SharedKvBreakers {
+    async fn get(
+        &self,
+        upstream: &str,
+    ) -> Result<Option<String>, cl_outbound::ports::BreakerStoreError> {
+        self.0.get(upstream).await
+    }
+
+    async fn put(
+        &self,
+        upstream: &str,
+        record: &str,
+    ) -> Result<(), cl_outbound::ports::BreakerStoreError> {
+        self.0.put(upstream, record).await
+    }
+}
+
+/// The worker's provider: `fetch`, `setTimeout`, the wall clock, KV breakers.
+pub type WorkerProvider = HttpPaymentProvider<
+    crate::fetch_transport::FetchTransport,
+    crate::adapters::DelaySleeper,
+    crate::adapters::RunClock,
+    SharedKvBreakers,
+>;
+
+/// The payment dependencies of one request, owned (see [`WorkerPayments::deps`]).
+pub struct WorkerPayments {
+    config: cl_app::billing::BillingConfig,
+    provider: WorkerProvider,
+}
+
+impl WorkerPayments {
+    /// Reads the checkout settings, provider URLs and keys; `None` (logged by name, never by
+    /// value) when anything is missing or invalid, so the payment routes answer 503.
+    pub fn from_env(env: &worker::Env, config: &cl_api::config::Config) -> Option<Self> {
+        let lookup = |name: &str| crate::bindings::lookup(env, name);
+        let production = config.environment == cl_api::config::Environment::Production;
+        let problem = |what: String| {
+            worker::console_warn!(
+                "{}",
+                serde_json::json!({"level": "warn", "event": "payments_unconfigured", "problem": what})
+            );
+        };
+        let billing = match cl_api::payments::billing_config(config, lookup) {
+            Ok(b) => b,
+            Err(e) => {
+                problem(e.to_string());
+                return None;
+            }
+        };
+        let api = match PaymentApiConfig::new(
+            lookup("LEMONSQUEEZY_API_URL").as_deref(),
+            config.secrets.lemonsqueezy_api_key.clone(),
+            lookup("NOWPAYMENTS_API_URL").as_deref(),
+            config.secrets.nowpayments_api_key.clone(),
+            production,
+        ) {
+            Ok(a) => a,
+            Err(e) => {
+                problem(e.to_string());
+                return None;
+            }
+        };
+        let kv = match env.kv(crate::bindings::KV) {
+            Ok(kv) => kv,
+            Err(e) => {
+                problem(format!("kv binding: {e}"));
+                return None;
+            }
+        };
+        let breakers = SharedKvBreakers(std::rc::Rc::new(crate::adapters::KvBreakerStore::new(kv)));
+        let provider = HttpPaymentProvider::new(
+            api,
+            crate::fetch_transport::FetchTransport,
+            crate::adapters::DelaySleeper,
+            crate::adapters::RunClock::starting_at(crate::adapters::wall_ms()),
+            breakers,
+        );
+        Some(Self {
+            config: billing,
+            provider,
+        })
+    }
+
+    /// The borrowed bundle the HTTP layer takes.
+    pub fn deps(&self) -> cl_api::payments::Payments<'_> {
+        cl_api::payments::Payments {
+            gateway: &self.provider,
+            config: &self.config,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -6,6 +6,7 @@ mod auth;
 mod health;
 mod helpers;
 mod openapi;
+mod payments;
 mod portfolio;
 mod read;
 mod rig;

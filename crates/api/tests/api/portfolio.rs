@@ -38,6 +38,7 @@ fn send(b: &mut Browser<'_>, method: Method, path: &str, body: Option<Value>) ->
         keys: &rig.keys,
         account_pepper: &rig.pepper,
         events: &rig.events,
+        payments: None,
     };
     let m = match_route(req.method, &req.path).unwrap();
     assert!(cl_api::portfolio::handles(m.spec.route));

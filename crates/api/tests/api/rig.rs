@@ -149,6 +149,7 @@ impl Rig {
             keys: &self.keys,
             account_pepper: &self.pepper,
             events: &self.events,
+            payments: None,
         };
         let handled = pollster::block_on(handle_api_with(&self.app, &accounts, &req, &ctx));
         let route = handled.route;
