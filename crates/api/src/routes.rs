@@ -12,7 +12,7 @@ use crate::access::{Access, Scope};
 use crate::http::Method;
 use crate::params::{
     CandlesParams, Extract, IdParams, MatrixParams, NoParams, ParamDoc, PatternsParams,
-    SessionIdParams, SignalsParams, SymbolsParams, TradesParams,
+    PaymentsParams, SessionIdParams, SignalsParams, SymbolsParams, TradesParams,
 };
 
 /// The API prefix.
@@ -144,6 +144,20 @@ pub enum Route {
     Tag,
     /// Delete a tag.
     TagDelete,
+    /// Start a checkout (crate::payments).
+    PaymentCheckout,
+    /// My payments (keyset pages).
+    Payments,
+    /// One of my payments.
+    Payment,
+    /// Ask the provider for a payment's status.
+    PaymentCheck,
+    /// My subscription.
+    MySubscription,
+    /// LemonSqueezy webhook (signed).
+    WebhookLemonSqueezy,
+    /// NOWPayments IPN (signed).
+    WebhookNowPayments,
 }
 
 impl Route {
@@ -889,6 +903,91 @@ pattern; quantity = balance × risk per trade (1 %) / |entry − stop|. Counts a
         Data::One("Removed"),
         true,
     ),
+    // ----- payments and subscriptions (product.md §6, §11.20; crate::payments) -----
+    RouteSpec {
+        description: "Creates a `pending` payment and returns the provider's hosted page. Needs a \
+verified email (`email_unverified`); 10 per hour per user. `cycle` for pro/premium only, `crypto` \
+(a configured coin) for NOWPayments only. 409 while a lifetime plan runs or the subscription is \
+suspended.",
+        body: Some("CheckoutRequest"),
+        ok_status: 201,
+        errors: &[403, 409, 413, 415, 429],
+        ..post(
+            Route::PaymentCheckout,
+            Access::Session,
+            "/api/v1/payments/checkout",
+            "Start a checkout",
+            Data::One("CheckoutStarted"),
+        )
+    },
+    RouteSpec {
+        description: "My payments, newest first (`created_at` desc, ties by id desc).",
+        params: PaymentsParams::PARAMS,
+        data: Data::Page("Payment"),
+        access: Access::Session,
+        ..get(Route::Payments, "/api/v1/payments", "My payments")
+    },
+    RouteSpec {
+        description: "Another user's payment answers 404.",
+        params: IdParams::PARAMS,
+        data: Data::One("Payment"),
+        access: Access::Session,
+        may_be_missing: true,
+        ..get(
+            Route::Payment,
+            "/api/v1/payments/{id}",
+            "One of my payments",
+        )
+    },
+    RouteSpec {
+        description: "Asks NOWPayments for the payment's current status and applies it like its \
+IPN (forward-only, deduplicated). LemonSqueezy payments, and invoices nobody started paying, \
+answer the stored state with `checked: false`.",
+        params: IdParams::PARAMS,
+        may_be_missing: true,
+        ..post(
+            Route::PaymentCheck,
+            Access::Session,
+            "/api/v1/payments/{id}/check",
+            "Check a payment now",
+            Data::One("PaymentCheck"),
+        )
+    },
+    RouteSpec {
+        description: "Plan, status, expiry and the end of access (3-day grace after expiry for \
+active and expired subscriptions, none once cancelled).",
+        data: Data::One("Subscription"),
+        access: Access::Session,
+        ..get(
+            Route::MySubscription,
+            "/api/v1/me/subscription",
+            "My subscription",
+        )
+    },
+    RouteSpec {
+        description: "`X-Signature` = hex HMAC-SHA256(signing secret, raw body), verified before \
+the body is read; ≤ 256 KiB. No session, no CSRF. Replays are acknowledged without effect.",
+        errors: &[413],
+        ..post(
+            Route::WebhookLemonSqueezy,
+            Access::Signature,
+            "/api/v1/webhooks/lemonsqueezy",
+            "LemonSqueezy webhook",
+            Data::One("WebhookAck"),
+        )
+    },
+    RouteSpec {
+        description: "`x-nowpayments-sig` = hex HMAC-SHA512(IPN secret, key-sorted compact JSON \
+of the body), verified before the body is used; ≤ 256 KiB. No session, no CSRF.",
+        errors: &[413],
+        ..post(
+            Route::WebhookNowPayments,
+            Access::Signature,
+            "/api/v1/webhooks/nowpayments",
+            "NOWPayments IPN",
+            Data::One("WebhookAck"),
+        )
+    },
 ];
 
 const PF_NOTE: &str = "A session (CSRF on writes) or an API key with the scope. Free tier: 403 \

@@ -1651,11 +1651,12 @@ pub trait LockoutStore {
 
 /// Every store port the account use cases need, as one bound.
 pub trait AccountStores:
-    UserStore + SessionStore + AuthTokenStore + RecoveryCodeStore + LockoutStore
+    UserStore + SessionStore + AuthTokenStore + RecoveryCodeStore + LockoutStore + BillingStore
 {
 }
-impl<T: UserStore + SessionStore + AuthTokenStore + RecoveryCodeStore + LockoutStore> AccountStores
-    for T
+impl<
+        T: UserStore + SessionStore + AuthTokenStore + RecoveryCodeStore + LockoutStore + BillingStore,
+    > AccountStores for T
 {
 }
 
