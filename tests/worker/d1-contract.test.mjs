@@ -520,3 +520,23 @@ for (const name of notificationCases) {
       assert.deepEqual({ ok: body.ok, case: body.case }, { ok: true, case: name }, JSON.stringify(body));
     }));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The admin contract (crates/store-contract/src/admin.rs) on D1, one test per case.
+// ---------------------------------------------------------------------------------------------
+
+const adminCases = await withWorker(
+  async ({ call, lines }) => (await json(await call("/admin-cases"), lines)).cases,
+);
+
+test("the admin contract lists its cases", () => {
+  assert.ok(Array.isArray(adminCases) && adminCases.length >= 7, `cases: ${adminCases}`);
+});
+
+for (const name of adminCases) {
+  test(`admin contract on D1: ${name}`, () =>
+    withWorker(async ({ call, lines }) => {
+      const body = await json(await call(`/run-admin/${name}`, { method: "POST" }), lines);
+      assert.deepEqual({ ok: body.ok, case: body.case }, { ok: true, case: name }, JSON.stringify(body));
+    }));
+}

@@ -91,6 +91,14 @@ fn start() {
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let path = req.path();
     match (req.method(), path.as_str()) {
+        (Method::Get, "/admin-cases") => {
+            let all = cl_store_contract::AdminCase::ALL;
+            let names: Vec<&str> = all.iter().map(|c| c.name()).collect();
+            reply(200, &json!({ "cases": names }))
+        }
+        (Method::Post, p) if p.starts_with("/run-admin/") => {
+            run_admin(&env, &p["/run-admin/".len()..]).await
+        }
         (Method::Get, "/cases") => {
             let names: Vec<&str> = Case::ALL.iter().map(|c| c.name()).collect();
             reply(200, &json!({ "cases": names }))
@@ -533,5 +541,19 @@ async fn run_maintenance(env: &Env, name: &str) -> Result<Response> {
         Err(e) => return failure(500, &e),
     };
     cl_store_contract::run_maintenance_case(case, &store).await;
+    case_done(name, &store)
+}
+
+/// Runs one admin contract case (`GET /admin-cases`, `POST /run-admin/<case>`).
+async fn run_admin(env: &Env, name: &str) -> Result<Response> {
+    let all = cl_store_contract::AdminCase::ALL;
+    let Some(case) = all.iter().copied().find(|c| c.name() == name) else {
+        return failure(404, &format!("unknown admin case {name:?}"));
+    };
+    let store = match store(env) {
+        Ok(s) => s,
+        Err(e) => return failure(500, &e),
+    };
+    cl_store_contract::run_admin_case(case, &store).await;
     case_done(name, &store)
 }
