@@ -480,6 +480,26 @@ for (const name of credentialCases) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The API-key contract (crates/store-contract/src/api_keys.rs) on D1, one test per case.
+// ---------------------------------------------------------------------------------------------
+
+const apiKeyCases = await withWorker(
+  async ({ call, lines }) => (await json(await call("/api-key-cases"), lines)).cases,
+);
+
+test("the api key contract lists its cases", () => {
+  assert.ok(Array.isArray(apiKeyCases) && apiKeyCases.length >= 5, `cases: ${apiKeyCases}`);
+});
+
+for (const name of apiKeyCases) {
+  test(`api key contract on D1: ${name}`, () =>
+    withWorker(async ({ call, lines }) => {
+      const body = await json(await call(`/run-api-key/${name}`, { method: "POST" }), lines);
+      assert.deepEqual({ ok: body.ok, case: body.case }, { ok: true, case: name }, JSON.stringify(body));
+    }));
+}
+
+// ---------------------------------------------------------------------------------------------
 // The maintenance contract (crates/store-contract/src/maintenance.rs) on D1, one test per case.
 // ---------------------------------------------------------------------------------------------
 

@@ -9,10 +9,12 @@
 use serde::{Deserialize, Serialize};
 
 mod auth;
+mod keys;
 mod billing;
 mod market;
 mod portfolio;
 pub use auth::*;
+pub use keys::*;
 pub use billing::*;
 pub use market::*;
 pub use portfolio::*;

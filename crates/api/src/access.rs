@@ -1,20 +1,27 @@
-//! Who may call a route (product.md §3, §11.1, §11.7): deny by default. Every entry of the
-//! route table declares an [`Access`]; [`guard`] is the ONE gate every request passes before
-//! its handler runs, and [`decide`] is its pure core.
+//! Who may call a route (product.md §3, §11.1, §11.7, §11.10): deny by default. Every entry of
+//! the route table declares an [`Access`]; [`guard`] is the ONE gate every request passes before
+//! its handler runs, and [`decide`] / [`decide_key`] are its pure core.
 //!
 //! The guard, in order:
 //! 1. A credential in the query string (`api_key`, `key`, `token`, …) → `401`: keys travel in
 //!    headers only.
-//! 2. `Authorization` or `X-API-Key` present → the request is key-authenticated and its
-//!    cookies are ignored. API keys do not exist yet, so every such request is `401`.
-//! 3. Every state-changing request (anything but GET/HEAD; only the CSP sink is exempt) needs
-//!    BOTH an `Origin` equal to the `APP_URL` origin (or, without `Origin`,
+//! 2. `Authorization: Bearer <key>` or `X-API-Key: <key>` present → the request is
+//!    key-authenticated (`crate::keys::authenticate`: 401 for any bad, revoked, expired or
+//!    IP-refused key or unfit owner; 429 + `Retry-After` over the per-key / per-IP limits) and
+//!    its cookies are ignored entirely (no session, so no CSRF either). The key must hold
+//!    every scope of an [`Access::ApiKey`] route (`403 scope_missing`); session and admin
+//!    routes refuse keys (`403 forbidden`).
+//! 3. Every state-changing request (anything but GET/HEAD; the CSP sink and signed webhooks
+//!    are exempt) needs BOTH an `Origin` equal to the `APP_URL` origin (or, without `Origin`,
 //!    `Sec-Fetch-Site: same-origin`) AND an `X-CSRF-Token` that matches the session cookie
 //!    (or the pre-session cookie of the login and register forms); else `403 csrf_failed`.
-//! 4. The access level: `Public` passes; `Session` needs a full session (a `pending_2fa` one
-//!    is refused by `AccountService::authenticate`, so it reaches only `/auth/login/totp`,
-//!    which is public and reads the cookie itself); `Admin` also needs `is_admin` (`403`);
-//!    `ApiKey` is `401` until keys exist.
+//! 4. The access level: `Public` passes; `Session` and `ApiKey` need a full session (a
+//!    `pending_2fa` one is refused by `AccountService::authenticate`, so it reaches only
+//!    `/auth/login/totp`, which is public and reads the cookie itself); `Admin` also needs
+//!    `is_admin` (`403`).
+//! 5. Every authenticated caller carries its effective tier access (the one policy of
+//!    `cl_app::policy`, from the stored subscription; a session's admin view-as included):
+//!    handlers read [`Caller::tier_access`] and never compare tiers themselves.
 
 use crate::auth::AccountDeps;
 use crate::config::Config;
@@ -26,55 +33,11 @@ use crate::http::{Method, Request};
 use crate::routes::{Route, RouteSpec};
 use cl_api_types::ErrorCode;
 use cl_app::accounts::Authenticated;
+use cl_app::api_keys::KeyAuthenticated;
+use cl_app::policy::Access as TierAccess;
+use cl_app::ports::StoredUser;
 
-/// An API-key scope (product.md §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Scope {
-    /// `read:symbols`
-    ReadSymbols,
-    /// `read:candles`
-    ReadCandles,
-    /// `read:patterns`
-    ReadPatterns,
-    /// `read:signals`
-    ReadSignals,
-    /// `read:matrix`
-    ReadMatrix,
-    /// `read:portfolio`
-    ReadPortfolio,
-    /// `write:portfolio`
-    WritePortfolio,
-    /// `write:backtest`
-    WriteBacktest,
-    /// `write:scan`
-    WriteScan,
-    /// `write:fetch`
-    WriteFetch,
-    /// `admin:scheduler` (admin keys only)
-    AdminScheduler,
-    /// `admin:metrics` (admin keys only)
-    AdminMetrics,
-}
-
-impl Scope {
-    /// The wire name, e.g. `read:candles`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::ReadSymbols => "read:symbols",
-            Self::ReadCandles => "read:candles",
-            Self::ReadPatterns => "read:patterns",
-            Self::ReadSignals => "read:signals",
-            Self::ReadMatrix => "read:matrix",
-            Self::ReadPortfolio => "read:portfolio",
-            Self::WritePortfolio => "write:portfolio",
-            Self::WriteBacktest => "write:backtest",
-            Self::WriteScan => "write:scan",
-            Self::WriteFetch => "write:fetch",
-            Self::AdminScheduler => "admin:scheduler",
-            Self::AdminMetrics => "admin:metrics",
-        }
-    }
-}
+pub use cl_app::ports::api_keys::{Scope, ScopeSet};
 
 /// The access level a route requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,15 +50,12 @@ pub enum Access {
     ApiKey(&'static [Scope]),
     /// An admin session.
     Admin,
-    /// A provider webhook: no session and no CSRF (product.md §11.7); the handler verifies the
-    /// provider's signature over the raw body before anything else (§11.20).
-    Signature,
 }
 
 impl Access {
     /// Whether the route needs credentials (drives the OpenAPI `security` and 401 entries).
     pub const fn needs_credentials(self) -> bool {
-        !matches!(self, Self::Public | Self::Signature)
+        !matches!(self, Self::Public)
     }
 }
 
@@ -114,23 +74,50 @@ pub enum Caller {
         auth: Box<Authenticated>,
         /// The cookie token (re-issued with the refreshed `Max-Age`).
         cookie: String,
+        /// The effective tier access (subscription, admin view-as).
+        access: TierAccess,
+    },
+    /// A valid API key (cookies ignored).
+    Key {
+        /// The key, its owner, its scopes and the owner's access.
+        key: Box<KeyAuthenticated>,
     },
 }
 
 impl Caller {
-    /// The cookie token, if the request carried one.
+    /// The cookie token, if the request carried one (never for a key caller).
     pub fn cookie(&self) -> Option<&str> {
         match self {
             Self::Anonymous { cookie } => cookie.as_deref(),
             Self::User { cookie, .. } => Some(cookie),
+            Self::Key { .. } => None,
         }
     }
 
-    /// The authenticated session, if any.
+    /// The authenticated session, if any (a key caller has none).
     pub fn auth(&self) -> Option<&Authenticated> {
         match self {
-            Self::Anonymous { .. } => None,
+            Self::Anonymous { .. } | Self::Key { .. } => None,
             Self::User { auth, .. } => Some(auth),
+        }
+    }
+
+    /// The user behind a session or a key.
+    pub fn user(&self) -> Option<&StoredUser> {
+        match self {
+            Self::Anonymous { .. } => None,
+            Self::User { auth, .. } => Some(auth.user()),
+            Self::Key { key } => Some(&key.user),
+        }
+    }
+
+    /// The caller's effective tier access: the ONE input of every tier rule. `None` for
+    /// anonymous callers (public routes only).
+    pub fn tier_access(&self) -> Option<&TierAccess> {
+        match self {
+            Self::Anonymous { .. } => None,
+            Self::User { access, .. } => Some(access),
+            Self::Key { key } => Some(&key.access),
         }
     }
 }
@@ -138,17 +125,59 @@ impl Caller {
 /// The pure decision of an access level given the (optional) authenticated session.
 ///
 /// # Errors
-/// `unauthorized` without a session (and always for [`Access::ApiKey`] until keys exist);
-/// `forbidden` for a non-admin on an [`Access::Admin`] route.
+/// `unauthorized` without a session; `forbidden` for a non-admin on an [`Access::Admin`]
+/// route.
 pub fn decide(access: Access, auth: Option<&Authenticated>) -> Result<(), ApiError> {
     match (access, auth) {
-        (Access::Public | Access::Signature, _) => Ok(()),
-        (Access::Session, Some(_)) => Ok(()),
+        (Access::Public, _) => Ok(()),
+        (Access::Session | Access::ApiKey(_), Some(_)) => Ok(()),
         (Access::Admin, Some(a)) if a.user().is_admin => Ok(()),
         (Access::Admin, Some(_)) => Err(ApiError::new(ErrorCode::Forbidden)),
-        (Access::Session | Access::Admin, None) | (Access::ApiKey(_), _) => {
+        (Access::Session | Access::Admin | Access::ApiKey(_), None) => {
             Err(ApiError::new(ErrorCode::Unauthorized))
         }
+    }
+}
+
+/// The pure decision of an access level for an API key holding `scopes`.
+///
+/// # Errors
+/// `scope_missing` when an [`Access::ApiKey`] scope is missing; `forbidden` on session and
+/// admin routes (keys never manage accounts, keys or admin state).
+pub fn decide_key(access: Access, scopes: ScopeSet) -> Result<(), ApiError> {
+    match access {
+        Access::ApiKey(required) if scopes.contains_all(required) => Ok(()),
+        Access::ApiKey(_) => Err(ApiError::new(ErrorCode::ScopeMissing)),
+        Access::Session | Access::Admin => Err(ApiError::new(ErrorCode::Forbidden)),
+        _ => Ok(()),
+    }
+}
+
+/// The key presented in `Authorization: Bearer` or `X-API-Key`: `Ok(None)` when neither
+/// header is there.
+///
+/// # Errors
+/// `unauthorized` for another `Authorization` scheme, an empty value, or two different keys.
+pub fn presented_key(req: &Request) -> Result<Option<String>, ApiError> {
+    let bearer = match req.headers.get("authorization") {
+        None => None,
+        Some(value) => {
+            let value = value.trim();
+            let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+            if !scheme.eq_ignore_ascii_case("bearer") || rest.trim().is_empty() {
+                return Err(ApiError::new(ErrorCode::Unauthorized));
+            }
+            Some(rest.trim().to_owned())
+        }
+    };
+    let header = req.headers.get("x-api-key").map(|v| v.trim().to_owned());
+    match (bearer, header) {
+        (Some(a), Some(b)) if a != b => Err(ApiError::new(ErrorCode::Unauthorized)),
+        (Some(k), _) | (None, Some(k)) if k.is_empty() => {
+            Err(ApiError::new(ErrorCode::Unauthorized))
+        }
+        (Some(k), _) | (None, Some(k)) => Ok(Some(k)),
+        (None, None) => Ok(None),
     }
 }
 
@@ -219,12 +248,27 @@ pub async fn guard<A: AccountDeps>(
             ApiError::new(ErrorCode::Unauthorized),
         ));
     }
-    if req.headers.get("authorization").is_some() || req.headers.get("x-api-key").is_some() {
-        return Err(deny(
-            "key_denied",
-            "api_keys_unavailable",
-            ApiError::new(ErrorCode::Unauthorized),
-        ));
+    let presented = match presented_key(req) {
+        Ok(p) => p,
+        Err(err) => return Err(deny("key_denied", "malformed_header", err)),
+    };
+    if let Some(presented) = presented {
+        if !accounts.wired() {
+            return Err(deny(
+                "key_denied",
+                "api_keys_unavailable",
+                ApiError::new(ErrorCode::Unauthorized),
+            ));
+        }
+        let key = accounts.authenticate_key(&presented, ctx, spec.path).await?;
+        if let Err(err) = decide_key(spec.access, key.scopes) {
+            let reason = match err.code() {
+                ErrorCode::ScopeMissing => "scope_missing",
+                _ => "key_not_allowed",
+            };
+            return Err(deny("authorization_failed", reason, err));
+        }
+        return Ok(Caller::Key { key: Box::new(key) });
     }
     let needs_accounts = spec.access != Access::Public || spec.route.is_account_route();
     if needs_accounts && !accounts.wired() {
@@ -232,9 +276,7 @@ pub async fn guard<A: AccountDeps>(
             .with_cause("account dependencies are not wired"));
     }
     let cookie = cookies::session_cookie(req).map(str::to_owned);
-    // Signed webhooks carry no cookie and no token; their signature is the credential.
-    let csrf_exempt = spec.route == Route::CspReport || spec.access == Access::Signature;
-    if is_state_changing(req.method) && !csrf_exempt {
+    if is_state_changing(req.method) && spec.route != Route::CspReport {
         let token_ok = match (cookie.as_deref(), req.headers.get("x-csrf-token")) {
             (Some(c), Some(t)) => accounts.verify_csrf(c, t.trim()),
             _ => false,
@@ -254,11 +296,13 @@ pub async fn guard<A: AccountDeps>(
             ));
         }
     }
-    if matches!(spec.access, Access::Public | Access::Signature) {
+    if spec.access == Access::Public {
         return Ok(Caller::Anonymous { cookie });
     }
     let auth = match (&spec.access, cookie.as_deref()) {
-        (Access::Session | Access::Admin, Some(c)) => accounts.authenticate(c).await?,
+        (Access::Session | Access::Admin | Access::ApiKey(_), Some(c)) => {
+            accounts.authenticate(c).await?
+        }
         _ => None,
     };
     if let Err(err) = decide(spec.access, auth.as_ref()) {
@@ -270,10 +314,14 @@ pub async fn guard<A: AccountDeps>(
         return Err(err);
     }
     match (auth, cookie) {
-        (Some(auth), Some(cookie)) => Ok(Caller::User {
-            auth: Box::new(auth),
-            cookie,
-        }),
+        (Some(auth), Some(cookie)) => {
+            let access = accounts.session_access(&auth, ctx).await?;
+            Ok(Caller::User {
+                auth: Box::new(auth),
+                cookie,
+                access,
+            })
+        }
         _ => Err(ApiError::new(ErrorCode::Unauthorized)),
     }
 }
@@ -292,6 +340,55 @@ mod tests {
         ] {
             let err = decide(denied, None).unwrap_err();
             assert_eq!(err.code(), ErrorCode::Unauthorized);
+        }
+    }
+
+    #[test]
+    fn keys_need_every_scope_and_never_reach_session_routes() {
+        let both = ScopeSet::of(&[Scope::ReadCandles, Scope::ReadPatterns]);
+        let one = ScopeSet::of(&[Scope::ReadCandles]);
+        let chart = Access::ApiKey(&[Scope::ReadCandles, Scope::ReadPatterns]);
+        assert!(decide_key(chart, both).is_ok());
+        assert_eq!(
+            decide_key(chart, one).unwrap_err().code(),
+            ErrorCode::ScopeMissing
+        );
+        let all = ScopeSet::all_non_admin();
+        for refused in [Access::Session, Access::Admin] {
+            assert_eq!(
+                decide_key(refused, all).unwrap_err().code(),
+                ErrorCode::Forbidden
+            );
+        }
+        assert!(decide_key(Access::Public, ScopeSet::EMPTY).is_ok());
+    }
+
+    fn with_headers(pairs: &[(&str, &str)]) -> Request {
+        let mut req = Request::get("/api/v1/symbols");
+        for (k, v) in pairs {
+            req.headers.set(k, *v);
+        }
+        req
+    }
+
+    #[test]
+    fn keys_come_from_bearer_or_x_api_key_only() {
+        assert_eq!(presented_key(&with_headers(&[])).unwrap(), None);
+        assert_eq!(
+            presented_key(&with_headers(&[("authorization", "Bearer abc")])).unwrap(),
+            Some("abc".into())
+        );
+        assert_eq!(
+            presented_key(&with_headers(&[("x-api-key", "abc")])).unwrap(),
+            Some("abc".into())
+        );
+        for bad in [
+            vec![("authorization", "Basic abc")],
+            vec![("authorization", "Bearer ")],
+            vec![("x-api-key", " ")],
+            vec![("authorization", "Bearer a"), ("x-api-key", "b")],
+        ] {
+            assert!(presented_key(&with_headers(&bad)).is_err(), "{bad:?}");
         }
     }
 

@@ -31,7 +31,7 @@ use cl_app::accounts::{
     AccountService, AuthKeys, Authenticated, ClientInfo, IssuedSession, LoginError, LoginOutcome,
 };
 use cl_app::policy::{Access as TierAccess, HistoryAccess, Quota, SymbolAccess};
-use cl_app::ports::{AccountStores, Clock, Mailer, PasswordHasher, RateLimitStore, UserId};
+use cl_app::ports::{Clock, Mailer, PasswordHasher, RateLimitStore, UserId};
 use cl_auth::email::Email;
 use cl_auth::lockout::account_key;
 use cl_auth::net::{parse_client_ip, rate_limit_subject};
@@ -66,6 +66,29 @@ pub trait AccountDeps {
     /// Checks `X-CSRF-Token` against the cookie token (constant time).
     fn verify_csrf(&self, cookie: &str, presented: &str) -> bool;
 
+    /// Authenticates a presented API key, applies its rate limits and counts its use
+    /// (`crate::keys::authenticate`).
+    ///
+    /// # Errors
+    /// `unauthorized`, `rate_limited`, store failures.
+    async fn authenticate_key(
+        &self,
+        presented: &str,
+        ctx: &RequestContext,
+        route: &str,
+    ) -> Result<cl_app::api_keys::KeyAuthenticated, ApiError>;
+
+    /// The session's effective tier access (subscription and view-as; `crate::keys`).
+    ///
+    /// # Errors
+    /// Store failures.
+    async fn session_access(
+        &self,
+        auth: &Authenticated,
+        ctx: &RequestContext,
+    ) -> Result<TierAccess, ApiError>;
+
+
     /// Serves an account route after the gate.
     ///
     /// # Errors
@@ -97,6 +120,24 @@ impl AccountDeps for NoAccounts {
     fn verify_csrf(&self, _: &str, _: &str) -> bool {
         false
     }
+
+    async fn authenticate_key(
+        &self,
+        _: &str,
+        _: &RequestContext,
+        _: &str,
+    ) -> Result<cl_app::api_keys::KeyAuthenticated, ApiError> {
+        Err(ApiError::new(ErrorCode::Unauthorized))
+    }
+
+    async fn session_access(
+        &self,
+        auth: &Authenticated,
+        ctx: &RequestContext,
+    ) -> Result<TierAccess, ApiError> {
+        Ok(auth.access(None, ctx.now_ms))
+    }
+
 
     async fn serve(
         &self,
@@ -220,7 +261,7 @@ fn limits_dto(a: &TierAccess) -> LimitsDto {
 
 impl<'a, S, M, H, C, L, E> Accounts<'a, S, M, H, C, L, E>
 where
-    S: AccountStores,
+    S: crate::keys::KeyStores,
     M: Mailer,
     H: PasswordHasher,
     C: Clock,
@@ -576,8 +617,12 @@ where
         NoParams::extract(call.req, call.path)?;
         let auth = call.user()?;
         let user = auth.user();
-        // Subscriptions are not stored yet: the policy sees none (free, or admin).
-        let access = auth.access(None, self.now());
+        // The gate computed it from the stored subscription and the session's view-as.
+        let access = call
+            .caller
+            .tier_access()
+            .copied()
+            .unwrap_or_else(|| auth.access(None, self.now()));
         let csrf = self.service().csrf_token(auth)?;
         error::ok(
             call.ctx,
@@ -871,7 +916,7 @@ where
 
 impl<S, M, H, C, L, E> AccountDeps for Accounts<'_, S, M, H, C, L, E>
 where
-    S: AccountStores,
+    S: crate::keys::KeyStores,
     M: Mailer,
     H: PasswordHasher,
     C: Clock,
@@ -897,6 +942,24 @@ where
     fn verify_csrf(&self, cookie: &str, presented: &str) -> bool {
         self.service().verify_csrf(cookie, presented)
     }
+
+    async fn authenticate_key(
+        &self,
+        presented: &str,
+        ctx: &RequestContext,
+        route: &str,
+    ) -> Result<cl_app::api_keys::KeyAuthenticated, ApiError> {
+        crate::keys::authenticate(self, presented, ctx, route).await
+    }
+
+    async fn session_access(
+        &self,
+        auth: &Authenticated,
+        _: &RequestContext,
+    ) -> Result<TierAccess, ApiError> {
+        crate::keys::session_access(self, auth).await
+    }
+
 
     async fn serve(
         &self,
@@ -945,6 +1008,7 @@ where
             Route::AuthDeleteAccount => self.delete_account(&call).await,
             Route::AdminUnlockUser => self.admin_unlock(&call).await,
             Route::CspReport => self.csp_report(&call).await,
+            r if crate::keys::handles(r) => crate::keys::serve(self, matched, caller, req, ctx).await,
             r if crate::payments::handles(r) => {
                 if r == Route::PaymentCheckout {
                     let user = call.user()?.user().id.0;
@@ -962,7 +1026,7 @@ where
             _ => Err(ApiError::new(ErrorCode::NotFound)),
         }?;
         // Refresh the cookie of an authenticated request unless the handler set or cleared it.
-        if let Caller::User { auth, cookie } = caller {
+        if let Caller::User { auth, cookie, .. } = caller {
             if resp.headers.get("set-cookie").is_none() {
                 cookies::set_session(
                     &mut resp.headers,

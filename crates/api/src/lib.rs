@@ -37,6 +37,7 @@ pub mod handlers;
 pub mod headers;
 pub mod health;
 pub mod http;
+pub mod keys;
 pub mod openapi;
 pub mod params;
 pub mod payments;

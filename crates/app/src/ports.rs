@@ -19,6 +19,8 @@ pub mod notifications;
 
 pub mod admin;
 
+pub mod api_keys;
+
 pub mod exchange_credentials;
 
 // ---------------------------------------------------------------------------------------------

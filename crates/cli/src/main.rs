@@ -15,6 +15,7 @@
 
 mod args;
 mod bench;
+mod create_user;
 mod demo;
 mod input;
 mod output;
@@ -63,6 +64,9 @@ enum CliError {
     /// stdout could not be written.
     #[error("cannot write output: {0}")]
     Output(#[from] io::Error),
+    /// `create-user` failed.
+    #[error("{0}")]
+    CreateUser(#[from] create_user::CreateUserError),
 }
 
 impl CliError {
@@ -71,7 +75,8 @@ impl CliError {
             Self::Output(_)
             | Self::Bench(bench::BenchError::Output(_))
             | Self::Replay(replay::ReplayError::Output(_))
-            | Self::Demo(demo::DemoError::Write { .. }) => EXIT_OUTPUT,
+            | Self::Demo(demo::DemoError::Write { .. })
+            | Self::CreateUser(create_user::CreateUserError::Write { .. }) => EXIT_OUTPUT,
             _ => EXIT_USAGE,
         }
     }
@@ -91,6 +96,14 @@ fn main() -> ExitCode {
 fn run(argv: Vec<std::ffi::OsString>) -> Result<(), CliError> {
     let stdout = io::stdout().lock();
     let mut out = BufWriter::new(stdout);
+    if argv.first().and_then(|a| a.to_str()) == Some("create-user") {
+        let rest: Vec<String> = argv[1..]
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        create_user::run(&rest, &mut out)?;
+        return Ok(out.flush()?);
+    }
     match args::parse(argv)? {
         Command::Help => out.write_all(args::USAGE.as_bytes())?,
         Command::Version => writeln!(out, "cryptolens {}", env!("CARGO_PKG_VERSION"))?,

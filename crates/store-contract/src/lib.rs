@@ -1384,6 +1384,9 @@ pub async fn health_ping_answers<S: Store>(s: &S) {
 pub mod accounts;
 pub use accounts::{run_account_case, run_all_accounts, AccountCase};
 
+pub mod api_keys;
+pub use api_keys::{run_all_api_keys, run_api_key_case, ApiKeyCase};
+
 pub mod billing;
 pub use billing::{run_all_billing, run_billing_case, BillingCase};
 

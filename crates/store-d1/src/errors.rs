@@ -55,6 +55,8 @@ fn unique_key(columns: &str) -> &'static str {
         "users.ntfy_topic" => return "users.ntfy_topic",
         "auth_tokens.token_hash" => return "auth_tokens.token_hash",
         "sessions.token_hash" => return "sessions.token_hash",
+        "api_keys.prefix" => return "api_keys.prefix",
+        "api_keys.key_hmac" => return "api_keys.key_hmac",
         _ => {}
     }
     match first.split('.').next().unwrap_or("") {

@@ -29,6 +29,7 @@
 //! `cl-store-contract`), and its pure helpers by host unit tests.
 
 mod accounts;
+mod api_keys;
 mod admin;
 mod billing;
 mod cron;

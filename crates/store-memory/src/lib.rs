@@ -87,6 +87,7 @@ impl State {
 pub struct MemoryStore {
     state: RefCell<State>,
     accounts: RefCell<accounts::AccountState>,
+    api_keys: RefCell<api_keys::ApiKeyState>,
     billing: RefCell<billing::BillingState>,
     portfolio: RefCell<portfolio::PortfolioState>,
     cron: RefCell<cron::CronState>,
@@ -530,6 +531,7 @@ impl HealthProbe for MemoryStore {
 }
 
 mod accounts;
+mod api_keys;
 mod admin;
 mod billing;
 mod cron;

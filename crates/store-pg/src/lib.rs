@@ -29,6 +29,7 @@ pub mod migrate;
 mod patterns;
 mod sql;
 
+mod api_keys;
 mod billing;
 mod notifications;
 mod portfolio;

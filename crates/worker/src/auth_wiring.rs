@@ -20,7 +20,7 @@ use cl_api::events::EventSink;
 use cl_api::health::DependencyProbes;
 use cl_api::http::Request;
 use cl_api::{handle_api, handle_api_with, App, Handled, Store};
-use cl_app::ports::{AccountStores, Clock, Mail, MailError, Mailer};
+use cl_app::ports::{Clock, Mail, MailError, Mailer};
 use cl_auth::password::Pbkdf2Params;
 use cl_auth::SecretString;
 use worker::Env;
@@ -122,7 +122,7 @@ pub async fn handle<P, S>(
 ) -> Handled
 where
     P: DependencyProbes,
-    S: Store + AccountStores,
+    S: Store + cl_api::keys::KeyStores,
 {
     let keys = match app.config.secrets.account_keys() {
         Ok(keys) => keys,

@@ -120,6 +120,14 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
             probe_timestamps(&env, &body).await
         }
         (Method::Post, "/probe/panic") => deliberate_panic(),
+        (Method::Get, "/api-key-cases") => {
+            let all = cl_store_contract::ApiKeyCase::ALL;
+            let names: Vec<&str> = all.iter().map(|c| c.name()).collect();
+            reply(200, &json!({ "cases": names }))
+        }
+        (Method::Post, p) if p.starts_with("/run-api-key/") => {
+            run_api_key(&env, &p["/run-api-key/".len()..]).await
+        }
         (Method::Post, p) if p.starts_with("/run/") => run(&env, &p["/run/".len()..]).await,
         (Method::Get, "/account-cases") => {
             let names: Vec<&str> = AccountCase::ALL.iter().map(|c| c.name()).collect();
@@ -298,6 +306,20 @@ async fn run_credentials(env: &Env, name: &str) -> Result<Response> {
         Err(e) => return failure(500, &e),
     };
     cl_store_contract::run_credential_case(case, &store).await;
+    case_done(name, &store)
+}
+
+/// Runs one API-key contract case; a broken expectation panics (see the crate docs).
+async fn run_api_key(env: &Env, name: &str) -> Result<Response> {
+    let all = cl_store_contract::ApiKeyCase::ALL;
+    let Some(case) = all.iter().copied().find(|c| c.name() == name) else {
+        return failure(404, &format!("unknown api key case {name:?}"));
+    };
+    let store = match store(env) {
+        Ok(s) => s,
+        Err(e) => return failure(500, &e),
+    };
+    cl_store_contract::run_api_key_case(case, &store).await;
     case_done(name, &store)
 }
 

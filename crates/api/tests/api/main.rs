@@ -5,6 +5,7 @@
 mod auth;
 mod health;
 mod helpers;
+mod keys;
 mod openapi;
 mod payments;
 mod portfolio;

@@ -8,6 +8,7 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod api_keys;
 mod admin;
 mod billing;
 mod contract;
