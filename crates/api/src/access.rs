@@ -50,12 +50,15 @@ pub enum Access {
     ApiKey(&'static [Scope]),
     /// An admin session.
     Admin,
+    /// A provider webhook: no session and no CSRF (product.md §11.7); the handler verifies the
+    /// provider's signature over the raw body before anything else (§11.20).
+    Signature,
 }
 
 impl Access {
     /// Whether the route needs credentials (drives the OpenAPI `security` and 401 entries).
     pub const fn needs_credentials(self) -> bool {
-        !matches!(self, Self::Public)
+        !matches!(self, Self::Public | Self::Signature)
     }
 }
 
@@ -129,7 +132,7 @@ impl Caller {
 /// route.
 pub fn decide(access: Access, auth: Option<&Authenticated>) -> Result<(), ApiError> {
     match (access, auth) {
-        (Access::Public, _) => Ok(()),
+        (Access::Public | Access::Signature, _) => Ok(()),
         (Access::Session | Access::ApiKey(_), Some(_)) => Ok(()),
         (Access::Admin, Some(a)) if a.user().is_admin => Ok(()),
         (Access::Admin, Some(_)) => Err(ApiError::new(ErrorCode::Forbidden)),
@@ -276,7 +279,9 @@ pub async fn guard<A: AccountDeps>(
             .with_cause("account dependencies are not wired"));
     }
     let cookie = cookies::session_cookie(req).map(str::to_owned);
-    if is_state_changing(req.method) && spec.route != Route::CspReport {
+    // Signed webhooks carry no cookie and no token; their signature is the credential.
+    let csrf_exempt = spec.route == Route::CspReport || spec.access == Access::Signature;
+    if is_state_changing(req.method) && !csrf_exempt {
         let token_ok = match (cookie.as_deref(), req.headers.get("x-csrf-token")) {
             (Some(c), Some(t)) => accounts.verify_csrf(c, t.trim()),
             _ => false,
@@ -296,7 +301,7 @@ pub async fn guard<A: AccountDeps>(
             ));
         }
     }
-    if spec.access == Access::Public {
+    if matches!(spec.access, Access::Public | Access::Signature) {
         return Ok(Caller::Anonymous { cookie });
     }
     let auth = match (&spec.access, cookie.as_deref()) {
