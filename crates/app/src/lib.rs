@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod notify;
 
 pub mod accounts;
+pub mod admin;
 pub mod api_keys;
 pub mod billing;
 pub mod metrics;

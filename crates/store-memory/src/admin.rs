@@ -55,7 +55,7 @@ fn after(page: PageRequest, ts: i64, id: i64) -> bool {
 /// Newest first by `(ts, id)`, the rows after the cursor, `limit + 1` of them.
 fn newest<T: Clone>(rows: impl Iterator<Item = (i64, i64, T)>, page: PageRequest) -> Vec<T> {
     let mut v: Vec<(i64, i64, T)> = rows.filter(|(ts, id, _)| after(page, *ts, *id)).collect();
-    v.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+    v.sort_by_key(|r| std::cmp::Reverse((r.0, r.1)));
     v.into_iter()
         .take(usize::try_from(page.limit).unwrap_or(usize::MAX).saturating_add(1))
         .map(|(_, _, t)| t)
