@@ -20,9 +20,9 @@
 
 use crate::accounts::Authenticated;
 use crate::ports::admin::{
-    AdminStore, AdminUserRow, AuditFilter, ChangeOutcome, ErrorStatus, LogFilter,
-    NewAuditEntry, StoredAuditEntry, StoredError, StoredLogEntry, SymbolPatch, UserChange,
-    UserFilter, MAX_SEARCH_CHARS,
+    AdminStore, AdminUserRow, AuditFilter, ChangeOutcome, ErrorStatus, LogFilter, NewAuditEntry,
+    StoredAuditEntry, StoredError, StoredLogEntry, SymbolPatch, UserChange, UserFilter,
+    MAX_SEARCH_CHARS,
 };
 use crate::ports::{
     BillingSubscription, Clock, NewSymbol, Page, PageRequest, SignalId, SignalStatus, StoreError,
@@ -136,19 +136,32 @@ impl SubscriptionGrant {
     /// # Errors
     /// [`InvalidInput`] on `plan` or `days`.
     pub fn new(plan: &str, days: Option<i64>) -> Result<Self, InvalidInput> {
-        let plan = Plan::parse(plan)
-            .map_err(|_| invalid("plan", "invalid_choice", "must be one of: pro, premium, lifetime"))?;
+        let plan = Plan::parse(plan).map_err(|_| {
+            invalid(
+                "plan",
+                "invalid_choice",
+                "must be one of: pro, premium, lifetime",
+            )
+        })?;
         let days = match (plan, days) {
             (Plan::Lifetime, None) => None,
             (Plan::Lifetime, Some(_)) => {
-                return Err(invalid("days", "not_allowed", "a lifetime plan has no days"))
+                return Err(invalid(
+                    "days",
+                    "not_allowed",
+                    "a lifetime plan has no days",
+                ))
             }
             (_, None) => return Err(invalid("days", "required", "This field is required.")),
             (_, Some(d)) => Some(
                 u32::try_from(d)
                     .ok()
                     .filter(|d| (1..=MAX_GRANT_DAYS).contains(d))
-                    .ok_or(invalid("days", "out_of_range", "must be between 1 and 3650"))?,
+                    .ok_or(invalid(
+                        "days",
+                        "out_of_range",
+                        "must be between 1 and 3650",
+                    ))?,
             ),
         };
         Ok(Self { plan, days })
@@ -333,7 +346,11 @@ impl<'a, S: AdminStore + SymbolStore, C: Clock> AdminService<'a, S, C> {
     ///
     /// # Errors
     /// [`AdminOpError::NotAdmin`], [`AdminOpError::NotFound`]; store failures.
-    pub async fn user(&self, auth: &Authenticated, id: UserId) -> Result<AdminUserRow, AdminOpError> {
+    pub async fn user(
+        &self,
+        auth: &Authenticated,
+        id: UserId,
+    ) -> Result<AdminUserRow, AdminOpError> {
         self.admin(auth)?;
         self.store
             .admin_user(id)
@@ -367,7 +384,9 @@ impl<'a, S: AdminStore + SymbolStore, C: Clock> AdminService<'a, S, C> {
         } else {
             self.admin(auth)?;
         }
-        if id == auth.user().id && matches!(change, UserChange::Active(false) | UserChange::Admin(false)) {
+        if id == auth.user().id
+            && matches!(change, UserChange::Active(false) | UserChange::Admin(false))
+        {
             return Err(AdminOpError::SelfTarget);
         }
         let entry = self.entry(auth, ctx, action, format!("user:{}", id.0), None);
@@ -449,10 +468,18 @@ impl<'a, S: AdminStore + SymbolStore, C: Clock> AdminService<'a, S, C> {
             exchange: "binance".to_owned(),
             is_active: input.is_active,
             notify_enabled: input.notify_enabled,
-            fetch_start_ms: input.fetch_start.map_or(DEFAULT_FETCH_START_MS, FetchStart::ms),
+            fetch_start_ms: input
+                .fetch_start
+                .map_or(DEFAULT_FETCH_START_MS, FetchStart::ms),
             created_at: self.now(),
         };
-        let entry = self.entry(auth, ctx, "symbol.add", format!("symbol:{}", new.symbol), None);
+        let entry = self.entry(
+            auth,
+            ctx,
+            "symbol.add",
+            format!("symbol:{}", new.symbol),
+            None,
+        );
         match self.store.add_symbol_audited(&new, &entry).await {
             Ok(row) => Ok(row),
             Err(StoreError::Conflict(_)) => Err(AdminOpError::SymbolExists),
@@ -494,7 +521,13 @@ impl<'a, S: AdminStore + SymbolStore, C: Clock> AdminService<'a, S, C> {
             parts.push(format!("\"fetch_start_ms\":{v}"));
         }
         let details = format!("{{{}}}", parts.join(","));
-        let entry = self.entry(auth, ctx, "symbol.update", format!("symbol:{}", id.0), Some(details));
+        let entry = self.entry(
+            auth,
+            ctx,
+            "symbol.update",
+            format!("symbol:{}", id.0),
+            Some(details),
+        );
         self.store
             .update_symbol(id, patch, &entry)
             .await?
@@ -514,7 +547,13 @@ impl<'a, S: AdminStore + SymbolStore, C: Clock> AdminService<'a, S, C> {
     ) -> Result<StoredSignal, AdminOpError> {
         self.admin(auth)?;
         let details = format!("{{\"status\":{}}}", json_str(status.as_str()));
-        let entry = self.entry(auth, ctx, "signal.set_status", format!("signal:{}", id.0), Some(details));
+        let entry = self.entry(
+            auth,
+            ctx,
+            "signal.set_status",
+            format!("signal:{}", id.0),
+            Some(details),
+        );
         self.store
             .set_signal_status(id, status, &entry)
             .await?
@@ -598,12 +637,27 @@ mod tests {
     #[test]
     fn grants_need_days_except_lifetime() {
         assert!(SubscriptionGrant::new("pro", Some(30)).is_ok());
-        assert_eq!(SubscriptionGrant::new("lifetime", None).map(|g| g.days()), Ok(None));
-        assert_eq!(SubscriptionGrant::new("pro", None).map_err(|e| e.code), Err("required"));
-        assert_eq!(SubscriptionGrant::new("pro", Some(0)).map_err(|e| e.field), Err("days"));
-        assert_eq!(SubscriptionGrant::new("pro", Some(3651)).map_err(|e| e.code), Err("out_of_range"));
+        assert_eq!(
+            SubscriptionGrant::new("lifetime", None).map(|g| g.days()),
+            Ok(None)
+        );
+        assert_eq!(
+            SubscriptionGrant::new("pro", None).map_err(|e| e.code),
+            Err("required")
+        );
+        assert_eq!(
+            SubscriptionGrant::new("pro", Some(0)).map_err(|e| e.field),
+            Err("days")
+        );
+        assert_eq!(
+            SubscriptionGrant::new("pro", Some(3651)).map_err(|e| e.code),
+            Err("out_of_range")
+        );
         assert!(SubscriptionGrant::new("lifetime", Some(3)).is_err());
-        assert_eq!(SubscriptionGrant::new("gold", Some(3)).map_err(|e| e.field), Err("plan"));
+        assert_eq!(
+            SubscriptionGrant::new("gold", Some(3)).map_err(|e| e.field),
+            Err("plan")
+        );
     }
 
     #[test]
@@ -611,7 +665,14 @@ mod tests {
         let s = SymbolInput::new("SOL-USDT", None, None, None).unwrap();
         assert_eq!(s.symbol, "SOL/USDT");
         assert!(s.is_active && s.notify_enabled);
-        for bad in ["sol/usdt", "SOLUSDT", "/USDT", "A/", "SOL/USDT; DROP", "AAAAAAAAAAAA/BBBBBBBBBB"] {
+        for bad in [
+            "sol/usdt",
+            "SOLUSDT",
+            "/USDT",
+            "A/",
+            "SOL/USDT; DROP",
+            "AAAAAAAAAAAA/BBBBBBBBBB",
+        ] {
             assert!(SymbolInput::new(bad, None, None, None).is_err(), "{bad}");
         }
     }

@@ -168,9 +168,12 @@ fn page(limit: u32) -> PageRequest {
 }
 
 async fn audit_count<S: AdminStores>(s: &S) -> usize {
-    ok(s.audit_log(&AuditFilter::default(), page(500)).await, "audit_log")
-        .items
-        .len()
+    ok(
+        s.audit_log(&AuditFilter::default(), page(500)).await,
+        "audit_log",
+    )
+    .items
+    .len()
 }
 
 /// The audit log: newest first with ties by id, keyset pages, every filter, bad input refused.
@@ -180,22 +183,41 @@ pub async fn admin_audit_pages_and_filters<S: AdminStores>(s: &S) {
     for i in 0..5 {
         let actor = if i % 2 == 0 { a } else { b };
         let action = if i < 3 { "user.verify" } else { "symbol.add" };
-        let e = audit(Some(actor), action, &format!("user:{i}"), T0 + (i / 2) * 1000);
+        let e = audit(
+            Some(actor),
+            action,
+            &format!("user:{i}"),
+            T0 + (i / 2) * 1000,
+        );
         ok(s.append_audit(&e).await, "append");
     }
-    let first = ok(s.audit_log(&AuditFilter::default(), page(2)).await, "page 1");
+    let first = ok(
+        s.audit_log(&AuditFilter::default(), page(2)).await,
+        "page 1",
+    );
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.items[0].entry.target, "user:4", "newest first");
     assert_eq!(first.items[1].entry.target, "user:3", "ties by id desc");
     let details = first.items[0].entry.details.clone().unwrap_or_default();
-    assert_eq!(details.replace(' ', ""), "{\"k\":1}", "details kept (jsonb may respace)");
-    assert_eq!(first.items[0].entry.request_id.as_deref(), Some("req-contract-1"));
+    assert_eq!(
+        details.replace(' ', ""),
+        "{\"k\":1}",
+        "details kept (jsonb may respace)"
+    );
+    assert_eq!(
+        first.items[0].entry.request_id.as_deref(),
+        Some("req-contract-1")
+    );
     let next = PageRequest {
         limit: 2,
         after: first.next,
     };
     let second = ok(s.audit_log(&AuditFilter::default(), next).await, "page 2");
-    let targets: Vec<&str> = second.items.iter().map(|r| r.entry.target.as_str()).collect();
+    let targets: Vec<&str> = second
+        .items
+        .iter()
+        .map(|r| r.entry.target.as_str())
+        .collect();
     assert_eq!(targets, ["user:2", "user:1"]);
     let third = ok(
         s.audit_log(
@@ -222,12 +244,22 @@ pub async fn admin_audit_pages_and_filters<S: AdminStores>(s: &S) {
         action: Some("symbol.add".into()),
         ..AuditFilter::default()
     };
-    assert_eq!(ok(s.audit_log(&by_action, page(10)).await, "action").items.len(), 2);
+    assert_eq!(
+        ok(s.audit_log(&by_action, page(10)).await, "action")
+            .items
+            .len(),
+        2
+    );
     let by_target = AuditFilter {
         target: Some("user:0".into()),
         ..AuditFilter::default()
     };
-    assert_eq!(ok(s.audit_log(&by_target, page(10)).await, "target").items.len(), 1);
+    assert_eq!(
+        ok(s.audit_log(&by_target, page(10)).await, "target")
+            .items
+            .len(),
+        1
+    );
     let by_time = AuditFilter {
         since: Some(T0 + 1000),
         until: Some(T0 + 2000),
@@ -235,10 +267,17 @@ pub async fn admin_audit_pages_and_filters<S: AdminStores>(s: &S) {
     };
     let rows = ok(s.audit_log(&by_time, page(10)).await, "time").items;
     let targets: Vec<&str> = rows.iter().map(|r| r.entry.target.as_str()).collect();
-    assert_eq!(targets, ["user:3", "user:2"], "since inclusive, until exclusive");
+    assert_eq!(
+        targets,
+        ["user:3", "user:2"],
+        "since inclusive, until exclusive"
+    );
 
     let mut bad = audit(Some(a), "has space", "user:1", T0);
-    assert!(matches!(s.append_audit(&bad).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(
+        s.append_audit(&bad).await,
+        Err(StoreError::Invalid(_))
+    ));
     bad.action = "ok".into();
     bad.details = Some("not json".into());
     assert!(s.append_audit(&bad).await.is_err(), "details must be JSON");
@@ -267,8 +306,12 @@ pub async fn admin_user_list_searches_with_subscriptions<S: AdminStores>(s: &S) 
         external_subscription_id: None,
     };
     ok(
-        s.set_subscription(&sub, T0, &audit(None, "user.set_subscription", "user:1", T0))
-            .await,
+        s.set_subscription(
+            &sub,
+            T0,
+            &audit(None, "user.set_subscription", "user:1", T0),
+        )
+        .await,
         "set_subscription",
     );
 
@@ -326,46 +369,85 @@ pub async fn admin_user_changes_are_audited_and_revoke_sessions<S: AdminStores>(
     let act = |action: &str| audit(Some(a), action, &format!("user:{}", u.0), T0 + 5);
 
     let out = ok(
-        s.change_user(u, UserChange::Verified(true), &act("user.verify")).await,
+        s.change_user(u, UserChange::Verified(true), &act("user.verify"))
+            .await,
         "verify",
     );
-    assert_eq!(out, ChangeOutcome::Applied { sessions_revoked: 0 });
+    assert_eq!(
+        out,
+        ChangeOutcome::Applied {
+            sessions_revoked: 0
+        }
+    );
     assert!(ok(s.user(u).await, "user").expect("u").is_verified);
     assert_eq!(ok(s.user_sessions(u).await, "sessions").len(), 2);
 
     let out = ok(
-        s.change_user(u, UserChange::Admin(true), &act("user.make_admin")).await,
+        s.change_user(u, UserChange::Admin(true), &act("user.make_admin"))
+            .await,
         "make admin",
     );
-    assert_eq!(out, ChangeOutcome::Applied { sessions_revoked: 2 });
+    assert_eq!(
+        out,
+        ChangeOutcome::Applied {
+            sessions_revoked: 2
+        }
+    );
     assert!(ok(s.user(u).await, "user").expect("u").is_admin);
     assert!(ok(s.user_sessions(u).await, "sessions").is_empty());
-    assert_eq!(ok(s.user_sessions(a).await, "admin sessions").len(), 1, "others keep theirs");
+    assert_eq!(
+        ok(s.user_sessions(a).await, "admin sessions").len(),
+        1,
+        "others keep theirs"
+    );
 
     session(s, u).await;
     let out = ok(
-        s.change_user(u, UserChange::Active(false), &act("user.deactivate")).await,
+        s.change_user(u, UserChange::Active(false), &act("user.deactivate"))
+            .await,
         "deactivate",
     );
-    assert_eq!(out, ChangeOutcome::Applied { sessions_revoked: 1 });
+    assert_eq!(
+        out,
+        ChangeOutcome::Applied {
+            sessions_revoked: 1
+        }
+    );
     let row = ok(s.user(u).await, "user").expect("u");
     assert!(!row.is_active);
     assert!(ok(s.user_sessions(u).await, "sessions").is_empty());
 
     let out = ok(
-        s.change_user(UserId(999_999), UserChange::Active(false), &act("user.deactivate"))
-            .await,
+        s.change_user(
+            UserId(999_999),
+            UserChange::Active(false),
+            &act("user.deactivate"),
+        )
+        .await,
         "ghost",
     );
     assert_eq!(out, ChangeOutcome::NotFound);
     let mut bad = act("user.verify");
     bad.target = String::new();
-    assert!(s.change_user(u, UserChange::Verified(false), &bad).await.is_err());
-    assert!(ok(s.user(u).await, "user").expect("u").is_verified, "refused → unchanged");
+    assert!(s
+        .change_user(u, UserChange::Verified(false), &bad)
+        .await
+        .is_err());
+    assert!(
+        ok(s.user(u).await, "user").expect("u").is_verified,
+        "refused → unchanged"
+    );
 
-    let rows = ok(s.audit_log(&AuditFilter::default(), page(10)).await, "audit").items;
+    let rows = ok(
+        s.audit_log(&AuditFilter::default(), page(10)).await,
+        "audit",
+    )
+    .items;
     let actions: Vec<&str> = rows.iter().map(|r| r.entry.action.as_str()).collect();
-    assert_eq!(actions, ["user.deactivate", "user.make_admin", "user.verify"]);
+    assert_eq!(
+        actions,
+        ["user.deactivate", "user.make_admin", "user.verify"]
+    );
     assert!(rows.iter().all(|r| r.entry.actor == Some(a)));
 }
 
@@ -375,11 +457,19 @@ pub async fn admin_last_admin_is_kept<S: AdminStores>(s: &S) {
     let a = admin(s, "solo").await;
     let act = |action: &str| audit(Some(a), action, "user:1", T0);
     assert_eq!(
-        ok(s.change_user(a, UserChange::Admin(false), &act("user.revoke_admin")).await, "demote"),
+        ok(
+            s.change_user(a, UserChange::Admin(false), &act("user.revoke_admin"))
+                .await,
+            "demote"
+        ),
         ChangeOutcome::LastAdmin
     );
     assert_eq!(
-        ok(s.change_user(a, UserChange::Active(false), &act("user.deactivate")).await, "off"),
+        ok(
+            s.change_user(a, UserChange::Active(false), &act("user.deactivate"))
+                .await,
+            "off"
+        ),
         ChangeOutcome::LastAdmin
     );
     assert!(ok(s.user(a).await, "user").expect("a").is_admin);
@@ -387,11 +477,19 @@ pub async fn admin_last_admin_is_kept<S: AdminStores>(s: &S) {
 
     let b = admin(s, "duo").await;
     assert!(matches!(
-        ok(s.change_user(a, UserChange::Admin(false), &act("user.revoke_admin")).await, "demote"),
+        ok(
+            s.change_user(a, UserChange::Admin(false), &act("user.revoke_admin"))
+                .await,
+            "demote"
+        ),
         ChangeOutcome::Applied { .. }
     ));
     assert_eq!(
-        ok(s.change_user(b, UserChange::Active(false), &act("user.deactivate")).await, "b off"),
+        ok(
+            s.change_user(b, UserChange::Active(false), &act("user.deactivate"))
+                .await,
+            "b off"
+        ),
         ChangeOutcome::LastAdmin,
         "b is now the only admin"
     );
@@ -399,7 +497,11 @@ pub async fn admin_last_admin_is_kept<S: AdminStores>(s: &S) {
     ok(s.set_admin(a, true).await, "a admin again");
     ok(s.set_active(a, false).await, "a inactive");
     assert_eq!(
-        ok(s.change_user(b, UserChange::Admin(false), &act("user.revoke_admin")).await, "b"),
+        ok(
+            s.change_user(b, UserChange::Admin(false), &act("user.revoke_admin"))
+                .await,
+            "b"
+        ),
         ChangeOutcome::LastAdmin
     );
     assert_eq!(audit_count(s).await, 1);
@@ -435,8 +537,12 @@ pub async fn admin_symbols_signals_and_subscriptions<S: AdminStores>(s: &S) {
         fetch_start_ms: Some(1_710_000_000_000),
     };
     let row = ok(
-        s.update_symbol(sol.id, patch, &audit(Some(a), "symbol.update", "symbol:1", T0))
-            .await,
+        s.update_symbol(
+            sol.id,
+            patch,
+            &audit(Some(a), "symbol.update", "symbol:1", T0),
+        )
+        .await,
         "patch",
     )
     .expect("symbol");
@@ -447,8 +553,12 @@ pub async fn admin_symbols_signals_and_subscriptions<S: AdminStores>(s: &S) {
     assert_eq!(listed[0], row);
     assert_eq!(
         ok(
-            s.update_symbol(SymbolId(999_999), patch, &audit(Some(a), "symbol.update", "symbol:x", T0))
-                .await,
+            s.update_symbol(
+                SymbolId(999_999),
+                patch,
+                &audit(Some(a), "symbol.update", "symbol:x", T0)
+            )
+            .await,
             "ghost"
         ),
         None
@@ -470,17 +580,28 @@ pub async fn admin_symbols_signals_and_subscriptions<S: AdminStores>(s: &S) {
     };
     let id = ok(s.insert_signal(&sig, 0).await, "signal").expect("inserted");
     let out = ok(
-        s.set_signal_status(id, SignalStatus::Cancelled, &audit(Some(a), "signal.set_status", "signal:1", T0))
-            .await,
+        s.set_signal_status(
+            id,
+            SignalStatus::Cancelled,
+            &audit(Some(a), "signal.set_status", "signal:1", T0),
+        )
+        .await,
         "override",
     )
     .expect("signal");
     assert_eq!(out.status, SignalStatus::Cancelled);
-    assert_eq!(ok(s.signal(id).await, "read").expect("sig").status, SignalStatus::Cancelled);
+    assert_eq!(
+        ok(s.signal(id).await, "read").expect("sig").status,
+        SignalStatus::Cancelled
+    );
     assert_eq!(
         ok(
-            s.set_signal_status(SignalId(999_999), SignalStatus::Closed, &audit(Some(a), "signal.set_status", "signal:x", T0))
-                .await,
+            s.set_signal_status(
+                SignalId(999_999),
+                SignalStatus::Closed,
+                &audit(Some(a), "signal.set_status", "signal:x", T0)
+            )
+            .await,
             "ghost"
         ),
         None
@@ -532,9 +653,15 @@ fn occurrence(fp: char, at: i64, req: &str) -> ErrorOccurrence {
 pub async fn admin_errors_group_by_fingerprint<S: AdminStores>(s: &S) {
     let a = admin(s, "triage").await;
     let g1 = ok(s.record_error(&occurrence('a', T0, "r1")).await, "first");
-    let again = ok(s.record_error(&occurrence('a', T0 + 10, "r2")).await, "repeat");
+    let again = ok(
+        s.record_error(&occurrence('a', T0 + 10, "r2")).await,
+        "repeat",
+    );
     assert_eq!(g1, again, "same group");
-    let g2 = ok(s.record_error(&occurrence('b', T0 + 5, "r3")).await, "other");
+    let g2 = ok(
+        s.record_error(&occurrence('b', T0 + 5, "r3")).await,
+        "other",
+    );
     assert_ne!(g1, g2);
     let list = ok(s.errors(None, page(10)).await, "list").items;
     assert_eq!(list.len(), 2);
@@ -545,17 +672,31 @@ pub async fn admin_errors_group_by_fingerprint<S: AdminStores>(s: &S) {
     assert_eq!(list[0].status, ErrorStatus::New);
 
     let act = audit(Some(a), "error.resolve", "error:1", T0);
-    let row = ok(s.set_error_status(g1, ErrorStatus::Resolved, &act).await, "resolve")
-        .expect("group");
+    let row = ok(
+        s.set_error_status(g1, ErrorStatus::Resolved, &act).await,
+        "resolve",
+    )
+    .expect("group");
     assert_eq!(row.status, ErrorStatus::Resolved);
-    let resolved = ok(s.errors(Some(ErrorStatus::Resolved), page(10)).await, "filter").items;
+    let resolved = ok(
+        s.errors(Some(ErrorStatus::Resolved), page(10)).await,
+        "filter",
+    )
+    .items;
     assert_eq!(resolved.len(), 1);
     assert_eq!(
-        ok(s.set_error_status(999_999, ErrorStatus::Acknowledged, &act).await, "ghost"),
+        ok(
+            s.set_error_status(999_999, ErrorStatus::Acknowledged, &act)
+                .await,
+            "ghost"
+        ),
         None
     );
     assert_eq!(audit_count(s).await, 1);
-    ok(s.record_error(&occurrence('a', T0 + 20, "r4")).await, "recurs");
+    ok(
+        s.record_error(&occurrence('a', T0 + 20, "r4")).await,
+        "recurs",
+    );
     let back = ok(s.errors(Some(ErrorStatus::New), page(10)).await, "new").items;
     assert_eq!(back.len(), 2, "a resolved group that recurs is new again");
     let first = ok(s.errors(None, page(1)).await, "page");
@@ -574,7 +715,10 @@ pub async fn admin_errors_group_by_fingerprint<S: AdminStores>(s: &S) {
     assert_eq!(next.items[0].id, g2);
     let mut bad = occurrence('c', T0, "r5");
     bad.fingerprint = "short".into();
-    assert!(matches!(s.record_error(&bad).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(
+        s.record_error(&bad).await,
+        Err(StoreError::Invalid(_))
+    ));
 }
 
 /// Logs page newest first and filter by level, category and time.

@@ -362,7 +362,9 @@ ORDER BY u.created_at DESC, u.id DESC LIMIT ?4"
             &sql,
             &[opt_text(like.as_deref()), cts, cid, fetch_limit(page)],
         )?;
-        let rows = self.rows::<UserRow, AdminUserRow>("users", stmt, USER).await?;
+        let rows = self
+            .rows::<UserRow, AdminUserRow>("users", stmt, USER)
+            .await?;
         Ok(page_of(rows, page.limit, |r| Cursor {
             ts: r.created_at,
             id: r.id.0,
@@ -372,7 +374,9 @@ ORDER BY u.created_at DESC, u.id DESC LIMIT ?4"
     async fn admin_user(&self, id: UserId) -> Result<Option<AdminUserRow>, StoreError> {
         let sql = format!("{USER_SELECT} WHERE u.id = ?1");
         let stmt = self.stmt(&sql, &[int("user id", id.0)?])?;
-        let rows = self.rows::<UserRow, AdminUserRow>("users", stmt, USER).await?;
+        let rows = self
+            .rows::<UserRow, AdminUserRow>("users", stmt, USER)
+            .await?;
         Ok(rows.into_iter().next())
     }
 

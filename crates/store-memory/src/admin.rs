@@ -57,7 +57,11 @@ fn newest<T: Clone>(rows: impl Iterator<Item = (i64, i64, T)>, page: PageRequest
     let mut v: Vec<(i64, i64, T)> = rows.filter(|(ts, id, _)| after(page, *ts, *id)).collect();
     v.sort_by_key(|r| std::cmp::Reverse((r.0, r.1)));
     v.into_iter()
-        .take(usize::try_from(page.limit).unwrap_or(usize::MAX).saturating_add(1))
+        .take(
+            usize::try_from(page.limit)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1),
+        )
         .map(|(_, _, t)| t)
         .collect()
 }
@@ -282,7 +286,11 @@ impl AdminStore for MemoryStore {
     async fn record_error(&self, o: &ErrorOccurrence) -> Result<i64, StoreError> {
         o.validate()?;
         let mut st = self.admin.borrow_mut();
-        if let Some(g) = st.errors.values_mut().find(|g| g.fingerprint == o.fingerprint) {
+        if let Some(g) = st
+            .errors
+            .values_mut()
+            .find(|g| g.fingerprint == o.fingerprint)
+        {
             g.occurrences += 1;
             g.last_seen = g.last_seen.max(o.at);
             g.sample_request_id.clone_from(&o.request_id);

@@ -14,8 +14,8 @@
 //! - Lists are keyset pages, newest first ([`Cursor`] `ts` = the list's time column).
 //! - The user list carries each user's subscription summary from ONE joined query (no N+1).
 
-use super::{Cursor, Page, PageRequest, StoreError, StoredSignal, StoredSymbol, SymbolId, UserId};
 use super::{exact_int, NewSymbol, SignalId, SignalStatus};
+use super::{Cursor, Page, PageRequest, StoreError, StoredSignal, StoredSymbol, SymbolId, UserId};
 use cl_auth::email::{Email, Username};
 use cl_billing::plan::Plan;
 use cl_billing::subscription::SubscriptionStatus;
@@ -147,7 +147,9 @@ pub fn audit_word(what: &'static str, v: &str) -> Result<(), StoreError> {
     if ok {
         Ok(())
     } else {
-        Err(StoreError::Invalid(format!("audit {what} is not a short word")))
+        Err(StoreError::Invalid(format!(
+            "audit {what} is not a short word"
+        )))
     }
 }
 
@@ -348,8 +350,8 @@ impl ErrorOccurrence {
     /// [`StoreError::Invalid`].
     pub fn validate(&self) -> Result<(), StoreError> {
         exact_int("error at", self.at)?;
-        let fp_ok = self.fingerprint.len() == 64
-            && self.fingerprint.bytes().all(|b| b.is_ascii_hexdigit());
+        let fp_ok =
+            self.fingerprint.len() == 64 && self.fingerprint.bytes().all(|b| b.is_ascii_hexdigit());
         if !fp_ok
             || self.kind.is_empty()
             || self.kind.len() > MAX_AUDIT_WORD
@@ -632,7 +634,10 @@ mod tests {
     #[test]
     fn pages_keep_a_cursor_only_when_more_rows_exist() {
         let key = |v: &i64| Cursor { ts: *v, id: *v };
-        assert_eq!(page_of(vec![3, 2, 1], 2, key).next, Some(Cursor { ts: 2, id: 2 }));
+        assert_eq!(
+            page_of(vec![3, 2, 1], 2, key).next,
+            Some(Cursor { ts: 2, id: 2 })
+        );
         assert_eq!(page_of(vec![3, 2], 2, key).next, None);
     }
 }
