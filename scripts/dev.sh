@@ -17,6 +17,13 @@ ensure_dev_vars
 phase "local D1: migrations and demo data"
 d1_migrate_local "$ROOT/.wrangler/state"
 load_demo_data "$ROOT/.wrangler/state"
+# The demo admin gets a fresh random one-time password on every start (no seeded account has
+# a known password, product.md §11); it is printed once below, never stored in clear.
+ADMIN_SQL="$ROOT/target/demo/admin.sql"; mkdir -p "$(dirname "$ADMIN_SQL")"
+ADMIN_LOGIN="$(cargo run --quiet -p cryptolens-cli -- create-user --email admin@example.com \
+  --admin --tier premium --sql-out "$ADMIN_SQL")"
+npx wrangler d1 execute DB --local --persist-to "$ROOT/.wrangler/state" --file "$ADMIN_SQL" >/dev/null
+rm -f "$ADMIN_SQL"
 phase_done
 
 EXTRA=()
@@ -33,5 +40,7 @@ if [ "$FAKE_EXCHANGE" = 1 ]; then
 fi
 
 log "CryptoLens Edge is starting on http://127.0.0.1:$PORT  (Ctrl-C to stop)"
+log "sign in at http://127.0.0.1:$PORT/login as the demo admin (one-time password, shown once):"
+printf '    %s\n' "$ADMIN_LOGIN" >&2
 npx wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$ROOT/.wrangler/state" \
   --test-scheduled "${EXTRA[@]}"

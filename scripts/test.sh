@@ -94,7 +94,18 @@ suite worker-tests count_node node --test --test-concurrency=1 "$ROOT"/tests/wor
 # Browser tests drive Debian's Chromium against the real `wrangler dev` (command 1's server).
 phase "start wrangler dev"
 PORT=$(free_port); PERSIST="$ROOT/target/wrangler-e2e"; rm -rf "$PERSIST"
-{ d1_migrate_local "$PERSIST" && load_demo_data "$PERSIST"; } > "$LOGS/e2e-data.log" 2>&1 \
+# e2e_user EMAIL VAR [create-user options]: a verified account with a random one-time password,
+# exported as VAR_EMAIL / VAR_PASSWORD for the browser specs (tests/browser/auth.cjs).
+e2e_user() {
+  local email="$1" var="$2" sql="$ROOT/target/e2e-users.sql" out; shift 2
+  out="$(cargo run --quiet -p cryptolens-cli -- create-user --email "$email" --sql-out "$sql" "$@")" \
+    && npx wrangler d1 execute DB --local --persist-to "$PERSIST" --file "$sql" >/dev/null \
+    && export "${var}_EMAIL=$email" "${var}_PASSWORD=$(sed -n 's/^password: //p' <<<"$out")"
+}
+{ d1_migrate_local "$PERSIST" && load_demo_data "$PERSIST" \
+    && e2e_user admin@example.com E2E --admin --tier premium \
+    && e2e_user premium@example.com E2E_PREMIUM --tier premium \
+    && e2e_user free@example.com E2E_FREE --tier free; } > "$LOGS/e2e-data.log" 2>&1 \
   || { tail -n 30 "$LOGS/e2e-data.log"; FAILED=$((FAILED + 1)); FAILED_PHASES+=("e2e-data"); }
 setsid npx wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$PERSIST" \
   > "$LOGS/wrangler-dev.log" 2>&1 &
