@@ -142,31 +142,33 @@ UPDATE patterns SET status = 'expired'
 WHERE symbol_id = ?1 AND status = 'active' AND expires_at < ?2";
 
 /// The matrix in ONE statement (detection.md §7), the Postgres `MATRIX` in SQLite: every
-/// active symbol × 5m..1d, the active pattern with the greatest detected_at (ties → higher
-/// id) and the active count, served by `patterns_matrix_idx`. Ordered by name with SQLite's
-/// default BINARY collation (bytewise, as the memory store and Postgres `COLLATE "C"`).
+/// active symbol × 5m..1d, the active pattern with the greatest detected_at (ties → higher id)
+/// and the active count. SQLite has no `LATERAL`; correlated scalar subqueries do the same:
+/// per cell, the id of the first row of its `patterns_matrix_idx` range (`LIMIT 1`) and a
+/// covering-index count, then the pattern by primary key. (Ranking every active pattern with
+/// window functions made SQLite scan the ranked rows once per cell: 1.6 s instead of 13 ms on
+/// 200 symbols and 100k patterns.) Ordered by name with SQLite's default BINARY collation
+/// (bytewise, as the memory store and Postgres `COLLATE "C"`).
 pub(crate) const MATRIX: &str = "\
 WITH tfs(tf, ord) AS (
     VALUES ('5m', 1), ('15m', 2), ('30m', 3), ('1h', 4), ('2h', 5), ('4h', 6), ('1d', 7)
 ),
-ranked AS (
-    SELECT p.id, p.symbol_id, p.tf, p.pattern_type, p.direction, p.zone_low, p.zone_high,
-           p.detected_at,
-           row_number() OVER (PARTITION BY p.symbol_id, p.tf
-                              ORDER BY p.detected_at DESC, p.id DESC) AS rn,
-           count(*) OVER (PARTITION BY p.symbol_id, p.tf) AS n
-    FROM patterns p
-    JOIN symbols s ON s.id = p.symbol_id AND s.is_active = 1
-    WHERE p.status = 'active' AND p.tf <> '1m'
+cells AS (
+    SELECT s.id AS sid, s.symbol AS symbol, t.tf AS tf, t.ord AS ord,
+           (SELECT p.id FROM patterns p
+            WHERE p.status = 'active' AND p.symbol_id = s.id AND p.tf = t.tf
+            ORDER BY p.detected_at DESC, p.id DESC LIMIT 1) AS pid,
+           (SELECT count(*) FROM patterns p
+            WHERE p.status = 'active' AND p.symbol_id = s.id AND p.tf = t.tf) AS n
+    FROM symbols s CROSS JOIN tfs t
+    WHERE s.is_active = 1
 )
-SELECT s.id AS symbol_id, s.symbol AS symbol, t.tf AS tf, r.id AS pattern_id,
-       r.pattern_type AS pattern_type, r.direction AS direction, r.zone_low AS zone_low,
-       r.zone_high AS zone_high, r.detected_at AS detected_at, coalesce(r.n, 0) AS active_count
-FROM symbols s
-CROSS JOIN tfs t
-LEFT JOIN ranked r ON r.symbol_id = s.id AND r.tf = t.tf AND r.rn = 1
-WHERE s.is_active = 1
-ORDER BY s.symbol, t.ord";
+SELECT c.sid AS symbol_id, c.symbol AS symbol, c.tf AS tf, p.id AS pattern_id,
+       p.pattern_type AS pattern_type, p.direction AS direction, p.zone_low AS zone_low,
+       p.zone_high AS zone_high, p.detected_at AS detected_at, c.n AS active_count
+FROM cells c
+LEFT JOIN patterns p ON p.id = c.pid
+ORDER BY c.symbol, c.ord";
 
 /// The cooldown guard and the insert are one statement (`?12` = now, `?13` = cooldown ms).
 pub(crate) const INSERT_SIGNAL: &str = "\
