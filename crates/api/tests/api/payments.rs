@@ -528,3 +528,21 @@ fn without_payment_configuration_the_routes_answer_503() {
         200
     );
 }
+
+#[test]
+fn checkout_is_limited_to_ten_per_hour_per_user() {
+    let rig = Rig::new();
+    let pay = Pay::new(&rig);
+    let mut alice = rig.signed_up("alice@example.com", "alice", "203.0.113.1");
+    let body = json!({"provider": "lemonsqueezy", "plan": "pro", "cycle": "monthly"});
+    for _ in 0..10 {
+        assert_eq!(checkout(&pay, &mut alice, body.clone()).status, 201);
+    }
+    let r = checkout(&pay, &mut alice, body.clone());
+    assert_eq!(r.status, 429, "{}", r.json);
+    assert!(r.headers.get("retry-after").is_some());
+    assert_eq!(pay.provider.checkouts.borrow().len(), 10);
+    // Another user is not affected.
+    let mut bob = rig.signed_up("bob@example.com", "bob", "203.0.113.2");
+    assert_eq!(checkout(&pay, &mut bob, body).status, 201);
+}
