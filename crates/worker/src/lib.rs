@@ -10,6 +10,7 @@ mod adapters;
 mod auth_wiring;
 mod bindings;
 mod convert;
+mod ntfy_wiring;
 /// `cl_outbound::HttpTransport` over `fetch`, with timeouts.
 pub mod fetch_transport;
 /// The KV `RateLimitStore` with per-isolate shards (for the account routes).

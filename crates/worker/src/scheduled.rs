@@ -16,9 +16,10 @@ use crate::bindings;
 use crate::fetch_transport::FetchTransport;
 use cl_app::cron::RunTrigger;
 use cl_app::jobs::{
-    jobs_for_cron, run_pipeline_job, BadCandle, CandleSource, FetchFailure, Fetched, JobOutcome,
-    PipelineJobConfig, PIPELINE_JOB,
+    jobs_for_cron, run_pipeline_job_notifying, BadCandle, CandleSource, FetchFailure, Fetched,
+    JobOutcome, PipelineJobConfig, PIPELINE_JOB,
 };
+use cl_app::notify::Notifier;
 use cl_outbound::{BaseUrl, ExchangeClient, ExchangeConfig, ExchangeError, Scheme};
 use cl_store_d1::D1Store;
 use serde_json::json;
@@ -197,7 +198,10 @@ async fn pipeline(env: &Env, scheduled_ms: i64) -> Result<(), SetupError> {
         ),
     };
     let store = D1Store::new(db);
-    let result = run_pipeline_job(
+    // Step 6b: ntfy through the KV breaker `breaker:ntfy` (crate::ntfy_wiring).
+    let sender = crate::ntfy_wiring::NtfySender::from_env(env, clock, &breakers);
+    let notifier = Notifier::new(&store, &sender, crate::ntfy_wiring::notify_config(env));
+    let result = run_pipeline_job_notifying(
         &store,
         &source,
         &clock,
@@ -205,6 +209,7 @@ async fn pipeline(env: &Env, scheduled_ms: i64) -> Result<(), SetupError> {
         &config,
         scheduled_ms,
         RunTrigger::Cron,
+        &notifier,
     )
     .await;
     match result {
@@ -235,7 +240,7 @@ async fn pipeline(env: &Env, scheduled_ms: i64) -> Result<(), SetupError> {
                     "d1_round_trips": store.round_trips(),
                     "d1_statements": store.statements(),
                     "error": report.error,
-                    // Step 6b: no notifier yet; the ids are logged for the dispatcher.
+                    // The signals the notifier fanned out (counts: notify.*).
                     "to_notify": report.to_notify.iter().map(|s| s.0).collect::<Vec<_>>(),
                     "next_symbol": report.next_symbol.map(|s| s.0),
                 }),
