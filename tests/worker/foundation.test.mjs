@@ -19,7 +19,10 @@ test("health reports d1, kv and config checks without versions, hosts or config"
   assert.equal(body.data.status, "ok");
   assert.deepEqual(
     body.data.checks.map((c) => [c.name, c.ok]),
-    [["config", true], ["d1", true], ["kv", true]],
+    [
+      ["config", true], ["d1", true], ["kv", true],
+      ["exchange_breaker", true], ["ntfy_breaker", true], ["lemonsqueezy_breaker", true], ["nowpayments_breaker", true],
+    ],
   );
   const text = JSON.stringify(body);
   for (const leak of ["version", "127.0.0.1", "development", DEV_SECRETS.SESSION_KEY]) {

@@ -3,6 +3,7 @@
 
 use crate::config::{Config, StorageBackend};
 use cl_api_types::{HealthCheck, HealthReport, HealthStatus};
+use cl_app::metrics::{BreakerGauge, RequestMetrics};
 
 /// Probes of the platform's dependencies. Implemented by the worker over its bindings;
 /// each probe only answers whether the dependency works.
@@ -14,6 +15,17 @@ pub trait DependencyProbes {
     async fn kv(&self) -> bool;
     /// Round trip to Postgres through Hyperdrive, or `None` when no Postgres is configured.
     async fn postgres(&self) -> Option<bool>;
+
+    /// The circuit breakers of the upstreams (exchange, ntfy, payment providers), by name.
+    /// Read from shared state; none by default.
+    async fn breakers(&self) -> Vec<(&'static str, BreakerGauge)> {
+        Vec::new()
+    }
+
+    /// Every isolate's last flushed request counters; none by default.
+    async fn request_metrics(&self) -> Vec<RequestMetrics> {
+        Vec::new()
+    }
 }
 
 /// Runs every probe and summarises. The primary store and the configuration are critical;
@@ -49,6 +61,14 @@ pub async fn report<P: DependencyProbes>(config: &Config, probes: &P) -> HealthR
             critical: true,
         }),
         None => {}
+    }
+    // An open breaker degrades (the pipeline or notifications are paused), never downs.
+    for (name, state) in probes.breakers().await {
+        checks.push(HealthCheck {
+            name: format!("{name}_breaker"),
+            ok: state != BreakerGauge::Open,
+            critical: false,
+        });
     }
     let status = if checks.iter().any(|c| c.critical && !c.ok) {
         HealthStatus::Down

@@ -36,6 +36,7 @@ pub mod events;
 pub mod handlers;
 pub mod headers;
 pub mod health;
+pub mod metrics;
 pub mod http;
 pub mod keys;
 pub mod openapi;
@@ -46,6 +47,7 @@ pub mod routes;
 
 use auth::AccountDeps;
 use cl_api_types::{ErrorCode, HealthStatus, Liveness};
+use cl_app::metrics::MetricsStore;
 use cl_app::ports::{CandleStore, PatternStore, SignalStore, SymbolStore};
 use config::Config;
 use context::RequestContext;
@@ -59,10 +61,11 @@ use params::{
 use routes::{Matched, NoRoute, Route};
 use serde::Serialize;
 
-/// Everything the read endpoints need from storage: the four market-data ports.
-pub trait Store: SymbolStore + CandleStore + PatternStore + SignalStore {}
+/// Everything the read endpoints need from storage: the four market-data ports and the
+/// metrics snapshot.
+pub trait Store: SymbolStore + CandleStore + PatternStore + SignalStore + MetricsStore {}
 
-impl<T: SymbolStore + CandleStore + PatternStore + SignalStore> Store for T {}
+impl<T: SymbolStore + CandleStore + PatternStore + SignalStore + MetricsStore> Store for T {}
 
 /// The application state the worker builds once per request from its `Env`.
 pub struct App<P, S> {
@@ -199,6 +202,10 @@ async fn dispatch<P: DependencyProbes, S: Store>(
         Route::Signals => handlers::signals(store, SignalsParams::extract(req, path)?, ctx).await,
         Route::Signal => handlers::signal(store, IdParams::extract(req, path)?, ctx).await,
         Route::Matrix => handlers::matrix(store, MatrixParams::extract(req, path)?, ctx).await,
+        Route::Metrics => {
+            NoParams::extract(req, path)?;
+            metrics::serve(store, &app.probes).await
+        }
         // Served by the account dependencies (see `route_api`).
         _ => Err(ApiError::new(ErrorCode::NotFound)),
     }

@@ -168,6 +168,10 @@ fn responses(spec: &RouteSpec) -> Value {
         Data::List(name) => ok_response(envelope(array_of(schema_ref(name)), "Meta")),
         Data::Page(name) => ok_response(envelope(array_of(schema_ref(name)), "PageMeta")),
         Data::Nothing => json!({ "description": "Accepted; no body." }),
+        Data::Text => json!({
+            "description": "Prometheus text exposition format 0.0.4.",
+            "content": { "text/plain": { "schema": { "type": "string" } } },
+        }),
     };
     r.insert(spec.ok_status.to_string(), success);
     if spec.conditional {

@@ -112,6 +112,8 @@ pub enum Route {
     AdminViewAs,
     /// The CSP report sink.
     CspReport,
+    /// Prometheus metrics (admin).
+    Metrics,
     /// My portfolios.
     Portfolios,
     /// Create a portfolio.
@@ -198,6 +200,7 @@ impl Route {
                 | Self::Signals
                 | Self::Signal
                 | Self::Matrix
+                | Self::Metrics
         )
     }
 
@@ -220,6 +223,8 @@ pub enum Data {
     Document,
     /// No body (204).
     Nothing,
+    /// Not an envelope: Prometheus text (`/metrics`).
+    Text,
 }
 
 /// One route.
@@ -764,6 +769,15 @@ session; `/auth/me` then shows it and every limit follows it. Admin pages stay r
             "CSP report sink",
             Data::Nothing,
         )
+    },
+    RouteSpec {
+        description: "Prometheus text format 0.0.4: requests by route and status with a latency \
+histogram (summed over isolates from their periodic KV flushes, so up to ~90 s behind), active \
+patterns, signals, notifications by status, each cron job's last run, and the circuit \
+breakers. Admins only.",
+        access: Access::Admin,
+        data: Data::Text,
+        ..get(Route::Metrics, "/api/v1/metrics", "Metrics (Prometheus)")
     },
     // ----- portfolio, trades, tags, journal (product.md §7; crate::portfolio) -----
     pf_read(

@@ -17,6 +17,7 @@ pub mod fetch_transport;
 pub mod kv_ratelimit;
 /// The HTTP `Mailer` (`MAIL_BASE_URL`, `MAIL_API_KEY`).
 pub mod mailer;
+mod metrics;
 /// The LemonSqueezy / NOWPayments HTTP clients (`PaymentProvider`).
 pub mod payments;
 mod pg;
@@ -163,7 +164,7 @@ fn start() {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, wctx: Context) -> Result<Response> {
     let started = Date::now().as_millis() as i64;
     let config = config(&env);
     let ctx = RequestContext::new(
@@ -201,14 +202,14 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         )
     };
 
-    access_log(
-        &ctx,
-        method,
-        route,
-        resp.status_code(),
-        started,
-        cause.as_deref(),
-    );
+    let status = resp.status_code();
+    access_log(&ctx, method, route, status, started, cause.as_deref());
+    let now = now_ms();
+    if let Some(flush) = metrics::record(route, status, now - started, now) {
+        if let Ok(kv) = env.kv(bindings::KV) {
+            wctx.wait_until(metrics::flush(kv, flush));
+        }
+    }
     Ok(resp)
 }
 

@@ -34,6 +34,16 @@ impl DependencyProbes for Probes<'_> {
         kv.get("health:probe").text().await.is_ok()
     }
 
+    async fn breakers(&self) -> Vec<(&'static str, cl_app::metrics::BreakerGauge)> {
+        let kv = self.env.kv(bindings::KV).ok();
+        crate::metrics::breakers(kv.as_ref(), worker::Date::now().as_millis() as i64).await
+    }
+
+    async fn request_metrics(&self) -> Vec<cl_app::metrics::RequestMetrics> {
+        let kv = self.env.kv(bindings::KV).ok();
+        crate::metrics::all_isolates(kv.as_ref()).await
+    }
+
     async fn postgres(&self) -> Option<bool> {
         // Only probed when Postgres is the configured store; the binding alone may point
         // at a database that this deployment does not use.

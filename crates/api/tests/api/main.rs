@@ -5,6 +5,7 @@
 mod auth;
 mod health;
 mod helpers;
+mod metrics;
 mod keys;
 mod openapi;
 mod payments;
