@@ -7,8 +7,7 @@
 
 use cl_app::billing::{
     BillingConfig, BillingService, Buyer, CheckError, CheckoutFailure, WebhookError,
-    WebhookOutcome,
-    WebhookSecrets, UNKNOWN_PAYMENT,
+    WebhookOutcome, WebhookSecrets, UNKNOWN_PAYMENT,
 };
 use cl_app::ports::{
     ApplyOutcome, BillingStore, CheckoutUrl, NewUser, Page, PageRequest, PaymentId,
@@ -784,7 +783,10 @@ fn a_status_check_applies_the_providers_record_through_the_webhook_path() {
         assert!(check.asked);
         assert_eq!(check.outcome, Some(applied(Outcome::Activated, id)));
         assert_eq!(check.payment.record.status, PaymentStatus::Completed);
-        assert_eq!(*w.provider.status_asked.borrow(), vec!["5077125051".to_owned()]);
+        assert_eq!(
+            *w.provider.status_asked.borrow(),
+            vec!["5077125051".to_owned()]
+        );
         assert_eq!(w.expiry(alice.id).await, Some(NOW + MONTH));
         // The IPN of the same state afterwards is a replay (same dedup key).
         assert_eq!(
