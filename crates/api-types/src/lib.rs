@@ -12,11 +12,13 @@ mod auth;
 mod keys;
 mod billing;
 mod market;
+mod notifications;
 mod portfolio;
 pub use auth::*;
 pub use keys::*;
 pub use billing::*;
 pub use market::*;
+pub use notifications::*;
 pub use portfolio::*;
 
 /// The one response envelope (product.md §3).

@@ -1023,6 +1023,9 @@ where
                 };
                 crate::payments::serve(self.store, self.payments, self.events, r, &pay).await
             }
+            r if crate::notifications::handles(r) => {
+                crate::notifications::serve(self, matched, caller, req, ctx).await
+            }
             _ => Err(ApiError::new(ErrorCode::NotFound)),
         }?;
         // Refresh the cookie of an authenticated request unless the handler set or cleared it.

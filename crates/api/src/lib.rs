@@ -39,6 +39,7 @@ pub mod health;
 pub mod metrics;
 pub mod http;
 pub mod keys;
+pub mod notifications;
 pub mod openapi;
 pub mod params;
 pub mod payments;

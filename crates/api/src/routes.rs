@@ -180,6 +180,16 @@ pub enum Route {
     WebhookLemonSqueezy,
     /// NOWPayments IPN (signed).
     WebhookNowPayments,
+    /// My notification preferences and ntfy topic.
+    MyPreferences,
+    /// Replace my notification preferences.
+    MyPreferencesPut,
+    /// My tier's symbols with their notification flags.
+    MySymbols,
+    /// Turn one symbol's notifications on or off (premium).
+    MySymbolsPut,
+    /// A new ntfy topic.
+    MyTopicRegenerate,
 }
 
 impl Route {
@@ -1136,6 +1146,63 @@ of the body), verified before the body is used; ≤ 256 KiB. No session, no CSRF
             "/api/v1/webhooks/nowpayments",
             "NOWPayments IPN",
             Data::One("WebhookAck"),
+        )
+    },
+    // ----- notification settings (product.md §3, §5; crate::notifications) -----
+    RouteSpec {
+        access: Access::Session,
+        description: "The ntfy topic to subscribe to and the notification preferences. Session \
+only.",
+        data: Data::One("NotificationPrefs"),
+        ..get(
+            Route::MyPreferences,
+            "/api/v1/me/preferences",
+            "My notification preferences",
+        )
+    },
+    RouteSpec {
+        description: "Replaces every preference: `directions` both|long|short, \
+`min_confluence` 1–7, `priority` 1–5, quiet hours as two different UTC minutes of the day \
+(0–1439, may wrap midnight) or both null (off). Field errors → 400 `validation_failed`.",
+        body: Some("NotificationPrefsRequest"),
+        ..write(
+            Route::MyPreferencesPut,
+            Method::Put,
+            Access::Session,
+            "/api/v1/me/preferences",
+            "Set my notification preferences",
+            Data::One("NotificationPrefs"),
+        )
+    },
+    RouteSpec {
+        access: Access::Session,
+        description: "The active symbols of the caller's tier with their notification flags; \
+`editable` is true for premium.",
+        data: Data::List("SymbolNotify"),
+        ..get(Route::MySymbols, "/api/v1/me/symbols", "My symbols")
+    },
+    RouteSpec {
+        description: "One toggle; premium only (403 `tier_required`). A symbol that is not an \
+active symbol of the caller's tier answers 404. Returns the updated list.",
+        body: Some("SymbolNotifyRequest"),
+        may_be_missing: true,
+        ..write(
+            Route::MySymbolsPut,
+            Method::Put,
+            Access::Session,
+            "/api/v1/me/symbols",
+            "Set a symbol's notifications",
+            Data::List("SymbolNotify"),
+        )
+    },
+    RouteSpec {
+        description: "A new random topic (`cl_` + 16 hex); the old one stops receiving.",
+        ..post(
+            Route::MyTopicRegenerate,
+            Access::Session,
+            "/api/v1/me/topic/regenerate",
+            "New ntfy topic",
+            Data::One("Topic"),
         )
     },
 ];

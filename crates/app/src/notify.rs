@@ -452,3 +452,120 @@ where
         report
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Settings use cases (`/me/preferences`, `/me/symbols`, `/me/topic/regenerate`)
+// ---------------------------------------------------------------------------------------------
+
+/// A symbol the caller's tier sees, with its notification flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymbolNotifyView {
+    /// Canonical `BASE/QUOTE`.
+    pub symbol: String,
+    /// The user's flag (a symbol without a stored toggle is on).
+    pub notify: bool,
+    /// Signals of this symbol are notified at all (admin switch).
+    pub symbol_enabled: bool,
+}
+
+/// Why a per-symbol toggle was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SymbolNotifyError {
+    /// Per-symbol toggles are a premium feature.
+    #[error("per-symbol notifications need the premium plan")]
+    TierRequired,
+    /// Not an active symbol of the caller's tier.
+    #[error("unknown symbol")]
+    UnknownSymbol,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a topic could not be regenerated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TopicError {
+    /// No randomness.
+    #[error("no randomness available")]
+    Random,
+    /// The user is gone.
+    #[error("user not found")]
+    NotFound,
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// The active symbols the caller's tier sees, by id, with their notification flags.
+///
+/// # Errors
+/// A [`StoreError`].
+pub async fn my_symbols<S: NotificationStore + SymbolStore>(
+    store: &S,
+    user: UserId,
+    access: &crate::policy::Access,
+) -> Result<Vec<SymbolNotifyView>, StoreError> {
+    let prefs: BTreeMap<SymbolId, bool> = store
+        .symbol_prefs(user)
+        .await?
+        .into_iter()
+        .map(|p| (p.symbol, p.notify))
+        .collect();
+    Ok(store
+        .list_symbols(true)
+        .await?
+        .into_iter()
+        .filter(|s| access.limits.symbols.allows(&s.symbol))
+        .map(|s| SymbolNotifyView {
+            notify: prefs.get(&s.id).copied().unwrap_or(true),
+            symbol_enabled: s.notify_enabled,
+            symbol: s.symbol,
+        })
+        .collect())
+}
+
+/// Turns notifications for one of the caller's symbols on or off (premium only).
+///
+/// # Errors
+/// [`SymbolNotifyError`].
+pub async fn set_my_symbol<S: NotificationStore + SymbolStore>(
+    store: &S,
+    user: UserId,
+    access: &crate::policy::Access,
+    symbol: &str,
+    notify: bool,
+    now: i64,
+) -> Result<(), SymbolNotifyError> {
+    if !access.limits.per_symbol_notifications {
+        return Err(SymbolNotifyError::TierRequired);
+    }
+    let found = store
+        .symbol_by_name(symbol)
+        .await?
+        .filter(|s| s.is_active && access.limits.symbols.allows(&s.symbol))
+        .ok_or(SymbolNotifyError::UnknownSymbol)?;
+    store.set_symbol_notify(user, found.id, notify, now).await?;
+    Ok(())
+}
+
+/// Gives the user a new random topic (`cl_` + 16 hex), retrying a collision twice.
+///
+/// # Errors
+/// [`TopicError`].
+pub async fn regenerate_topic<S: NotificationStore>(
+    store: &S,
+    user: UserId,
+) -> Result<crate::ports::notifications::NtfyTopic, TopicError> {
+    use crate::ports::notifications::NtfyTopic;
+    let mut attempts = 0;
+    loop {
+        let bytes = cl_auth::random::bytes::<8>().map_err(|_| TopicError::Random)?;
+        let topic = NtfyTopic::from_random(bytes);
+        match store.set_topic(user, &topic).await {
+            Ok(()) => return Ok(topic),
+            Err(StoreError::Conflict(_)) if attempts < 2 => attempts += 1,
+            Err(StoreError::NotFound(_)) => return Err(TopicError::NotFound),
+            Err(e) => return Err(TopicError::Store(e)),
+        }
+    }
+}

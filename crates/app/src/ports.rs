@@ -1653,11 +1653,25 @@ pub trait LockoutStore {
 
 /// Every store port the account use cases need, as one bound.
 pub trait AccountStores:
-    UserStore + SessionStore + AuthTokenStore + RecoveryCodeStore + LockoutStore + BillingStore
+    UserStore
+    + SessionStore
+    + AuthTokenStore
+    + RecoveryCodeStore
+    + LockoutStore
+    + BillingStore
+    + notifications::NotificationStore
+    + SymbolStore
 {
 }
 impl<
-        T: UserStore + SessionStore + AuthTokenStore + RecoveryCodeStore + LockoutStore + BillingStore,
+        T: UserStore
+            + SessionStore
+            + AuthTokenStore
+            + RecoveryCodeStore
+            + LockoutStore
+            + BillingStore
+            + notifications::NotificationStore
+            + SymbolStore,
     > AccountStores for T
 {
 }

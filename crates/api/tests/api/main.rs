@@ -6,6 +6,7 @@ mod auth;
 mod health;
 mod helpers;
 mod metrics;
+mod notifications;
 mod keys;
 mod openapi;
 mod payments;
