@@ -253,15 +253,21 @@ fn cleanup_deletes_strictly_older_than_the_retention_in_batches_with_counts() {
     assert_eq!(outcome, JobOutcome::Ran(RunStatus::Partial));
     assert_eq!(report.counts.get("deleted.candles_1m"), 4);
     assert!(report.error.unwrap_or_default().contains("candles_1m"));
-    let (_, again) = block_on(run_cleanup_job(&s, &clock, &config, RunTrigger::Cron)).unwrap();
-    assert_eq!(again.counts.get("deleted.candles_1m"), 1);
     let left = block_on(s.candles_in_range(id, Timeframe::M1, 0, i64::MAX, 100)).unwrap();
     assert_eq!(
-        left.first().map(Candle::ts),
-        Some(cut),
+        left.iter().map(Candle::ts).collect::<Vec<_>>(),
+        [cut - MIN, cut, cut + MIN],
         "the row at the cutoff stays"
     );
-    assert_eq!(left.len(), 2);
+    // The same slot again: the lease is still held, nothing runs.
+    let (held, _) = block_on(run_cleanup_job(&s, &clock, &config, RunTrigger::Cron)).unwrap();
+    assert_eq!(held, JobOutcome::LeaseHeld);
+    // Two minutes later the cutoff has moved past the other rows.
+    clock.set(NOW + 2 * MIN);
+    let (_, again) = block_on(run_cleanup_job(&s, &clock, &config, RunTrigger::Cron)).unwrap();
+    assert_eq!(again.counts.get("deleted.candles_1m"), 3);
+    let left = block_on(s.candles_in_range(id, Timeframe::M1, 0, i64::MAX, 100)).unwrap();
+    assert!(left.is_empty());
     assert_eq!(
         block_on(s.last_candles(id, Timeframe::D1, 5))
             .unwrap()

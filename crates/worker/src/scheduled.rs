@@ -2,8 +2,10 @@
 //! app's job use cases (`cl_app::jobs`). No scheduling rule lives here.
 //!
 //! - `* * * * *` → pipeline (dispatch comes later); `*/5 * * * *` → stats; `0 * * * *` →
-//!   gaps; `0 3 * * *` → db-health then cleanup; `0 6 * * *` → subscriptions. Only the
-//!   pipeline is implemented; the others log `job_not_implemented`.
+//!   gaps; `0 3 * * *` → db-health then cleanup; `0 6 * * *` → subscriptions
+//!   (`cl_app::jobs::{stats, gaps, health, cleanup, subscriptions}`, each over D1 with the same
+//!   KV pre-check and atomic D1 lease as the pipeline). Jobs without a use case yet log
+//!   `job_not_implemented`.
 //! - The exchange is `EXCHANGE_BASE_URL` (https only; plain http to loopback only when
 //!   `ENVIRONMENT=development`), through `cl_outbound::ExchangeClient` with its retry policy and
 //!   a KV-backed breaker (`breaker:exchange`).
@@ -15,11 +17,18 @@ use crate::adapters::{wall_ms, DelaySleeper, KvBreakerStore, RunClock};
 use crate::bindings;
 use crate::fetch_transport::FetchTransport;
 use cl_app::cron::RunTrigger;
+use cl_app::jobs::cleanup::{run_cleanup_job, CleanupConfig, CLEANUP_JOB};
+use cl_app::jobs::gaps::{run_gaps_job, GapsConfig, GAPS_JOB};
+use cl_app::jobs::health::{run_health_job, HEALTH_JOB};
+use cl_app::jobs::runner::JobReport;
+use cl_app::jobs::stats::{run_stats_job, STATS_JOB};
+use cl_app::jobs::subscriptions::{run_subscriptions_job, SUBSCRIPTIONS_JOB};
 use cl_app::jobs::{
     jobs_for_cron, run_pipeline_job_notifying, BadCandle, CandleSource, FetchFailure, Fetched,
     JobOutcome, PipelineJobConfig, PIPELINE_JOB,
 };
 use cl_app::notify::Notifier;
+use cl_app::ports::StoreError;
 use cl_outbound::{BaseUrl, ExchangeClient, ExchangeConfig, ExchangeError, Scheme};
 use cl_store_d1::D1Store;
 use serde_json::json;
@@ -254,6 +263,101 @@ async fn pipeline(env: &Env, scheduled_ms: i64) -> Result<(), SetupError> {
     }
 }
 
+/// The KV pre-check's lease for the maintenance jobs (ms); the D1 lease of each job decides.
+const MAINTENANCE_KV_LEASE_MS: i64 = 120_000;
+
+/// Runs one maintenance job (stats, gaps, db-health, cleanup, subscriptions) on D1.
+async fn maintenance(env: &Env, job: &'static str, scheduled_ms: i64) -> Result<(), SetupError> {
+    let db = env
+        .d1(bindings::DB)
+        .map_err(|e| SetupError(format!("d1 binding: {e}")))?;
+    let kv = env
+        .kv(bindings::KV)
+        .map_err(|e| SetupError(format!("kv binding: {e}")))?;
+    let clock = RunClock::starting_at(scheduled_ms);
+    let now = cl_app::ports::Clock::now_ms(&clock);
+    if kv_lease_held(&kv, job, now).await {
+        log(
+            "info",
+            "job_skipped",
+            json!({"job": job, "reason": "lease held (kv)"}),
+        );
+        return Ok(());
+    }
+    kv_lease_put(
+        &kv,
+        job,
+        now.saturating_add(MAINTENANCE_KV_LEASE_MS),
+        MAINTENANCE_KV_LEASE_MS,
+    )
+    .await;
+    let store = D1Store::new(db);
+    let trigger = RunTrigger::Cron;
+    let result: Result<(JobOutcome, JobReport), StoreError> = match job {
+        STATS_JOB => run_stats_job(&store, &clock, trigger).await,
+        HEALTH_JOB => run_health_job(&store, &clock, trigger).await,
+        CLEANUP_JOB => run_cleanup_job(&store, &clock, &CleanupConfig::default(), trigger).await,
+        SUBSCRIPTIONS_JOB => {
+            let production = bindings::lookup(env, "ENVIRONMENT").as_deref() != Some("development");
+            let mailer = crate::auth_wiring::WorkerMailer::from_env(env, production);
+            run_subscriptions_job(&store, &mailer, &clock, trigger).await
+        }
+        GAPS_JOB => {
+            let base = match exchange_base(env) {
+                Ok(base) => base,
+                Err(e) => {
+                    kv_lease_clear(&kv, job).await;
+                    return Err(e);
+                }
+            };
+            let breakers = KvBreakerStore::new(kv.clone());
+            let source = ExchangeSource {
+                client: ExchangeClient::new(
+                    ExchangeConfig::new(base),
+                    FetchTransport,
+                    DelaySleeper,
+                    clock,
+                    &breakers,
+                ),
+            };
+            run_gaps_job(&store, &source, &clock, &GapsConfig::default(), trigger).await
+        }
+        other => {
+            kv_lease_clear(&kv, job).await;
+            return Err(SetupError(format!("no use case for job {other}")));
+        }
+    };
+    match result {
+        Ok((outcome, report)) => {
+            if outcome != JobOutcome::LeaseHeld {
+                kv_lease_clear(&kv, job).await;
+            }
+            log(
+                if report.error.is_some() {
+                    "warn"
+                } else {
+                    "info"
+                },
+                "job_run",
+                json!({
+                    "job": job,
+                    "scheduled_ms": scheduled_ms,
+                    "outcome": format!("{outcome:?}"),
+                    "run_id": report.run.map(|r| r.0),
+                    "counts": report.counts.to_json(),
+                    "d1_round_trips": store.round_trips(),
+                    "error": report.error,
+                }),
+            );
+            Ok(())
+        }
+        Err(e) => {
+            kv_lease_clear(&kv, job).await;
+            Err(SetupError(format!("job bookkeeping failed: {e}")))
+        }
+    }
+}
+
 /// Runs the jobs of one cron trigger.
 pub async fn dispatch(cron: &str, scheduled_ms: i64, env: &Env) {
     let jobs = jobs_for_cron(cron);
@@ -264,6 +368,11 @@ pub async fn dispatch(cron: &str, scheduled_ms: i64, env: &Env) {
     for job in jobs {
         let result = match *job {
             PIPELINE_JOB => pipeline(env, scheduled_ms).await,
+            STATS_JOB => maintenance(env, STATS_JOB, scheduled_ms).await,
+            GAPS_JOB => maintenance(env, GAPS_JOB, scheduled_ms).await,
+            HEALTH_JOB => maintenance(env, HEALTH_JOB, scheduled_ms).await,
+            CLEANUP_JOB => maintenance(env, CLEANUP_JOB, scheduled_ms).await,
+            SUBSCRIPTIONS_JOB => maintenance(env, SUBSCRIPTIONS_JOB, scheduled_ms).await,
             other => {
                 log(
                     "info",

@@ -1,7 +1,8 @@
 //! The bookkeeping every maintenance job shares: switch check, atomic lease, a `cron_runs`
-//! row from start to finish, lease release. The job's own work sits between [`begin`] and
-//! [`finish`], so a job is "check, claim, record, work, record, release" with no way to forget
-//! a step.
+//! row from start to finish. The job's own work sits between [`begin`] and [`finish`], so a
+//! job is "check, claim, record, work, record" with no way to forget a step. Unlike the
+//! pipeline's, these leases are not released at the end: they expire after `lease_ms`
+//! (shorter than the job's interval), so a double trigger of one slot runs the job once.
 
 use super::JobOutcome;
 use crate::cron::{clip_error, CronRunId, CronStore, RunCounts, RunFinish, RunStatus, RunTrigger};
@@ -21,10 +22,8 @@ pub struct JobReport {
 /// A claimed, recorded run in progress.
 #[derive(Debug)]
 pub struct JobRun {
-    job: &'static str,
     run: CronRunId,
     started: i64,
-    lease_until: i64,
 }
 
 impl JobRun {
@@ -82,15 +81,10 @@ pub async fn begin<S: CronStore, C: Clock>(
         return Ok(Begin::Done(JobOutcome::LeaseHeld, report));
     }
     let run = store.start_run(job, trigger, started).await?;
-    Ok(Begin::Run(JobRun {
-        job,
-        run,
-        started,
-        lease_until,
-    }))
+    Ok(Begin::Run(JobRun { run, started }))
 }
 
-/// Records how the run ended (wall time added to the counts) and releases the lease.
+/// Records how the run ended (wall time added to the counts); the lease runs out by itself.
 ///
 /// # Errors
 /// A [`StoreError`] from the bookkeeping.
@@ -116,7 +110,9 @@ pub async fn finish<S: CronStore, C: Clock>(
             },
         )
         .await?;
-    store.release_lease(run.job, run.lease_until).await?;
+    // The lease is kept until it expires: it marks this trigger's slot as done, so a second
+    // trigger of the same slot (another isolate, a retried event) skips instead of running
+    // again. Every job's lease is shorter than its interval.
     Ok((
         JobOutcome::Ran(status),
         JobReport {
