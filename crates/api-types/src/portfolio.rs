@@ -417,3 +417,60 @@ pub struct Removed {
     /// The deleted object's id.
     pub id: i64,
 }
+
+/// `PUT /me/exchange-credentials`: stores (or replaces) the credential of `(exchange, label)`.
+/// Its `Debug` never prints the key, secret or passphrase.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeCredentialRequest {
+    /// `binance`, `bybit`, `okx`, `kucoin`, `kraken` or `coinbase`.
+    pub exchange: String,
+    /// 1–30 of `A–Z a–z 0–9 space _ -` (default `default`).
+    #[serde(default)]
+    pub label: Option<String>,
+    /// API key (8–256 printable characters).
+    pub api_key: String,
+    /// API secret (8–256 printable characters).
+    pub api_secret: String,
+    /// Passphrase (some exchanges).
+    #[serde(default)]
+    pub passphrase: Option<String>,
+}
+
+impl std::fmt::Debug for ExchangeCredentialRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExchangeCredentialRequest")
+            .field("exchange", &self.exchange)
+            .field("label", &self.label)
+            .field("api_key", &"[REDACTED]")
+            .field("api_secret", &"[REDACTED]")
+            .field("passphrase", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// A stored exchange credential, masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeCredentialDto {
+    /// Exchange.
+    pub exchange: String,
+    /// Label.
+    pub label: String,
+    /// `****` and the last four characters of the key.
+    pub api_key_masked: String,
+    /// Whether a passphrase is stored.
+    pub has_passphrase: bool,
+    /// Id of the encryption key that sealed it.
+    pub key_id: String,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last replacement.
+    pub updated_at: i64,
+}
+
+/// `DELETE /me/exchange-credentials`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialsDeleted {
+    /// How many credentials were deleted.
+    pub deleted: u32,
+}

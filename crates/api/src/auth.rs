@@ -171,6 +171,8 @@ pub struct Accounts<'a, S, M, H, C, L, E> {
     pub events: &'a E,
     /// The payment provider and billing config (`None`: the payment routes answer 503).
     pub payments: Option<&'a crate::payments::Payments<'a>>,
+    /// The portfolio and exchange-credential routes (`None`: they answer 503).
+    pub portfolio: Option<&'a dyn crate::portfolio::FamilyRoutes>,
 }
 
 impl<S, M, H, C, L, E> std::fmt::Debug for Accounts<'_, S, M, H, C, L, E> {
@@ -1008,6 +1010,12 @@ where
             Route::AuthDeleteAccount => self.delete_account(&call).await,
             Route::AdminUnlockUser => self.admin_unlock(&call).await,
             Route::CspReport => self.csp_report(&call).await,
+            r if crate::portfolio::handles(r) || crate::credentials::handles(r) => {
+                match self.portfolio {
+                    Some(family) => family.serve(r, path, caller, req, ctx).await,
+                    None => Err(ApiError::new(ErrorCode::ServiceUnavailable)),
+                }
+            }
             r if crate::keys::handles(r) => crate::keys::serve(self, matched, caller, req, ctx).await,
             r if crate::payments::handles(r) => {
                 if r == Route::PaymentCheckout {

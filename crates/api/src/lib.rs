@@ -30,6 +30,7 @@ pub mod config;
 pub mod context;
 pub mod cookies;
 pub mod cors;
+pub mod credentials;
 pub mod csp;
 pub mod error;
 pub mod events;

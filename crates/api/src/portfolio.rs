@@ -36,15 +36,19 @@ use cl_app::portfolio::{
     PortfolioPatch, PortfolioService, PortfolioStats, TagInput, TradeFilter, TradeInput,
     TradePatch,
 };
+use cl_app::ports::exchange_credentials::ExchangeCredentialStore;
 use cl_app::ports::{
     side_as_str, CandleStore, JournalEntryId, PatternId, PatternStore, PortfolioId, PortfolioStore,
     SignalId, SignalStore, StoredJournalEntry, StoredPortfolio, StoredTag, StoredTrade,
     SymbolStore, TagId, TradeId, TradeStatus, UserId,
 };
+use cl_auth::crypto::Keyring;
 use cl_domain::levels::trade::Side;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 
 /// Risk per trade (% of the balance) used to prefill the quantity while the users port does
 /// not expose the preference.
@@ -55,6 +59,64 @@ const MAX_STRING_CHARS: usize = 4_000;
 const MAX_LIST_ITEMS: usize = 100;
 /// At most this many field errors are reported.
 const MAX_FIELD_ERRORS: usize = 20;
+
+/// Every store port the portfolio and credentials routes need (one bound on the account bundle).
+pub trait PortfolioStores:
+    PortfolioStore + ExchangeCredentialStore + SymbolStore + CandleStore + PatternStore + SignalStore
+{
+}
+impl<T> PortfolioStores for T where
+    T: PortfolioStore
+        + ExchangeCredentialStore
+        + SymbolStore
+        + CandleStore
+        + PatternStore
+        + SignalStore
+{
+}
+
+/// A route family served behind the account gate without widening the account bundle's store
+/// bound: the worker builds it over its store and hands it over as a trait object.
+pub trait FamilyRoutes {
+    /// Serves one of the family's routes.
+    fn serve<'a>(
+        &'a self,
+        route: Route,
+        path: &'a PathParams,
+        caller: &'a Caller,
+        req: &'a Request,
+        ctx: &'a RequestContext,
+    ) -> Pin<Box<dyn Future<Output = Result<Response, ApiError>> + 'a>>;
+}
+
+/// The portfolio and exchange-credential routes over one store.
+#[derive(Debug)]
+pub struct PortfolioRoutes<'a, S> {
+    /// The store.
+    pub store: &'a S,
+    /// `CREDENTIALS_ENCRYPTION_KEY` (`None`: the credential routes answer 503).
+    pub credential_keys: Option<&'a Keyring>,
+}
+
+impl<S: PortfolioStores> FamilyRoutes for PortfolioRoutes<'_, S> {
+    fn serve<'a>(
+        &'a self,
+        route: Route,
+        path: &'a PathParams,
+        caller: &'a Caller,
+        req: &'a Request,
+        ctx: &'a RequestContext,
+    ) -> Pin<Box<dyn Future<Output = Result<Response, ApiError>> + 'a>> {
+        Box::pin(async move {
+            if crate::credentials::handles(route) {
+                let keys = self.credential_keys;
+                crate::credentials::serve(self.store, keys, route, path, caller, req, ctx).await
+            } else {
+                serve(self.store, route, path, caller, req, ctx).await
+            }
+        })
+    }
+}
 
 /// The routes this module serves.
 pub const ROUTES: &[Route] = &[
@@ -152,6 +214,8 @@ body! {
     JournalRequest => [("entry_type", Str, true), ("content", Str, true), ("mood", Str, false),
         ("screenshots", StrList, false)];
     crate::body::Empty => [];
+    cl_api_types::ExchangeCredentialRequest => [("exchange", Str, true), ("label", Str, false),
+        ("api_key", Str, true), ("api_secret", Str, true), ("passphrase", Str, false)];
 }
 
 fn field(name: &str, code: &str, message: &str) -> FieldError {
@@ -476,13 +540,22 @@ fn stats_dto(p: &StoredPortfolio, s: &PortfolioStats) -> PortfolioStatsDto {
 
 /// The caller's effective tier access (the one policy). Subscriptions are not on the account
 /// bundle yet, so this is the policy without one (free, or admin with view-as).
-fn caller(caller: &Caller, now: i64) -> Result<(UserId, TierAccess), ApiError> {
-    let auth = caller
+pub(crate) fn tier_access(who: &Caller, now: i64) -> Result<TierAccess, ApiError> {
+    let auth = who
         .auth()
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized))?;
-    let access = auth.access(None, now);
+    Ok(auth.access(None, now))
+}
+
+fn caller(who: &Caller, now: i64) -> Result<(UserId, TierAccess), ApiError> {
+    let access = tier_access(who, now)?;
     require_portfolio_feature(&access)?;
-    Ok((auth.user().id, access))
+    let user = who
+        .auth()
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized))?
+        .user()
+        .id;
+    Ok((user, access))
 }
 
 fn id(req: &Request, path: &PathParams) -> Result<i64, ApiError> {
@@ -729,6 +802,12 @@ fn opt(s: Value) -> Value {
 
 /// The component schemas of the portfolio DTOs.
 pub(crate) fn openapi_schemas() -> Vec<(&'static str, Value)> {
+    let mut s = family_schemas();
+    s.extend(crate::credentials::openapi_schemas());
+    s
+}
+
+fn family_schemas() -> Vec<(&'static str, Value)> {
     let trade_status =
         json!({ "type": "string", "enum": ["pending", "open", "closed", "cancelled"] });
     let side = json!({ "type": "string", "enum": ["long", "short"] });

@@ -166,6 +166,12 @@ pub enum Route {
     Tag,
     /// Delete a tag.
     TagDelete,
+    /// My exchange credentials, masked.
+    ExchangeCredentials,
+    /// Store or replace an exchange credential.
+    ExchangeCredentialsPut,
+    /// Delete my exchange credentials.
+    ExchangeCredentialsDelete,
     /// Start a checkout (crate::payments).
     PaymentCheckout,
     /// My payments (keyset pages).
@@ -1146,6 +1152,98 @@ of the body), verified before the body is used; ≤ 256 KiB. No session, no CSRF
             "/api/v1/webhooks/nowpayments",
             "NOWPayments IPN",
             Data::One("WebhookAck"),
+        )
+    },
+    // ----- notification settings (product.md §3, §5; crate::notifications) -----
+    RouteSpec {
+        access: Access::Session,
+        description: "The ntfy topic to subscribe to and the notification preferences. Session \
+only.",
+        data: Data::One("NotificationPrefs"),
+        ..get(
+            Route::MyPreferences,
+            "/api/v1/me/preferences",
+            "My notification preferences",
+        )
+    },
+    RouteSpec {
+        description: "Replaces every preference: `directions` both|long|short, \
+`min_confluence` 1–7, `priority` 1–5, quiet hours as two different UTC minutes of the day \
+(0–1439, may wrap midnight) or both null (off). Field errors → 400 `validation_failed`.",
+        body: Some("NotificationPrefsRequest"),
+        ..write(
+            Route::MyPreferencesPut,
+            Method::Put,
+            Access::Session,
+            "/api/v1/me/preferences",
+            "Set my notification preferences",
+            Data::One("NotificationPrefs"),
+        )
+    },
+    RouteSpec {
+        access: Access::Session,
+        description: "The active symbols of the caller's tier with their notification flags; \
+`editable` is true for premium.",
+        data: Data::List("SymbolNotify"),
+        ..get(Route::MySymbols, "/api/v1/me/symbols", "My symbols")
+    },
+    RouteSpec {
+        description: "One toggle; premium only (403 `tier_required`). A symbol that is not an \
+active symbol of the caller's tier answers 404. Returns the updated list.",
+        body: Some("SymbolNotifyRequest"),
+        may_be_missing: true,
+        ..write(
+            Route::MySymbolsPut,
+            Method::Put,
+            Access::Session,
+            "/api/v1/me/symbols",
+            "Set a symbol's notifications",
+            Data::List("SymbolNotify"),
+        )
+    },
+    RouteSpec {
+        description: "A new random topic (`cl_` + 16 hex); the old one stops receiving.",
+        ..post(
+            Route::MyTopicRegenerate,
+            Access::Session,
+            "/api/v1/me/topic/regenerate",
+            "New ntfy topic",
+            Data::One("Topic"),
+        )
+    },
+    RouteSpec {
+        access: Access::Session,
+        description: "Pro and premium. Masked: `****` and the last 4 characters of the key; \
+never the key, secret or passphrase.",
+        data: Data::List("ExchangeCredential"),
+        errors: &[403],
+        ..get(
+            Route::ExchangeCredentials,
+            "/api/v1/me/exchange-credentials",
+            "My exchange credentials",
+        )
+    },
+    RouteSpec {
+        description: "Pro and premium; needs a re-authentication within 10 minutes (403 \
+`reauth_required`). Sealed with AES-256-GCM; replaces the credential of the same exchange and \
+label.",
+        body: Some("ExchangeCredentialRequest"),
+        ..write(
+            Route::ExchangeCredentialsPut,
+            Method::Put,
+            Access::Session,
+            "/api/v1/me/exchange-credentials",
+            "Store an exchange credential",
+            Data::One("ExchangeCredential"),
+        )
+    },
+    RouteSpec {
+        description: "Deletes every exchange credential of the caller (any tier).",
+        ..delete(
+            Route::ExchangeCredentialsDelete,
+            "/api/v1/me/exchange-credentials",
+            "Delete my exchange credentials",
+            Data::One("CredentialsDeleted"),
         )
     },
     // ----- notification settings (product.md §3, §5; crate::notifications) -----

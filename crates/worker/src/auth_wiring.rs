@@ -122,7 +122,7 @@ pub async fn handle<P, S>(
 ) -> Handled
 where
     P: DependencyProbes,
-    S: Store + cl_api::keys::KeyStores,
+    S: Store + cl_api::keys::KeyStores + cl_api::portfolio::PortfolioStores,
 {
     let keys = match app.config.secrets.account_keys() {
         Ok(keys) => keys,
@@ -153,6 +153,12 @@ where
     );
     let payments = crate::payments::WorkerPayments::from_env(env, &app.config);
     let payment_deps = payments.as_ref().map(crate::payments::WorkerPayments::deps);
+    let credential_keys =
+        cl_api::credentials::credentials_keyring(app.config.secrets.credentials_key.as_ref());
+    let portfolio = cl_api::portfolio::PortfolioRoutes {
+        store: &app.store,
+        credential_keys: credential_keys.as_ref(),
+    };
     let accounts = Accounts {
         store: &app.store,
         mailer: &mailer,
@@ -163,6 +169,7 @@ where
         account_pepper: &keys.account_pepper,
         events: &ConsoleEvents,
         payments: payment_deps.as_ref(),
+        portfolio: Some(&portfolio),
     };
     handle_api_with(app, &accounts, req, ctx).await
 }

@@ -103,6 +103,7 @@ impl<'r> Pay<'r> {
             account_pepper: &rig.pepper,
             events: &rig.events,
             payments: self.wired.then_some(&payments),
+            portfolio: None,
         };
         let handled = pollster::block_on(handle_api_with(&rig.app, &accounts, &req, &ctx));
         let route = handled.route;

@@ -14,21 +14,23 @@ use cl_auth::tokens::SessionToken;
 use cl_domain::{Direction, PatternType, Timeframe, Zone};
 use serde_json::{json, Value};
 
-use crate::helpers::{dev_config, Resp};
-use crate::rig::APP_URL;
-use cl_api::access::{guard, Access};
+use crate::helpers::Resp;
 use cl_api::auth::Accounts;
-use cl_api::config::keys;
 use cl_api::context::RequestContext;
-use cl_api::routes::{match_route, RouteSpec};
+use cl_api::portfolio::PortfolioRoutes;
+use cl_api::{finalize, handle_api_with};
 
-/// Sends through the route table, the access gate and the portfolio handlers.
-// Until the account bundle's store bound includes the portfolio port (the D1 adapter is on
-// its way), the request is dispatched here the way `AccountDeps::serve` will.
+/// Sends through the whole HTTP layer (`handle_api_with`: route table, access gate, account
+/// dispatch) with the portfolio family wired over the rig's memory store.
 fn send(b: &mut Browser<'_>, method: Method, path: &str, body: Option<Value>) -> Resp {
     let req = b.request(method, path, body);
     let rig = b.rig;
     let ctx = RequestContext::new(None, || "req-pf".to_owned(), rig.now(), Some(&b.ip));
+    let keys = credentials_keys();
+    let family = PortfolioRoutes {
+        store: &rig.store,
+        credential_keys: Some(&keys),
+    };
     let accounts = Accounts {
         store: &rig.store,
         mailer: &rig.mailer,
@@ -39,40 +41,35 @@ fn send(b: &mut Browser<'_>, method: Method, path: &str, body: Option<Value>) ->
         account_pepper: &rig.pepper,
         events: &rig.events,
         payments: None,
+        portfolio: Some(&family),
     };
-    let m = match_route(req.method, &req.path).unwrap();
-    assert!(cl_api::portfolio::handles(m.spec.route));
-    // API keys are not authenticated yet: the session half of `ApiKey` access.
-    let spec = RouteSpec {
-        access: Access::Session,
-        ..*m.spec
-    };
-    let config = dev_config(&[(keys::APP_URL, APP_URL)]);
-    let result = match pollster::block_on(guard(&accounts, &config, &spec, &req, &ctx)) {
-        Ok(caller) => pollster::block_on(cl_api::portfolio::serve(
-            &rig.store,
-            m.spec.route,
-            &m.params,
-            &caller,
-            &req,
-            &ctx,
-        )),
-        Err(e) => Err(e),
-    };
-    let resp = result.unwrap_or_else(|e| e.into_response(&ctx));
+    let handled = pollster::block_on(handle_api_with(&rig.app, &accounts, &req, &ctx));
+    let resp = finalize(handled.response, &ctx, true);
     let json = if resp.body.is_empty() {
         Value::Null
     } else {
         serde_json::from_slice(&resp.body).unwrap()
     };
-    conforms(method, m.spec.path, resp.status, &json);
+    conforms(method, handled.route, resp.status, &json);
+    if let Some(set) = resp.headers.get("set-cookie") {
+        let value = set
+            .strip_prefix("__Host-cl_session=")
+            .and_then(|v| v.split(';').next())
+            .unwrap();
+        b.cookie = (!value.is_empty()).then(|| value.to_owned());
+    }
     Resp {
         status: resp.status,
         json,
         headers: resp.headers,
         body: resp.body,
-        route: m.spec.path,
+        route: handled.route,
     }
+}
+
+fn credentials_keys() -> cl_auth::crypto::Keyring {
+    cl_api::credentials::credentials_keyring(Some(&cl_auth::SecretString::new("cc".repeat(32))))
+        .unwrap()
 }
 
 /// Every response matches the OpenAPI document: status documented, body valid.
@@ -554,4 +551,104 @@ fn writes_need_the_csrf_token() {
     );
     assert_eq!(r.status, 403);
     assert_eq!(r.code(), Some("csrf_failed"));
+}
+
+#[test]
+fn exchange_credentials_are_sealed_masked_and_need_reauth_and_pro() {
+    let rig = Rig::new();
+    let mut f = rig.signed_up("free@example.com", "free", "198.51.100.7");
+    let cred = json!({"exchange": "binance", "label": "main", "api_key": "AKIAKEY0123456789WXYZ",
+        "api_secret": "s3cr3t-s3cr3t-s3cr3t"});
+    let r = send(&mut f, Method::Get, "/api/v1/me/exchange-credentials", None);
+    assert_eq!(r.code(), Some("tier_required"));
+    let mut p = pro_user(&rig, "pro");
+    // The login itself counts as a re-authentication for 10 minutes.
+    rig.advance(11 * 60_000);
+    let r = send(
+        &mut p,
+        Method::Put,
+        "/api/v1/me/exchange-credentials",
+        Some(cred.clone()),
+    );
+    assert_eq!(r.status, 403, "{}", r.json);
+    assert_eq!(
+        r.fields(),
+        vec![("session".into(), "reauth_required".into())]
+    );
+    let r = p.post(
+        "/api/v1/auth/reauth",
+        json!({"password": crate::rig::PASSWORD}),
+    );
+    assert_eq!(r.status, 200, "{}", r.json);
+    let r = send(
+        &mut p,
+        Method::Put,
+        "/api/v1/me/exchange-credentials",
+        Some(
+            json!({"exchange": "ftx", "api_key": "short", "api_secret": "x y z 1 2 3 4", "extra": 1}),
+        ),
+    );
+    assert_eq!(r.fields(), vec![("extra".into(), "unknown_field".into())]);
+    let r = send(
+        &mut p,
+        Method::Put,
+        "/api/v1/me/exchange-credentials",
+        Some(json!({"exchange": "ftx", "api_key": "short", "api_secret": "x y z 1 2 3 4"})),
+    );
+    let mut f = r.fields();
+    f.sort();
+    assert_eq!(
+        f,
+        vec![
+            ("api_key".into(), "invalid_format".into()),
+            ("api_secret".into(), "invalid_format".into()),
+            ("exchange".into(), "invalid_choice".into()),
+        ]
+    );
+    let r = send(
+        &mut p,
+        Method::Put,
+        "/api/v1/me/exchange-credentials",
+        Some(cred),
+    );
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["data"]["api_key_masked"], "****WXYZ");
+    assert_eq!(r.json["data"]["key_id"], "cred1");
+    assert!(!r.body.windows(8).any(|w| w == b"AKIAKEY0"));
+    let r = send(&mut p, Method::Get, "/api/v1/me/exchange-credentials", None);
+    assert_eq!(r.json["data"][0]["api_key_masked"], "****WXYZ");
+    let body = String::from_utf8(r.body.clone()).unwrap();
+    assert!(
+        !body.contains("AKIAKEY") && !body.contains("s3cr3t"),
+        "{body}"
+    );
+    // Stored sealed, under an AAD of the user and exchange: it opens only with both.
+    use cl_app::ports::exchange_credentials::ExchangeCredentialStore;
+    let user = rig.user_id("pro@example.com");
+    let rows = pollster::block_on(rig.store.credentials_of(user)).unwrap();
+    assert!(!rows[0].sealed.api_key_enc.contains("AKIAKEY"));
+    let keys = credentials_keys();
+    let svc = cl_app::exchange_credentials::CredentialService::new(&rig.store, &keys);
+    let (key, secret) = svc.open(&rows[0]).unwrap();
+    assert_eq!(key.expose_secret(), "AKIAKEY0123456789WXYZ");
+    assert_eq!(secret.expose_secret(), "s3cr3t-s3cr3t-s3cr3t");
+    let mut moved = rows[0].clone();
+    moved.sealed.exchange = "bybit".into();
+    assert!(svc.open(&moved).is_err());
+    assert!(!rig
+        .events
+        .0
+        .borrow()
+        .iter()
+        .any(|l| l.contains("AKIAKEY") || l.contains("s3cr3t")));
+    let r = send(
+        &mut p,
+        Method::Delete,
+        "/api/v1/me/exchange-credentials",
+        None,
+    );
+    assert_eq!(r.json["data"]["deleted"], 1);
+    assert!(pollster::block_on(rig.store.credentials_of(user))
+        .unwrap()
+        .is_empty());
 }

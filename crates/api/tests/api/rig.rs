@@ -150,6 +150,7 @@ impl Rig {
             account_pepper: &self.pepper,
             events: &self.events,
             payments: None,
+            portfolio: None,
         };
         let handled = pollster::block_on(handle_api_with(&self.app, &accounts, &req, &ctx));
         let route = handled.route;
