@@ -97,3 +97,12 @@ test("the access log names the route template, never the raw path", async () => 
   assert.equal(json.route, "/api/v1/patterns/{id}");
   assert.ok(!line.includes("/patterns/12345"));
 });
+
+test("methods the platform does not know are refused, never served as GET", async () => {
+  for (const method of ["QUERY", "PROPFIND", "PURGE"]) {
+    const res = await w.fetch("/api/v1/health", { method });
+    assert.equal(res.status, 405, method);
+    assert.equal((await res.json()).error.code, "method_not_allowed", method);
+    assert.ok(res.headers.get("allow")?.includes("GET"), method);
+  }
+});

@@ -22,12 +22,18 @@ pub fn fresh_request_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The request's method as sent. `worker::Request::method` maps every method it does not know
+/// (`QUERY`, `PROPFIND`, …) to `GET`, which would serve them as reads; the raw string does not.
+pub fn raw_method(req: &Request) -> Method {
+    Method::parse(&req.inner().method())
+}
+
 /// Reads a `worker::Request` into a plain request. Oversized bodies are not read; the API
 /// layer answers 413 for them.
 pub async fn from_worker(mut req: Request) -> Result<PlainRequest> {
     let url = req.url()?;
     let headers: Headers = req.headers().entries().collect();
-    let method = Method::parse(req.method().as_ref());
+    let method = raw_method(&req);
     let declared = headers
         .get("content-length")
         .and_then(|v| v.parse::<usize>().ok());

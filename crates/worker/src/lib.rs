@@ -175,7 +175,7 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> Result<Response> {
     );
     let path = req.path();
     let is_api = path.starts_with("/api/");
-    let method = cl_api::http::Method::parse(req.method().as_ref());
+    let method = convert::raw_method(&req);
 
     let (resp, route, cause) = if config.refuses_to_serve() {
         (
