@@ -227,6 +227,35 @@ test("lifetime is premium without expiry; cancellation keeps access until expiry
   assert.equal((await sub(c)).tier, "free");
 });
 
+test("LemonSqueezy renewal: a new payment row, the expiry extended by exactly one period; then expired with grace", async () => {
+  const b = await user();
+  const started = await lsCheckout(b);
+  const co = checkoutOf(started.payment_id);
+  assert.equal((await deliverLs(webhook("order_created", co, { updatedAt: "2026-01-07T00:00:00.000000Z" }))).status, 200);
+  assert.equal((await deliverLs(webhook("subscription_created", co, { subscriptionId: 990, updatedAt: "2026-01-07T00:00:01.000000Z" }))).status, 200);
+  const first = await sub(b);
+  assert.equal(first.tier, "pro");
+  // The initial invoice is the same money as the order: no second extension.
+  const initial = webhook("subscription_payment_success", co, { subscriptionId: 990, billingReason: "initial", updatedAt: "2026-01-07T00:00:02.000000Z" });
+  assert.equal((await deliverLs(initial)).status, 200);
+  assert.equal((await sub(b)).expires_at, first.expires_at);
+  // A renewal: its own payment row, +30 days from the current expiry (not from now).
+  const renewal = webhook("subscription_payment_success", co, { subscriptionId: 990, billingReason: "renewal", updatedAt: "2026-02-06T00:00:00.000000Z" });
+  assert.equal((await deliverLs(renewal)).status, 200);
+  assert.equal((await deliverLs(renewal)).status, 200, "replayed renewal");
+  const renewed = await sub(b);
+  assert.equal(renewed.expires_at, first.expires_at + 30 * DAY);
+  const list = (await b.send("GET", "/api/v1/payments")).json.data;
+  assert.equal(list.length, 2);
+  assert.ok(list.every((p) => p.status === "completed" && p.plan === "pro" && p.amount === 19));
+  // subscription_expired for the linked subscription: expired, and the grace still applies.
+  const expired = webhook("subscription_expired", co, { subscriptionId: 990, status: "expired", updatedAt: "2026-03-10T00:00:00.000000Z" });
+  assert.equal((await deliverLs(expired)).status, 200);
+  const s = await sub(b);
+  assert.equal(s.status, "expired");
+  assert.equal(s.access_until, s.expires_at + 3 * DAY);
+});
+
 test("NOWPayments: invoice through the real client, IPN signed over key-sorted JSON, out-of-order IPN ignored, status check", async () => {
   const b = await user();
   const r = await b.send("POST", "/api/v1/payments/checkout", { provider: "nowpayments", plan: "pro", cycle: "yearly", crypto: "eth" });
