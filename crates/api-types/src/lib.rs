@@ -8,12 +8,14 @@
 
 use serde::{Deserialize, Serialize};
 
+mod admin;
 mod auth;
 mod keys;
 mod billing;
 mod market;
 mod notifications;
 mod portfolio;
+pub use admin::*;
 pub use auth::*;
 pub use keys::*;
 pub use billing::*;

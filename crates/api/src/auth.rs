@@ -1009,6 +1009,9 @@ where
             Route::AuthRecoveryCodes => self.recovery_codes(&call).await,
             Route::AuthDeleteAccount => self.delete_account(&call).await,
             Route::AdminUnlockUser => self.admin_unlock(&call).await,
+            r if crate::admin::handles(r) => {
+                crate::admin::serve(self.store, self.clock, matched, caller, req, ctx).await
+            }
             Route::CspReport => self.csp_report(&call).await,
             r if crate::portfolio::handles(r) || crate::credentials::handles(r) => {
                 match self.portfolio {

@@ -24,6 +24,7 @@
 //!   through [`body`], cookies through [`cookies`], CORS through [`cors`].
 
 pub mod access;
+pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod config;

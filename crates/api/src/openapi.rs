@@ -154,6 +154,7 @@ fn param_schema(kind: ParamKind) -> Value {
         ParamKind::Id => json!({ "type": "integer", "minimum": 1, "maximum": MAX_EXACT_INT }),
         ParamKind::SessionHandle => json!({ "type": "string", "pattern": "^[0-9a-f]{32}$" }),
         ParamKind::Choice(values) => str_enum(values.iter().copied()),
+        ParamKind::Text { max } => json!({ "type": "string", "minLength": 1, "maxLength": max }),
     }
 }
 
@@ -604,6 +605,7 @@ fn schemas() -> Value {
     s.extend(crate::portfolio::openapi_schemas());
     s.extend(crate::keys::openapi_schemas());
     s.extend(crate::payments::openapi_schemas());
+    s.extend(crate::admin::openapi_schemas());
     s.extend(crate::notifications::openapi_schemas());
     // One line per route family: each family module declares its own DTO schemas.
     Value::Object(s.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())

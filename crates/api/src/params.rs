@@ -82,6 +82,11 @@ pub enum ParamKind {
     SessionHandle,
     /// One word of a fixed allowlist.
     Choice(&'static [&'static str]),
+    /// Free text of at most `max` characters (searches, audit words).
+    Text {
+        /// The cap.
+        max: u32,
+    },
 }
 
 /// One declared parameter.

@@ -90,6 +90,40 @@ pub enum Route {
     AuthDeleteAccount,
     /// Admin: lift a user's login lockout.
     AdminUnlockUser,
+    /// Admin: users, newest first, searchable (crate::admin).
+    AdminUsers,
+    /// Admin: one user.
+    AdminUser,
+    /// Admin: mark a user's email verified.
+    AdminUserVerify,
+    /// Admin: activate a user.
+    AdminUserActivate,
+    /// Admin: deactivate a user (ends their sessions).
+    AdminUserDeactivate,
+    /// Admin: grant admin rights (ends their sessions).
+    AdminUserMakeAdmin,
+    /// Admin: revoke admin rights (ends their sessions).
+    AdminUserRevokeAdmin,
+    /// Admin: set a user's subscription.
+    AdminUserSubscription,
+    /// Admin: every symbol.
+    AdminSymbols,
+    /// Admin: add a symbol.
+    AdminSymbolCreate,
+    /// Admin: toggle a symbol or move its fetch start.
+    AdminSymbolEdit,
+    /// Admin: override a signal's status.
+    SignalEdit,
+    /// Admin: the audit log.
+    AdminAudit,
+    /// Admin: logs.
+    AdminLogs,
+    /// Admin: the error tracker.
+    AdminErrors,
+    /// Admin: acknowledge an error group.
+    AdminErrorAck,
+    /// Admin: resolve an error group.
+    AdminErrorResolve,
     /// My API keys (crate::keys).
     Keys,
     /// Create an API key.
@@ -332,6 +366,36 @@ const fn delete(route: Route, path: &'static str, summary: &'static str, data: D
 
 const WRITE_LIMITED: &[u16] = &[403, 413, 415, 429];
 const WRITE_CONFLICT: &[u16] = &[403, 409, 413, 415];
+
+const ADMIN_SENSITIVE_NOTE: &str = "Needs a re-authentication within 10 minutes \
+(`reauth_required`); never on your own account (409); never the last active admin (409). Ends \
+the user's sessions. Audited.";
+
+/// An admin `POST /admin/users/{id}/…` action without a body.
+const fn admin_user_action(
+    route: Route,
+    path: &'static str,
+    summary: &'static str,
+    description: &'static str,
+) -> RouteSpec {
+    RouteSpec {
+        description,
+        params: IdParams::PARAMS,
+        may_be_missing: true,
+        errors: WRITE_CONFLICT,
+        ..post(route, Access::Admin, path, summary, Data::One("AdminUser"))
+    }
+}
+
+/// An admin `POST /admin/errors/{id}/…` triage action.
+const fn admin_error_action(route: Route, path: &'static str, summary: &'static str) -> RouteSpec {
+    RouteSpec {
+        description: "Audited.",
+        params: IdParams::PARAMS,
+        may_be_missing: true,
+        ..post(route, Access::Admin, path, summary, Data::One("ErrorGroup"))
+    }
+}
 const KEYS_NOTE: &str = "Session only (an API key cannot manage keys); another user's key \
 id answers 404.";
 const CSRF_NOTE: &str = "Needs the `__Host-cl_session` cookie (a pre-session from \
@@ -659,6 +723,139 @@ account.",
             Data::One("AuthMessage"),
         )
     },
+    // ----- admin: users, symbols, signals, audit, logs, errors (product.md §9; crate::admin) -----
+    RouteSpec {
+        description: "Newest first (`created_at` desc, ties by id desc), keyset pages; `q` \
+matches a prefix of the email or username. Each row carries the subscription summary.",
+        params: crate::admin::UsersQuery::PARAMS,
+        data: Data::Page("AdminUser"),
+        access: Access::Admin,
+        ..get(Route::AdminUsers, "/api/v1/admin/users", "Users (admin)")
+    },
+    RouteSpec {
+        params: IdParams::PARAMS,
+        data: Data::One("AdminUser"),
+        access: Access::Admin,
+        may_be_missing: true,
+        ..get(Route::AdminUser, "/api/v1/admin/users/{id}", "One user (admin)")
+    },
+    admin_user_action(
+        Route::AdminUserVerify,
+        "/api/v1/admin/users/{id}/verify",
+        "Mark a user's email verified",
+        "Audited.",
+    ),
+    admin_user_action(
+        Route::AdminUserActivate,
+        "/api/v1/admin/users/{id}/activate",
+        "Activate a user",
+        "Audited.",
+    ),
+    admin_user_action(
+        Route::AdminUserDeactivate,
+        "/api/v1/admin/users/{id}/deactivate",
+        "Deactivate a user",
+        ADMIN_SENSITIVE_NOTE,
+    ),
+    admin_user_action(
+        Route::AdminUserMakeAdmin,
+        "/api/v1/admin/users/{id}/make-admin",
+        "Grant admin rights",
+        ADMIN_SENSITIVE_NOTE,
+    ),
+    admin_user_action(
+        Route::AdminUserRevokeAdmin,
+        "/api/v1/admin/users/{id}/revoke-admin",
+        "Revoke admin rights",
+        ADMIN_SENSITIVE_NOTE,
+    ),
+    RouteSpec {
+        body: Some("SetSubscriptionRequest"),
+        ..admin_user_action(
+            Route::AdminUserSubscription,
+            "/api/v1/admin/users/{id}/subscription",
+            "Set a user's subscription",
+            "Active from now for `days`, or lifetime; replaces the user's subscription. Needs a \
+re-authentication within 10 minutes (`reauth_required`). Audited.",
+        )
+    },
+    RouteSpec {
+        data: Data::List("AdminSymbol"),
+        access: Access::Admin,
+        ..get(Route::AdminSymbols, "/api/v1/admin/symbols", "Symbols (admin)")
+    },
+    RouteSpec {
+        description: "409 when the symbol exists. Audited.",
+        body: Some("SymbolCreateRequest"),
+        ok_status: 201,
+        errors: WRITE_CONFLICT,
+        ..post(
+            Route::AdminSymbolCreate,
+            Access::Admin,
+            "/api/v1/admin/symbols",
+            "Add a symbol",
+            Data::One("AdminSymbol"),
+        )
+    },
+    RouteSpec {
+        description: "Toggle active/notify or move the fetch start. Audited.",
+        params: IdParams::PARAMS,
+        body: Some("SymbolPatchRequest"),
+        may_be_missing: true,
+        ..write(
+            Route::AdminSymbolEdit,
+            Method::Patch,
+            Access::Admin,
+            "/api/v1/admin/symbols/{id}",
+            "Edit a symbol",
+            Data::One("AdminSymbol"),
+        )
+    },
+    RouteSpec {
+        description: "Admin only (a shared signal is never rewritten by a user). Audited.",
+        params: IdParams::PARAMS,
+        body: Some("SignalStatusRequest"),
+        may_be_missing: true,
+        ..write(
+            Route::SignalEdit,
+            Method::Patch,
+            Access::Admin,
+            "/api/v1/signals/{id}",
+            "Override a signal's status",
+            Data::One("SignalStatusChange"),
+        )
+    },
+    RouteSpec {
+        description: "Read-only, newest first (`at` desc, ties by id desc), keyset pages.",
+        params: crate::admin::AuditQuery::PARAMS,
+        data: Data::Page("AuditEntry"),
+        access: Access::Admin,
+        ..get(Route::AdminAudit, "/api/v1/admin/audit", "Audit log")
+    },
+    RouteSpec {
+        description: "Newest first (`ts` desc, ties by id desc), keyset pages.",
+        params: crate::admin::LogsQuery::PARAMS,
+        data: Data::Page("LogEntry"),
+        access: Access::Admin,
+        ..get(Route::AdminLogs, "/api/v1/admin/logs", "Logs")
+    },
+    RouteSpec {
+        description: "Grouped by fingerprint, most recently seen first, keyset pages.",
+        params: crate::admin::ErrorsQuery::PARAMS,
+        data: Data::Page("ErrorGroup"),
+        access: Access::Admin,
+        ..get(Route::AdminErrors, "/api/v1/admin/errors", "Error tracker")
+    },
+    admin_error_action(
+        Route::AdminErrorAck,
+        "/api/v1/admin/errors/{id}/ack",
+        "Acknowledge an error group",
+    ),
+    admin_error_action(
+        Route::AdminErrorResolve,
+        "/api/v1/admin/errors/{id}/resolve",
+        "Resolve an error group",
+    ),
     // ----- API keys and admin view-as (product.md §3, §11.10; crate::keys) -----
     RouteSpec {
         access: Access::Session,

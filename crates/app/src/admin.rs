@@ -20,9 +20,9 @@
 
 use crate::accounts::Authenticated;
 use crate::ports::admin::{
-    AdminStore, AdminUserRow, AuditFilter, ChangeOutcome, ErrorStatus, LogFilter, NewAuditEntry,
-    StoredAuditEntry, StoredError, StoredLogEntry, SymbolPatch, UserChange, UserFilter,
-    MAX_SEARCH_CHARS,
+    AdminStore, AdminUserRow, AuditFilter, ChangeOutcome, ErrorOccurrence, ErrorStatus, LogFilter,
+    NewAuditEntry, StoredAuditEntry, StoredError, StoredLogEntry, SymbolPatch, UserChange,
+    UserFilter, MAX_ERROR_TEXT, MAX_SEARCH_CHARS,
 };
 use crate::ports::{
     BillingSubscription, Clock, NewSymbol, Page, PageRequest, SignalId, SignalStatus, StoreError,
@@ -30,6 +30,7 @@ use crate::ports::{
 };
 use cl_billing::plan::Plan;
 use cl_billing::subscription::{SubscriptionSource, SubscriptionStatus};
+use sha2::{Digest, Sha256};
 
 const DAY_MS: i64 = 86_400_000;
 /// Longest admin-granted subscription period.
@@ -630,9 +631,94 @@ impl<'a, S: AdminStore + SymbolStore, C: Clock> AdminService<'a, S, C> {
     }
 }
 
+/// The error-tracker occurrence of a failed request (5xx): grouped by kind (from the
+/// status), the route TEMPLATE and the CLASS of the internal cause — the text before its first
+/// `:`, lower-cased, digits folded to `#`, at most 80 characters — so ids, hosts, SQL or values
+/// after the colon never reach the tracker, and repeats of one failure share a fingerprint.
+pub fn request_error(
+    route: &str,
+    status: u16,
+    cause: Option<&str>,
+    request_id: &str,
+    at: i64,
+) -> ErrorOccurrence {
+    let kind = match status {
+        500 => "internal_error".to_owned(),
+        503 => "service_unavailable".to_owned(),
+        s => format!("http_{s}"),
+    };
+    let class: String = cause
+        .and_then(|c| c.split(':').next())
+        .unwrap_or("unknown")
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                '#'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .take(80)
+        .collect();
+    let source: String = route.chars().take(MAX_ERROR_TEXT).collect();
+    let mut h = Sha256::new();
+    for part in [kind.as_str(), source.as_str(), class.as_str()] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    let fingerprint = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    ErrorOccurrence {
+        fingerprint,
+        kind,
+        source,
+        message: class,
+        request_id: Some(request_id.chars().take(64).collect()),
+        at,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_errors_group_by_route_and_cause_class_only() {
+        let a = request_error(
+            "/api/v1/matrix",
+            503,
+            Some("store unavailable: d1: host 10.0.0.1"),
+            "r1",
+            1,
+        );
+        let b = request_error(
+            "/api/v1/matrix",
+            503,
+            Some("store unavailable: timeout 42"),
+            "r2",
+            2,
+        );
+        assert_eq!(a.fingerprint, b.fingerprint, "same class → same group");
+        assert_eq!(a.message, "store unavailable");
+        assert!(!a.message.contains("10.0.0.1"));
+        assert!(a.validate().is_ok());
+        let c = request_error(
+            "/api/v1/patterns",
+            503,
+            Some("store unavailable: x"),
+            "r3",
+            3,
+        );
+        assert_ne!(a.fingerprint, c.fingerprint, "another route");
+        let d = request_error("/api/v1/matrix", 500, None, "r4", 4);
+        assert_eq!(
+            (d.kind.as_str(), d.message.as_str()),
+            ("internal_error", "unknown")
+        );
+        let e = request_error("/x", 502, Some("row 17 of 3"), "r", 5);
+        assert_eq!(e.message, "row ## of #");
+    }
 
     #[test]
     fn grants_need_days_except_lifetime() {

@@ -1659,6 +1659,7 @@ pub trait AccountStores:
     + RecoveryCodeStore
     + LockoutStore
     + BillingStore
+    + admin::AdminStore
     + notifications::NotificationStore
     + SymbolStore
 {
@@ -1670,6 +1671,7 @@ impl<
             + RecoveryCodeStore
             + LockoutStore
             + BillingStore
+            + admin::AdminStore
             + notifications::NotificationStore
             + SymbolStore,
     > AccountStores for T

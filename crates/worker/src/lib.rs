@@ -10,6 +10,7 @@ mod adapters;
 mod auth_wiring;
 mod bindings;
 mod convert;
+mod error_tracker;
 mod ntfy_wiring;
 /// `cl_outbound::HttpTransport` over `fetch`, with timeouts.
 pub mod fetch_transport;
@@ -209,6 +210,12 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> Result<Response> {
         if let Ok(kv) = env.kv(bindings::KV) {
             wctx.wait_until(metrics::flush(kv, flush));
         }
+    }
+    // The error tracker: every 5xx becomes a fingerprinted occurrence (crate::error_tracker).
+    if resp.status_code() >= 500 {
+        let storage = crate::config(&env).storage;
+        let (status, cause) = (resp.status_code(), cause.as_deref());
+        error_tracker::record(&env, storage, &ctx, route, status, cause, now_ms()).await;
     }
     Ok(resp)
 }

@@ -827,6 +827,8 @@ fn every_account_route_answers_as_the_openapi_document_says() {
         .filter(|s| !cl_api::keys::handles(s.route))
         // The payment family likewise, in tests/api/payments.rs.
         .filter(|s| !cl_api::payments::handles(s.route))
+        // The admin family likewise, in tests/api/admin.rs.
+        .filter(|s| !cl_api::admin::handles(s.route))
         // The notification settings likewise, in tests/api/notifications.rs.
         .filter(|s| !cl_api::notifications::handles(s.route))
     {

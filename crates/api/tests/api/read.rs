@@ -599,7 +599,7 @@ fn read_routes_answer_405_to_other_methods_and_404_to_unknown_paths() {
     for (method, path) in [
         (Method::Post, "/api/v1/patterns"),
         (Method::Delete, "/api/v1/patterns/1"),
-        (Method::Patch, "/api/v1/signals/1"),
+        (Method::Patch, "/api/v1/signals"),
         (Method::Put, "/api/v1/matrix"),
         (Method::Post, "/api/v1/candles/BTC-USDT/1h"),
         (Method::Other, "/api/v1/openapi.json"),
