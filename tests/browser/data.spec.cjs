@@ -2,7 +2,8 @@
 // dashboard matrix (+ tooltips, 304 polling, click → chart), the SVG chart (candles, zones,
 // tooltip, zoom, pan, load earlier), the patterns and signals lists, a signal's detail and
 // the API reference. Zero CSP violations and no page errors everywhere.
-const { test, expect } = require('@playwright/test');
+// The data pages need a signed-in user (the read API is not public): see auth.cjs.
+const { test, expect } = require('./auth.cjs');
 const { watchPage, cspViolations, screenshot, appReady } = require('./helpers.cjs');
 
 function h1(page) {

@@ -1,5 +1,6 @@
 // Small screens (360 × 740): the menu toggle works and no page scrolls sideways.
-const { test, expect } = require('@playwright/test');
+// The data pages need a signed-in user (the read API is not public): see auth.cjs.
+const { test, expect } = require('./auth.cjs');
 const { watchPage, cspViolations, screenshot, appReady } = require('./helpers.cjs');
 
 test.use({ viewport: { width: 360, height: 740 }, hasTouch: true, isMobile: true });

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { readerSession, withCookie } from "./read-auth.mjs";
 import { startWorker, assertSecurityHeaders, ROOT } from "./harness.mjs";
 
 const T0 = 1_699_999_200_000;
@@ -44,6 +45,8 @@ INSERT INTO signals (id, symbol_id, direction, entry, stop_loss, tp1, tp2, tp3, 
   (3, 1, 'short', 101, 99, 103, 105, 107, 2, 2, '1h', NULL, 'notified', ${T0 + 2 * H});
 `;
 
+// The read routes need a session or an API key: an admin's session (no tier limits).
+const READER = readerSession();
 let w;
 before(async () => {
   if (skip) return;
@@ -51,6 +54,7 @@ before(async () => {
   const dir = join(ROOT, "migrations", "postgres");
   for (const f of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) psql(dbUrl, ["-f", join(dir, f)]);
   psql(dbUrl, ["-c", SEED]);
+  for (const s of READER.statements) psql(dbUrl, ["-c", s]);
   w = await startWorker({ vars: { STORAGE: "postgres" }, hyperdrive: dbUrl });
 });
 after(async () => {
@@ -59,7 +63,7 @@ after(async () => {
 });
 
 const json = async (path, init) => {
-  const res = await w.fetch(path, init);
+  const res = await w.fetch(path, withCookie(READER, init));
   return { res, body: res.status === 304 ? null : await res.json() };
 };
 
@@ -112,7 +116,7 @@ test("the matrix carries an ETag and revalidates to 304", { skip }, async () => 
   const etag = res.headers.get("etag");
   assert.match(etag, /^W\/"[0-9a-f]{32}"$/);
   assert.equal(res.headers.get("cache-control"), "private, max-age=0, must-revalidate");
-  const again = await w.fetch("/api/v1/matrix", { headers: { "If-None-Match": etag } });
+  const again = await w.fetch("/api/v1/matrix", withCookie(READER, { headers: { "If-None-Match": etag } }));
   assert.equal(again.status, 304);
   assert.equal(await again.text(), "");
   assert.equal(again.headers.get("etag"), etag);

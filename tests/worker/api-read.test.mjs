@@ -3,6 +3,7 @@
 // happy paths, validation errors, 404s, keyset paging and the matrix ETag/304.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { readerSession, withCookie } from "./read-auth.mjs";
 import { startWorker, assertSecurityHeaders } from "./harness.mjs";
 
 const T0 = 1_699_999_200_000;
@@ -28,18 +29,20 @@ const SEED = [
     (3, 1, 'short', 101, 99, 103, 105, 107, 2, 2, '1h', NULL, 'notified', ${T0 + 2 * H})`,
 ];
 
+// The read routes need a session or an API key: an admin's session (no tier limits).
+const READER = readerSession();
 let w;
 before(async () => {
   w = await startWorker();
   const db = await w.mf.getD1Database("DB");
-  await db.batch(SEED.map((s) => db.prepare(s)));
+  await db.batch([...SEED, ...READER.statements].map((s) => db.prepare(s)));
 });
 after(async () => {
   await w?.dispose();
 });
 
 const json = async (path, init) => {
-  const res = await w.fetch(path, init);
+  const res = await w.fetch(path, withCookie(READER, init));
   return { res, body: res.status === 304 ? null : await res.json() };
 };
 
@@ -132,11 +135,11 @@ test("the matrix carries an ETag and revalidates to 304", async () => {
   const etag = res.headers.get("etag");
   assert.match(etag, /^W\/"[0-9a-f]{32}"$/);
   assert.equal(res.headers.get("cache-control"), "private, max-age=0, must-revalidate");
-  const again = await w.fetch("/api/v1/matrix", { headers: { "If-None-Match": etag } });
+  const again = await w.fetch("/api/v1/matrix", withCookie(READER, { headers: { "If-None-Match": etag } }));
   assert.equal(again.status, 304);
   assert.equal(await again.text(), "");
   assert.equal(again.headers.get("etag"), etag);
-  const stale = await w.fetch("/api/v1/matrix", { headers: { "If-None-Match": 'W/"00000000000000000000000000000000"' } });
+  const stale = await w.fetch("/api/v1/matrix", withCookie(READER, { headers: { "If-None-Match": 'W/"00000000000000000000000000000000"' } }));
   assert.equal(stale.status, 200);
   await stale.arrayBuffer();
 });
@@ -144,4 +147,14 @@ test("the matrix carries an ETag and revalidates to 304", async () => {
 test("reads log one access line per request, without storage errors", async () => {
   await json("/api/v1/symbols");
   assert.ok(!w.log.lines.some((l) => l.includes("service_unavailable")));
+});
+
+test("the reads refuse anonymous callers (401) and a key in the query string", async () => {
+  for (const path of ["/api/v1/symbols", "/api/v1/matrix", "/api/v1/candles/BTC-USDT/1h", "/api/v1/signals"]) {
+    const res = await w.fetch(path);
+    assert.equal(res.status, 401, path);
+    assert.equal((await res.json()).error.code, "unauthorized", path);
+  }
+  const res = await w.fetch("/api/v1/symbols?api_key=cle_x", withCookie(READER));
+  assert.equal(res.status, 401);
 });

@@ -3,10 +3,15 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, assertSecurityHeaders } from "./harness.mjs";
+import { readerSession, withCookie } from "./read-auth.mjs";
 
+// The read routes need a session: parameters are checked after the gate.
+const READER = readerSession();
 let w;
 before(async () => {
   w = await startWorker();
+  const db = await w.mf.getD1Database("DB");
+  await db.batch(READER.statements.map((q) => db.prepare(q)));
 });
 after(async () => {
   await w?.dispose();
@@ -60,7 +65,7 @@ test("bad parameters answer validation_failed with every bad field at once", asy
     ["/api/v1/health?cachebust=1", ["cachebust:unknown_field"]],
   ];
   for (const [path, fields] of cases) {
-    const res = await w.fetch(path);
+    const res = await w.fetch(path, withCookie(READER));
     assert.equal(res.status, 400, path);
     const body = await res.json();
     assert.equal(body.success, false, path);

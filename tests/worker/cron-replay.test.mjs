@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { ROOT } from "./harness.mjs";
 import { generateCandles } from "../fakes/exchange.mjs";
 import { startCronWorker, addSymbols, runs, count, asCandles, MINUTE } from "./cron-lib.mjs";
+import { readerSession, withCookie } from "./read-auth.mjs";
 
 const START = Date.UTC(2024, 0, 1);
 const BACKFILL = 2_880; // the first run catches up two days (3 pages)
@@ -93,7 +94,10 @@ test("minute-by-minute scheduled runs equal `cryptolens replay` over the same ca
   const last = START + (BACKFILL + MINUTES) * MINUTE;
   assert.equal(await count(c.db, "SELECT COUNT(*) FROM candles WHERE tf = '1m'"), (BACKFILL + MINUTES) * SYMBOLS.length);
   assert.equal(await count(c.db, "SELECT COUNT(*) FROM candles WHERE ts >= ?1", last), 0);
-  const matrix = await (await c.w.fetch("/api/v1/matrix")).json();
+  // The matrix needs a session (an admin's: every symbol).
+  const reader = readerSession();
+  await c.db.batch(reader.statements.map((q) => c.db.prepare(q)));
+  const matrix = await (await c.w.fetch("/api/v1/matrix", withCookie(reader))).json();
   assert.deepEqual(matrix.data.rows.map((r) => r.symbol), SYMBOLS);
   // Every run logged one job_run line.
   assert.equal(c.w.log.lines.filter((l) => l.includes('"event":"job_run"')).length, steps.length);

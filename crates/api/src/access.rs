@@ -263,7 +263,9 @@ pub async fn guard<A: AccountDeps>(
                 ApiError::new(ErrorCode::Unauthorized),
             ));
         }
-        let key = accounts.authenticate_key(&presented, ctx, spec.path).await?;
+        let key = accounts
+            .authenticate_key(&presented, ctx, spec.path)
+            .await?;
         if let Err(err) = decide_key(spec.access, key.scopes) {
             let reason = match err.code() {
                 ErrorCode::ScopeMissing => "scope_missing",

@@ -1019,7 +1019,9 @@ where
                     None => Err(ApiError::new(ErrorCode::ServiceUnavailable)),
                 }
             }
-            r if crate::keys::handles(r) => crate::keys::serve(self, matched, caller, req, ctx).await,
+            r if crate::keys::handles(r) => {
+                crate::keys::serve(self, matched, caller, req, ctx).await
+            }
             r if crate::payments::handles(r) => {
                 if r == Route::PaymentCheckout {
                     let user = call.user()?.user().id.0;

@@ -1,6 +1,14 @@
 //! Read handlers of product.md §3. Each takes typed parameters (already validated by
 //! [`crate::params`]), asks the store through the ports, and shapes DTOs. No validation, no
 //! HTTP parsing, no error text of their own beyond "not found".
+//!
+//! Tiers (product.md §1): every handler receives the caller's effective access (the ONE policy,
+//! `cl_app::policy`, computed by the gate) and only asks it questions: which symbols and
+//! pattern types are visible, and how much of a history list (free: none → `tier_required`
+//! naming the tier; pro: the newest 100 patterns / 50 signals; premium and admins: all).
+//! Hidden rows are filtered, never reported; asking for a hidden symbol or type by name is
+//! `tier_required`. A capped list stops at the cap's boundary row (found with one extra
+//! first-page read; when hidden rows blur it, the boundary errs on the early side).
 
 use crate::context::RequestContext;
 use crate::error::{ok, ok_page, ApiError};
@@ -13,6 +21,8 @@ use cl_api_types::{
     CandleDto, CandlesDto, ChartDto, ErrorCode, LevelsDto, MatrixCellDto, MatrixDto, MatrixRowDto,
     PatternDto, SignalDto, SymbolDto, ZoneDto,
 };
+use cl_app::policy::{Access as TierAccess, HistoryList, TierDenied};
+use cl_app::ports::Cursor;
 use cl_app::ports::{
     MatrixCell, PageRequest, SignalFilter, SignalStatus, StoredPattern, StoredSignal, StoredSymbol,
     SymbolId, MAX_EXACT_INT,
@@ -31,6 +41,34 @@ fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound)
 }
 
+impl From<TierDenied> for ApiError {
+    fn from(d: TierDenied) -> Self {
+        crate::keys::tier_required(d.required)
+    }
+}
+
+/// The oldest row (`(ts, id)`) a capped history list shows, from its first `cap` rows
+/// (`first`: newest first, visible or not; `visible`: whether the caller sees a row).
+/// `None` when the whole list is within the cap.
+fn cap_boundary<T>(
+    cap: Option<u32>,
+    first: &[T],
+    key: impl Fn(&T) -> (i64, i64),
+    visible: impl Fn(&T) -> bool,
+) -> Option<Cursor> {
+    let cap = usize::try_from(cap?).unwrap_or(usize::MAX);
+    let shown: Vec<&T> = first.iter().filter(|r| visible(r)).collect();
+    let at = if shown.len() >= cap {
+        shown.get(cap.checked_sub(1)?).map(|r| key(r))
+    } else if first.len() >= cap {
+        // Hidden rows took some of the window: stop early rather than show past the cap.
+        first.last().map(key)
+    } else {
+        None
+    }?;
+    Some(Cursor { ts: at.0, id: at.1 })
+}
+
 /// `GET /symbols`.
 ///
 /// # Errors
@@ -38,12 +76,14 @@ fn not_found() -> ApiError {
 pub async fn symbols<S: Store>(
     store: &S,
     p: SymbolsParams,
+    access: &TierAccess,
     ctx: &RequestContext,
 ) -> Result<Response, ApiError> {
     let rows = store.list_symbols(p.active == Some(true)).await?;
     let data: Vec<SymbolDto> = rows
         .into_iter()
         .filter(|s| p.active.is_none_or(|a| s.is_active == a))
+        .filter(|s| access.sees_symbol(&s.symbol))
         .map(|s| SymbolDto {
             symbol: s.symbol,
             exchange: s.exchange,
@@ -57,11 +97,13 @@ pub async fn symbols<S: Store>(
 async fn series<S: Store>(
     store: &S,
     p: &CandlesParams,
+    access: &TierAccess,
 ) -> Result<(StoredSymbol, Vec<Candle>, bool), ApiError> {
     let symbol = store
         .symbol_by_name(p.symbol.as_str())
         .await?
         .ok_or_else(not_found)?;
+    access.require_symbol(&symbol.symbol)?;
     // One extra row tells whether an older page exists.
     let mut rows = store
         .candles_before(
@@ -87,9 +129,10 @@ async fn series<S: Store>(
 pub async fn candles<S: Store>(
     store: &S,
     p: CandlesParams,
+    access: &TierAccess,
     ctx: &RequestContext,
 ) -> Result<Response, ApiError> {
-    let (symbol, rows, has_more) = series(store, &p).await?;
+    let (symbol, rows, has_more) = series(store, &p, access).await?;
     ok(
         ctx,
         200,
@@ -111,19 +154,27 @@ pub async fn candles<S: Store>(
 pub async fn chart<S: Store>(
     store: &S,
     p: CandlesParams,
+    access: &TierAccess,
     ctx: &RequestContext,
 ) -> Result<Response, ApiError> {
-    let (symbol, rows, has_more) = series(store, &p).await?;
+    // Charts come with the patterns list (free: upgrade prompt).
+    let cap = access.history_cap(HistoryList::Patterns)?;
+    let (symbol, rows, has_more) = series(store, &p, access).await?;
     let mut patterns = match rows.last() {
         Some(last) => {
             let view_end = last.ts().saturating_add(p.tf.millis());
             let mut active = store.active_patterns(symbol.id, Some(p.tf)).await?;
-            active.retain(|pat| pat.detected_at < view_end);
+            active.retain(|pat| {
+                pat.detected_at < view_end && access.sees_pattern_type(pat.pattern_type)
+            });
             active
         }
         None => Vec::new(),
     };
     patterns.sort_by_key(|pat| Reverse((pat.detected_at, pat.id)));
+    if let Some(cap) = cap {
+        patterns.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
+    }
     ok(
         ctx,
         200,
@@ -148,16 +199,28 @@ pub async fn chart<S: Store>(
 pub async fn patterns<S: Store>(
     store: &S,
     p: PatternsParams,
+    access: &TierAccess,
     ctx: &RequestContext,
 ) -> Result<Response, ApiError> {
+    let cap = access.history_cap(HistoryList::Patterns)?;
+    if let Some(t) = p.pattern_type {
+        access.require_pattern_type(t)?;
+    }
     let symbols = store.list_symbols(false).await?;
     let symbol = match &p.symbol {
         Some(want) => match symbols.iter().find(|s| s.symbol == want.as_str()) {
-            Some(s) => Some(s.id),
+            Some(s) => {
+                access.require_symbol(&s.symbol)?;
+                Some(s.id)
+            }
             // A filter on a symbol we do not track matches nothing.
             None => return ok_page(ctx, Vec::<PatternDto>::new(), None),
         },
         None => None,
+    };
+    let visible = |r: &StoredPattern| {
+        access.sees_pattern_type(r.pattern_type)
+            && name_of(&symbols, r.symbol).is_ok_and(|n| access.sees_symbol(n))
     };
     let filter = cl_app::ports::PatternFilter {
         symbol,
@@ -166,7 +229,22 @@ pub async fn patterns<S: Store>(
         direction: p.direction,
         status: Some(p.status),
     };
-    let page = store
+    let boundary = match cap {
+        Some(n) => {
+            let first = store
+                .list_patterns(
+                    &filter,
+                    PageRequest {
+                        limit: n,
+                        after: None,
+                    },
+                )
+                .await?;
+            cap_boundary(cap, &first.items, |r| (r.detected_at, r.id.0), visible)
+        }
+        None => None,
+    };
+    let mut page = store
         .list_patterns(
             &filter,
             PageRequest {
@@ -175,9 +253,17 @@ pub async fn patterns<S: Store>(
             },
         )
         .await?;
+    if let Some(b) = boundary {
+        let before = page.items.len();
+        page.items.retain(|r| !b.is_before(r.detected_at, r.id.0));
+        if page.items.len() < before || page.next.is_some_and(|n| !b.is_before(n.ts, n.id)) {
+            page.next = None;
+        }
+    }
     let data = page
         .items
         .iter()
+        .filter(|r| visible(r))
         .map(|r| Ok(pattern_dto(r, name_of(&symbols, r.symbol)?)))
         .collect::<Result<Vec<_>, ApiError>>()?;
     ok_page(ctx, data, page.next.map(|c| c.encode()))
@@ -190,11 +276,15 @@ pub async fn patterns<S: Store>(
 pub async fn pattern<S: Store>(
     store: &S,
     p: IdParams,
+    access: &TierAccess,
     ctx: &RequestContext,
 ) -> Result<Response, ApiError> {
     let row = store.pattern(p.pattern()).await?.ok_or_else(not_found)?;
     let symbols = store.list_symbols(false).await?;
-    ok(ctx, 200, pattern_dto(&row, name_of(&symbols, row.symbol)?))
+    let name = name_of(&symbols, row.symbol)?;
+    access.require_symbol(name)?;
+    access.require_pattern_type(row.pattern_type)?;
+    ok(ctx, 200, pattern_dto(&row, name))
 }
 
 /// `GET /signals`: newest first (`created_at` desc, ties by id desc).
@@ -203,13 +293,30 @@ pub async fn pattern<S: Store>(
 /// Store failures.
 pub async fn signals<S: Store>(
     store: &S,
-    p: SignalsParams,
+    mut p: SignalsParams,
+    access: &TierAccess,
     ctx: &RequestContext,
 ) -> Result<Response, ApiError> {
+    let cap = match access.history_cap(HistoryList::Signals) {
+        Ok(cap) => cap,
+        // The dashboard's recent-signals widget: the first page of at most N (free: 1).
+        Err(_) if p.cursor.is_none() && p.limit <= access.limits.dashboard_recent_signals => {
+            Some(access.limits.dashboard_recent_signals)
+        }
+        Err(denied) => return Err(denied.into()),
+    };
+    if let Some(n) = cap {
+        p.limit = p.limit.min(n);
+    }
     let symbols = store.list_symbols(false).await?;
+    let visible =
+        |r: &StoredSignal| name_of(&symbols, r.symbol).is_ok_and(|n| access.sees_symbol(n));
     let symbol = match &p.symbol {
         Some(want) => match symbols.iter().find(|s| s.symbol == want.as_str()) {
-            Some(s) => Some(s.id),
+            Some(s) => {
+                access.require_symbol(&s.symbol)?;
+                Some(s.id)
+            }
             // A filter on a symbol we do not track matches nothing.
             None => return ok_page(ctx, Vec::<SignalDto>::new(), None),
         },
@@ -220,7 +327,22 @@ pub async fn signals<S: Store>(
         direction: p.direction,
         status: p.status,
     };
-    let page = store
+    let boundary = match cap {
+        Some(n) => {
+            let first = store
+                .list_signals(
+                    &filter,
+                    PageRequest {
+                        limit: n,
+                        after: None,
+                    },
+                )
+                .await?;
+            cap_boundary(cap, &first.items, |r| (r.created_at, r.id.0), visible)
+        }
+        None => None,
+    };
+    let mut page = store
         .list_signals(
             &filter,
             PageRequest {
@@ -229,9 +351,17 @@ pub async fn signals<S: Store>(
             },
         )
         .await?;
+    if let Some(b) = boundary {
+        let before = page.items.len();
+        page.items.retain(|r| !b.is_before(r.created_at, r.id.0));
+        if page.items.len() < before || page.next.is_some_and(|n| !b.is_before(n.ts, n.id)) {
+            page.next = None;
+        }
+    }
     let data = page
         .items
         .iter()
+        .filter(|s| visible(s))
         .map(|s| Ok(signal_dto(s, name_of(&symbols, s.symbol)?)))
         .collect::<Result<Vec<_>, ApiError>>()?;
     ok_page(ctx, data, page.next.map(|c| c.encode()))
@@ -244,11 +374,14 @@ pub async fn signals<S: Store>(
 pub async fn signal<S: Store>(
     store: &S,
     p: IdParams,
+    access: &TierAccess,
     ctx: &RequestContext,
 ) -> Result<Response, ApiError> {
     let row = store.signal(p.signal()).await?.ok_or_else(not_found)?;
     let symbols = store.list_symbols(false).await?;
-    ok(ctx, 200, signal_dto(&row, name_of(&symbols, row.symbol)?))
+    let name = name_of(&symbols, row.symbol)?;
+    access.require_symbol(name)?;
+    ok(ctx, 200, signal_dto(&row, name))
 }
 
 /// `GET /matrix`: one store query; `ETag` over the `data` member, `If-None-Match` → 304.
@@ -261,9 +394,22 @@ pub async fn signal<S: Store>(
 pub async fn matrix<S: Store>(
     store: &S,
     p: MatrixParams,
+    access: &TierAccess,
     ctx: &RequestContext,
 ) -> Result<Response, ApiError> {
-    let data = matrix_dto(&store.matrix().await?);
+    let mut cells = store.matrix().await?;
+    cells.retain(|c| access.sees_symbol(&c.symbol_name));
+    for c in &mut cells {
+        // A cell whose latest pattern is a hidden type shows nothing (its count, which spans
+        // every type, would leak the hidden ones).
+        if c.latest
+            .is_some_and(|l| !access.sees_pattern_type(l.pattern_type))
+        {
+            c.latest = None;
+            c.active_count = 0;
+        }
+    }
+    let data = matrix_dto(&cells);
     let bytes = serde_json::to_vec(&data)
         .map_err(|err| ApiError::internal(format!("serialize matrix: {err}")))?;
     let opaque = entity_tag(&bytes);

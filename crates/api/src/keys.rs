@@ -27,9 +27,8 @@ use crate::openapi::{array_of, closed, int, nullable, object, schema_ref, string
 use crate::params::{Extract, IdParams, In, NoParams, ParamDoc, ParamKind};
 use crate::routes::{Matched, PathParams, Route};
 use cl_api_types::{
-    ApiKeyDto, CreateKeyRequest, CreatedApiKeyDto, ErrorCode, FieldError, IpRuleDto,
-    IpRuleRequest, KeyUsageDto, Removed, UpdateKeyRequest, UsageBucketDto, ViewAsDto,
-    ViewAsRequest,
+    ApiKeyDto, CreateKeyRequest, CreatedApiKeyDto, ErrorCode, FieldError, IpRuleDto, IpRuleRequest,
+    KeyUsageDto, Removed, UpdateKeyRequest, UsageBucketDto, ViewAsDto, ViewAsRequest,
 };
 use cl_app::accounts::{AccountService, AdminError, Authenticated, FieldError as AppFieldError};
 use cl_app::api_keys::{
@@ -121,8 +120,7 @@ fn wire(e: AppFieldError) -> FieldError {
 }
 
 fn invalid(errors: Vec<AppFieldError>) -> ApiError {
-    ApiError::new(ErrorCode::ValidationFailed)
-        .with_fields(errors.into_iter().map(wire).collect())
+    ApiError::new(ErrorCode::ValidationFailed).with_fields(errors.into_iter().map(wire).collect())
 }
 
 fn collect<T>(r: Result<T, AppFieldError>, errors: &mut Vec<AppFieldError>) -> Option<T> {
@@ -518,13 +516,29 @@ where
         match acc.limits.hit(&rule, subject, now).await {
             Ok(Decision::Allowed { .. }) => {}
             Ok(Decision::Limited { retry_after_secs }) => {
-                event(acc, ctx, route, "warn", "rate_limited", user, Some(rule.scope));
+                event(
+                    acc,
+                    ctx,
+                    route,
+                    "warn",
+                    "rate_limited",
+                    user,
+                    Some(rule.scope),
+                );
                 return Err(
                     ApiError::new(ErrorCode::RateLimited).with_retry_after(retry_after_secs)
                 );
             }
             Err(e) => {
-                event(acc, ctx, route, "error", "rate_limiter_failed", user, Some(rule.scope));
+                event(
+                    acc,
+                    ctx,
+                    route,
+                    "error",
+                    "rate_limiter_failed",
+                    user,
+                    Some(rule.scope),
+                );
                 return Err(ApiError::new(ErrorCode::RateLimited)
                     .with_retry_after(LIMITER_DOWN_RETRY_SECS)
                     .with_cause(format!("rate limiter ({}): {e}", rule.scope)));
@@ -595,7 +609,8 @@ where
     let route = matched.spec.path;
     let now = acc.clock.now_ms();
     let svc = ApiKeyService::new(acc.store, acc.clock, acc.account_pepper);
-    let key_id = || -> Result<ApiKeyId, ApiError> { Ok(ApiKeyId(IdParams::extract(req, path)?.id)) };
+    let key_id =
+        || -> Result<ApiKeyId, ApiError> { Ok(ApiKeyId(IdParams::extract(req, path)?.id)) };
     match matched.spec.route {
         Route::Keys => {
             NoParams::extract(req, path)?;
@@ -607,12 +622,17 @@ where
             NoParams::extract(req, path)?;
             let dto = body::json::<CreateKeyRequest>(req)?;
             let input = key_request(dto, now)?;
-            let created = svc
-                .create(auth, access, &input)
-                .await
-                .inspect_err(|_| {
-                    event(acc, ctx, route, "warn", "key_create_failed", Some(user.id), None)
-                })?;
+            let created = svc.create(auth, access, &input).await.inspect_err(|_| {
+                event(
+                    acc,
+                    ctx,
+                    route,
+                    "warn",
+                    "key_create_failed",
+                    Some(user.id),
+                    None,
+                )
+            })?;
             event(acc, ctx, route, "info", "key_created", Some(user.id), None);
             error::ok(
                 ctx,
@@ -653,7 +673,15 @@ where
             let dto = body::json::<IpRuleRequest>(req)?;
             let input = RuleInput::parse(&dto.action, &dto.cidr).map_err(invalid)?;
             let rule = svc.add_ip_rule(user.id, id, &input).await?;
-            event(acc, ctx, route, "info", "key_ip_rule_added", Some(user.id), None);
+            event(
+                acc,
+                ctx,
+                route,
+                "info",
+                "key_ip_rule_added",
+                Some(user.id),
+                None,
+            );
             error::ok(ctx, 201, rule_dto(&rule))
         }
         Route::KeyIpRuleDelete => {
@@ -661,7 +689,15 @@ where
             body::json::<body::Empty>(req)?;
             svc.delete_ip_rule(user.id, ApiKeyId(p.id), IpRuleId(p.rule))
                 .await?;
-            event(acc, ctx, route, "info", "key_ip_rule_deleted", Some(user.id), None);
+            event(
+                acc,
+                ctx,
+                route,
+                "info",
+                "key_ip_rule_deleted",
+                Some(user.id),
+                None,
+            );
             error::ok(ctx, 200, Removed { id: p.rule })
         }
         Route::KeyUsage => {

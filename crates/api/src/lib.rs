@@ -148,7 +148,7 @@ async fn route_api<P: DependencyProbes, S: Store, A: AccountDeps>(
         Ok(caller) if matched.spec.route.needs_accounts() => {
             accounts.serve(&matched, &caller, req, ctx).await
         }
-        Ok(_) => dispatch(app, req, &matched, ctx).await,
+        Ok(caller) => dispatch(app, req, &matched, ctx, &caller).await,
         Err(err) => Err(err),
     };
     let (mut response, error_cause) = match result {
@@ -173,9 +173,13 @@ async fn dispatch<P: DependencyProbes, S: Store>(
     req: &Request,
     matched: &Matched,
     ctx: &RequestContext,
+    caller: &access::Caller,
 ) -> Result<Response, ApiError> {
     let path = &matched.params;
     let store = &app.store;
+    // The caller's tier (the gate's); a caller without one sees what the free tier sees.
+    let free = cl_app::policy::effective_access(false, None, None, ctx.now_ms);
+    let tier = caller.tier_access().unwrap_or(&free);
     match matched.spec.route {
         Route::HealthLive => {
             NoParams::extract(req, path)?;
@@ -195,16 +199,24 @@ async fn dispatch<P: DependencyProbes, S: Store>(
             NoParams::extract(req, path)?;
             Ok(Response::json(200, openapi::document_bytes()))
         }
-        Route::Symbols => handlers::symbols(store, SymbolsParams::extract(req, path)?, ctx).await,
-        Route::Candles => handlers::candles(store, CandlesParams::extract(req, path)?, ctx).await,
-        Route::Chart => handlers::chart(store, CandlesParams::extract(req, path)?, ctx).await,
-        Route::Patterns => {
-            handlers::patterns(store, PatternsParams::extract(req, path)?, ctx).await
+        Route::Symbols => {
+            handlers::symbols(store, SymbolsParams::extract(req, path)?, tier, ctx).await
         }
-        Route::Pattern => handlers::pattern(store, IdParams::extract(req, path)?, ctx).await,
-        Route::Signals => handlers::signals(store, SignalsParams::extract(req, path)?, ctx).await,
-        Route::Signal => handlers::signal(store, IdParams::extract(req, path)?, ctx).await,
-        Route::Matrix => handlers::matrix(store, MatrixParams::extract(req, path)?, ctx).await,
+        Route::Candles => {
+            handlers::candles(store, CandlesParams::extract(req, path)?, tier, ctx).await
+        }
+        Route::Chart => handlers::chart(store, CandlesParams::extract(req, path)?, tier, ctx).await,
+        Route::Patterns => {
+            handlers::patterns(store, PatternsParams::extract(req, path)?, tier, ctx).await
+        }
+        Route::Pattern => handlers::pattern(store, IdParams::extract(req, path)?, tier, ctx).await,
+        Route::Signals => {
+            handlers::signals(store, SignalsParams::extract(req, path)?, tier, ctx).await
+        }
+        Route::Signal => handlers::signal(store, IdParams::extract(req, path)?, tier, ctx).await,
+        Route::Matrix => {
+            handlers::matrix(store, MatrixParams::extract(req, path)?, tier, ctx).await
+        }
         Route::Metrics => {
             NoParams::extract(req, path)?;
             metrics::serve(store, &app.probes).await

@@ -78,7 +78,7 @@ fn operation(spec: &RouteSpec) -> Value {
         .map(|s| s.as_str())
         .collect();
     if !scopes.is_empty() {
-        op.insert("x-planned-scopes".into(), json!(scopes));
+        op.insert("x-scopes".into(), json!(scopes));
     }
     if !spec.params.is_empty() {
         op.insert(

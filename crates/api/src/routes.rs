@@ -310,8 +310,20 @@ pub struct RouteSpec {
     pub errors: &'static [u16],
 }
 
-const READ_NOTE: &str = "Public until authentication lands; then a session or an API key \
-with the listed scope, tier-filtered for the caller.";
+const READ_NOTE: &str = "A session, or an API key with the listed scopes; tier-filtered for the \
+caller (product.md §1).";
+
+/// A market-data read (product.md §3): a full session or an API key holding the route's
+/// scopes; `403` for a missing scope or tier (`scope_missing`, `tier_required`), `429` over a
+/// key's or an IP's API limit.
+const fn read(route: Route, path: &'static str, summary: &'static str) -> RouteSpec {
+    RouteSpec {
+        access: Access::ApiKey(planned_scopes(route)),
+        errors: &[403, 429],
+        ..get(route, path, summary)
+    }
+}
+
 
 const fn get(route: Route, path: &'static str, summary: &'static str) -> RouteSpec {
     RouteSpec {
@@ -434,7 +446,7 @@ critical check (configuration, primary store) fails. Never versions, hosts or co
         description: READ_NOTE,
         params: SymbolsParams::PARAMS,
         data: Data::List("Symbol"),
-        ..get(Route::Symbols, "/api/v1/symbols", "List symbols")
+        ..read(Route::Symbols, "/api/v1/symbols", "List symbols")
     },
     RouteSpec {
         description: "Candles of one series, oldest first, paging backwards with `before`. \
@@ -442,7 +454,7 @@ Default `limit` per TF: 1m 500, 5m 400, 15m 300, 1h 250, 4h 200, 1d 150, others 
         params: CandlesParams::PARAMS,
         data: Data::One("Candles"),
         may_be_missing: true,
-        ..get(
+        ..read(
             Route::Candles,
             "/api/v1/candles/{symbol}/{tf}",
             "Candles of a series",
@@ -454,32 +466,32 @@ last candle (their zones extend to now), for the chart page.",
         params: CandlesParams::PARAMS,
         data: Data::One("Chart"),
         may_be_missing: true,
-        ..get(Route::Chart, "/api/v1/chart/{symbol}/{tf}", "Chart data")
+        ..read(Route::Chart, "/api/v1/chart/{symbol}/{tf}", "Chart data")
     },
     RouteSpec {
         description: "Patterns of one status (default `active`) newest first (`detected_at` desc, \
 ties by id desc), keyset pages; filters by symbol, TF, type and direction.",
         params: PatternsParams::PARAMS,
         data: Data::Page("Pattern"),
-        ..get(Route::Patterns, "/api/v1/patterns", "List patterns")
+        ..read(Route::Patterns, "/api/v1/patterns", "List patterns")
     },
     RouteSpec {
         params: IdParams::PARAMS,
         data: Data::One("Pattern"),
         may_be_missing: true,
-        ..get(Route::Pattern, "/api/v1/patterns/{id}", "One pattern")
+        ..read(Route::Pattern, "/api/v1/patterns/{id}", "One pattern")
     },
     RouteSpec {
         description: "Signals newest first (`created_at` desc, ties by id desc), keyset pages.",
         params: SignalsParams::PARAMS,
         data: Data::Page("Signal"),
-        ..get(Route::Signals, "/api/v1/signals", "List signals")
+        ..read(Route::Signals, "/api/v1/signals", "List signals")
     },
     RouteSpec {
         params: IdParams::PARAMS,
         data: Data::One("Signal"),
         may_be_missing: true,
-        ..get(Route::Signal, "/api/v1/signals/{id}", "One signal")
+        ..read(Route::Signal, "/api/v1/signals/{id}", "One signal")
     },
     RouteSpec {
         description: "Active symbols × 5m..1d in one store query. The `ETag` is a SHA-256 of the \
@@ -488,7 +500,7 @@ ties by id desc), keyset pages; filters by symbol, TF, type and direction.",
         params: MatrixParams::PARAMS,
         data: Data::One("Matrix"),
         conditional: true,
-        ..get(Route::Matrix, "/api/v1/matrix", "Pattern matrix")
+        ..read(Route::Matrix, "/api/v1/matrix", "Pattern matrix")
     },
     RouteSpec {
         description: "The CSRF token of the session cookie; without a session, a fresh \
@@ -1554,7 +1566,7 @@ const fn pf_write(
     }
 }
 
-/// The scopes a read route will require once API keys land (documentation only for now).
+/// The scopes an API key needs on a read route (a session needs none).
 pub const fn planned_scopes(route: Route) -> &'static [Scope] {
     match route {
         Route::Symbols => &[Scope::ReadSymbols],

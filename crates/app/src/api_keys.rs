@@ -29,8 +29,8 @@ use cl_auth::SecretString;
 use crate::accounts::{Authenticated, FieldError};
 use crate::policy::{effective_access, Access, Quota, Tier};
 use crate::ports::api_keys::{
-    hour_start, quota, ApiKeyEdit, ApiKeyId, ApiKeyStore, IpAction, IpRuleId, KeyLimits,
-    NewApiKey, NewIpRule, ScopeSet, StoredApiKey, StoredIpRule, SubscriptionLookup, UsageBucket,
+    hour_start, quota, ApiKeyEdit, ApiKeyId, ApiKeyStore, IpAction, IpRuleId, KeyLimits, NewApiKey,
+    NewIpRule, ScopeSet, StoredApiKey, StoredIpRule, SubscriptionLookup, UsageBucket,
 };
 use crate::ports::{Clock, StoreError, StoredUser, UserId, UserStore};
 
@@ -136,8 +136,8 @@ pub fn parse_scopes(raw: &str) -> Result<ScopeSet, FieldError> {
         code,
         message: message.to_owned(),
     };
-    let set = ScopeSet::parse_request(&names)
-        .map_err(|_| bad("invalid_choice", "Unknown scope."))?;
+    let set =
+        ScopeSet::parse_request(&names).map_err(|_| bad("invalid_choice", "Unknown scope."))?;
     if set.is_empty() {
         return Err(bad("required", "Choose at least one scope."));
     }
@@ -159,7 +159,10 @@ pub fn parse_expiry(raw: &str, now: i64) -> Result<Option<i64>, FieldError> {
         message: message.to_owned(),
     };
     if raw.len() > 16 || !raw.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad("invalid_format", "UTC milliseconds, or empty for none."));
+        return Err(bad(
+            "invalid_format",
+            "UTC milliseconds, or empty for none.",
+        ));
     }
     let ms: i64 = raw
         .parse()
@@ -512,10 +515,7 @@ where
             cidr: rule.cidr.to_string(),
             created_at: self.clock.now_ms(),
         };
-        Ok(self
-            .store
-            .add_ip_rule(user, id, &new, MAX_IP_RULES)
-            .await?)
+        Ok(self.store.add_ip_rule(user, id, &new, MAX_IP_RULES).await?)
     }
 
     /// Deletes an IP rule of one of the user's keys.
@@ -559,7 +559,8 @@ where
         client_ip: Option<IpAddr>,
     ) -> Result<KeyAuthenticated, KeyAuthError> {
         let now = self.clock.now_ms();
-        let key = ApiKey::parse(presented.trim()).map_err(|_| KeyAuthError::Invalid("malformed"))?;
+        let key =
+            ApiKey::parse(presented.trim()).map_err(|_| KeyAuthError::Invalid("malformed"))?;
         let Some(row) = self.store.api_key_by_prefix(key.lookup()).await? else {
             return Err(KeyAuthError::Invalid("unknown"));
         };

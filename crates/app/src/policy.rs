@@ -154,6 +154,97 @@ impl Access {
     }
 }
 
+/// A read the caller's tier does not include; `required` is the lowest tier that does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("tier {required} required")]
+pub struct TierDenied {
+    /// The lowest tier with access.
+    pub required: Tier,
+}
+
+/// The lowest tier that sees a symbol (BTC/USDT: free; the pro list: pro; others: premium).
+pub fn tier_for_symbol(symbol: &str) -> Tier {
+    Tier::ALL
+        .into_iter()
+        .find(|t| Limits::for_tier(*t).symbols.allows(symbol))
+        .unwrap_or(Tier::Premium)
+}
+
+/// The lowest tier that sees a pattern type.
+pub fn tier_for_pattern_type(ty: PatternType) -> Tier {
+    Tier::ALL
+        .into_iter()
+        .find(|t| Limits::for_tier(*t).allows_pattern_type(ty))
+        .unwrap_or(Tier::Premium)
+}
+
+/// Which history list a read is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryList {
+    /// The patterns list and the chart's patterns.
+    Patterns,
+    /// The signals list.
+    Signals,
+}
+
+impl Access {
+    /// Whether the symbol (`BASE/QUOTE`) is visible.
+    pub fn sees_symbol(&self, symbol: &str) -> bool {
+        self.limits.symbols.allows(symbol)
+    }
+
+    /// Whether the pattern type is visible.
+    pub fn sees_pattern_type(&self, ty: PatternType) -> bool {
+        self.limits.allows_pattern_type(ty)
+    }
+
+    /// The symbol, or the tier that would show it.
+    ///
+    /// # Errors
+    /// [`TierDenied`].
+    pub fn require_symbol(&self, symbol: &str) -> Result<(), TierDenied> {
+        if self.sees_symbol(symbol) {
+            Ok(())
+        } else {
+            Err(TierDenied {
+                required: tier_for_symbol(symbol),
+            })
+        }
+    }
+
+    /// The pattern type, or the tier that would show it.
+    ///
+    /// # Errors
+    /// [`TierDenied`].
+    pub fn require_pattern_type(&self, ty: PatternType) -> Result<(), TierDenied> {
+        if self.sees_pattern_type(ty) {
+            Ok(())
+        } else {
+            Err(TierDenied {
+                required: tier_for_pattern_type(ty),
+            })
+        }
+    }
+
+    /// How many of the newest rows of a history list are visible: `None` = all.
+    ///
+    /// # Errors
+    /// [`TierDenied`] (pro) when the tier has no such list.
+    pub fn history_cap(&self, list: HistoryList) -> Result<Option<u32>, TierDenied> {
+        let h = match list {
+            HistoryList::Patterns => self.limits.patterns_history,
+            HistoryList::Signals => self.limits.signals_history,
+        };
+        match h {
+            HistoryAccess::None => Err(TierDenied {
+                required: Tier::Pro,
+            }),
+            HistoryAccess::Newest(n) => Ok(Some(n)),
+            HistoryAccess::Unlimited => Ok(None),
+        }
+    }
+}
+
 /// The single decision: a user's effective access at `now`.
 pub fn effective_access(
     is_admin: bool,
@@ -534,6 +625,48 @@ mod tests {
         assert!(!Quota::Limited(5).allows_another(5));
         assert!(!Quota::Limited(0).allows_another(0));
         assert!(Quota::Unlimited.allows_another(u32::MAX));
+    }
+
+    #[test]
+    fn reads_name_the_lowest_tier_that_would_allow_them() {
+        let free = effective_access(false, None, None, NOW);
+        assert!(free.require_symbol("BTC/USDT").is_ok());
+        assert_eq!(
+            free.require_symbol("ETH/USDT"),
+            Err(TierDenied {
+                required: Tier::Pro
+            })
+        );
+        assert_eq!(
+            free.require_symbol("DOGE/USDT"),
+            Err(TierDenied {
+                required: Tier::Premium
+            })
+        );
+        assert_eq!(
+            free.require_pattern_type(PatternType::OrderBlock),
+            Err(TierDenied {
+                required: Tier::Pro
+            })
+        );
+        assert_eq!(
+            free.history_cap(HistoryList::Patterns),
+            Err(TierDenied {
+                required: Tier::Pro
+            })
+        );
+        let pro = effective_access(true, Some(Tier::Pro), None, NOW);
+        assert_eq!(pro.history_cap(HistoryList::Patterns), Ok(Some(100)));
+        assert_eq!(pro.history_cap(HistoryList::Signals), Ok(Some(50)));
+        assert_eq!(
+            pro.require_symbol("DOGE/USDT"),
+            Err(TierDenied {
+                required: Tier::Premium
+            })
+        );
+        let admin = effective_access(true, None, None, NOW);
+        assert_eq!(admin.history_cap(HistoryList::Signals), Ok(None));
+        assert!(admin.sees_symbol("ANY/USDT"));
     }
 
     #[test]

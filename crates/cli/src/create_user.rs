@@ -389,11 +389,9 @@ mod sqlite_tests {
         assert!(parsed.verify(second.expose_secret()));
         assert!(!parsed.verify(first.expose_secret()));
         let (plan, expires): (String, i64) = db
-            .query_row(
-                "SELECT plan, expires_at FROM subscriptions",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row("SELECT plan, expires_at FROM subscriptions", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .unwrap();
         assert_eq!(plan, "pro");
         assert_eq!(expires, 2_000 + 365 * DAY_MS);

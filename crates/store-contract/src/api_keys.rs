@@ -147,7 +147,10 @@ pub async fn api_keys_are_scoped_by_owner<S: ApiKeyStores>(s: &S) {
     );
     assert_eq!(key.user_id, a);
     assert_eq!(key.status, ApiKeyStatus::Active);
-    assert_eq!(key.scopes, ScopeSet::of(&[Scope::ReadCandles, Scope::ReadMatrix]));
+    assert_eq!(
+        key.scopes,
+        ScopeSet::of(&[Scope::ReadCandles, Scope::ReadMatrix])
+    );
     assert_eq!(key.limits, KeyLimits::default());
     assert_eq!(key.last_used_at, None);
     let found = ok(s.api_key_by_prefix("000000a1").await, "by prefix");
@@ -162,7 +165,10 @@ pub async fn api_keys_are_scoped_by_owner<S: ApiKeyStores>(s: &S) {
         name: Some("stolen".into()),
         ..ApiKeyEdit::default()
     };
-    assert_eq!(ok(s.edit_api_key(b, key.id, &edit).await, "edit other's"), None);
+    assert_eq!(
+        ok(s.edit_api_key(b, key.id, &edit).await, "edit other's"),
+        None
+    );
     let rule = NewIpRule {
         action: IpAction::Deny,
         cidr: "10.0.0.0/8".into(),
@@ -173,7 +179,10 @@ pub async fn api_keys_are_scoped_by_owner<S: ApiKeyStores>(s: &S) {
         Err(StoreError::NotFound(_))
     ));
     let own = ok(s.add_ip_rule(a, key.id, &rule, 50).await, "own rule");
-    assert!(!ok(s.delete_ip_rule(b, key.id, own.id).await, "delete other's"));
+    assert!(!ok(
+        s.delete_ip_rule(b, key.id, own.id).await,
+        "delete other's"
+    ));
     assert_eq!(ok(s.ip_rules(key.id).await, "rules").len(), 1);
     assert_eq!(ok(s.api_key(a, key.id).await, "unchanged"), Some(key));
     // Unique prefix and hash.
@@ -195,7 +204,10 @@ pub async fn api_key_quota_counts_usable_keys_atomically<S: ApiKeyStores>(s: &S)
             .await,
         "2",
     );
-    ok(s.create_api_key(&new_key(a, "q3", T0 + 10, None), 2).await, "3");
+    ok(
+        s.create_api_key(&new_key(a, "q3", T0 + 10, None), 2).await,
+        "3",
+    );
     assert_eq!(
         s.create_api_key(&new_key(a, "q4", T0 + 20, None), 2)
             .await
@@ -203,7 +215,10 @@ pub async fn api_key_quota_counts_usable_keys_atomically<S: ApiKeyStores>(s: &S)
         Err(StoreError::Conflict(quota::API_KEYS))
     );
     assert!(ok(s.revoke_api_key(a, k1.id, T0 + 30).await, "revoke"));
-    ok(s.create_api_key(&new_key(a, "q5", T0 + 40, None), 2).await, "5");
+    ok(
+        s.create_api_key(&new_key(a, "q5", T0 + 40, None), 2).await,
+        "5",
+    );
     assert_eq!(ok(s.api_keys_of(a).await, "list").len(), 4);
 
     let b = user(s, "bob").await;
@@ -274,7 +289,10 @@ pub async fn api_keys_revoke_and_edit<S: ApiKeyStores>(s: &S) {
         name: Some("x".repeat(51)),
         ..ApiKeyEdit::default()
     };
-    let other = ok(s.create_api_key(&new_key(a, "e2", T0, None), 10).await, "k2");
+    let other = ok(
+        s.create_api_key(&new_key(a, "e2", T0, None), 10).await,
+        "k2",
+    );
     assert!(matches!(
         s.edit_api_key(a, other.id, &too_long).await,
         Err(StoreError::Invalid(_))

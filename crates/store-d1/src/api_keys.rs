@@ -12,9 +12,9 @@ use crate::values::{count, flag, int, opt_int, opt_text, read_int, read_opt_int,
 use crate::{decode, D1Store};
 use cl_app::policy::Subscription;
 use cl_app::ports::api_keys::{
-    hour_start, policy_subscription, quota, validate_new_key, ApiKeyEdit, ApiKeyId,
-    ApiKeyStatus, ApiKeyStore, IpAction, IpRuleId, KeyLimits, NewApiKey, NewIpRule, ScopeSet,
-    StoredApiKey, StoredIpRule, SubscriptionLookup, UsageBucket,
+    hour_start, policy_subscription, quota, validate_new_key, ApiKeyEdit, ApiKeyId, ApiKeyStatus,
+    ApiKeyStore, IpAction, IpRuleId, KeyLimits, NewApiKey, NewIpRule, ScopeSet, StoredApiKey,
+    StoredIpRule, SubscriptionLookup, UsageBucket,
 };
 use cl_app::ports::{StoreError, UserId};
 use serde::Deserialize;

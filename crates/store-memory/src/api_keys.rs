@@ -6,12 +6,11 @@
 
 use crate::MemoryStore;
 use cl_app::policy::Subscription;
-use cl_app::ports::api_keys::{
-    policy_subscription, quota, validate_new_key, ApiKeyEdit, ApiKeyId, ApiKeyStatus,
-    ApiKeyStore, IpRuleId, NewApiKey, NewIpRule, StoredApiKey, StoredIpRule, SubscriptionLookup,
-    UsageBucket,
-};
 use cl_app::ports::api_keys::hour_start;
+use cl_app::ports::api_keys::{
+    policy_subscription, quota, validate_new_key, ApiKeyEdit, ApiKeyId, ApiKeyStatus, ApiKeyStore,
+    IpRuleId, NewApiKey, NewIpRule, StoredApiKey, StoredIpRule, SubscriptionLookup, UsageBucket,
+};
 use cl_app::ports::{BillingStore, StoreError, UserId, UserStore};
 use std::collections::BTreeMap;
 

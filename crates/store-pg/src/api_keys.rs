@@ -11,9 +11,9 @@
 use crate::{get, parse, PgStore, Tx};
 use cl_app::policy::Subscription;
 use cl_app::ports::api_keys::{
-    hour_start, policy_subscription, quota, validate_new_key, ApiKeyEdit, ApiKeyId,
-    ApiKeyStatus, ApiKeyStore, IpAction, IpRuleId, KeyLimits, NewApiKey, NewIpRule, ScopeSet,
-    StoredApiKey, StoredIpRule, SubscriptionLookup, UsageBucket,
+    hour_start, policy_subscription, quota, validate_new_key, ApiKeyEdit, ApiKeyId, ApiKeyStatus,
+    ApiKeyStore, IpAction, IpRuleId, KeyLimits, NewApiKey, NewIpRule, ScopeSet, StoredApiKey,
+    StoredIpRule, SubscriptionLookup, UsageBucket,
 };
 use cl_app::ports::{exact_int, StoreError, UserId};
 use tokio_postgres::types::Type;
@@ -292,7 +292,11 @@ impl ApiKeyStore for PgStore<'_> {
             .query(
                 "UPDATE api_keys SET status = 'revoked', revoked_at = COALESCE(revoked_at, $3) \
                  WHERE id = $1 AND user_id = $2 RETURNING id",
-                &[(&id.0, Type::INT8), (&user.0, Type::INT8), (&now, Type::INT8)],
+                &[
+                    (&id.0, Type::INT8),
+                    (&user.0, Type::INT8),
+                    (&now, Type::INT8),
+                ],
             )
             .await?;
         Ok(!rows.is_empty())

@@ -119,8 +119,135 @@ impl Resp {
     }
 }
 
+/// The market-data reads need a session or an API key (product.md §3): [`send`] calls them as
+/// an admin's key (no tier limits) through [`reader::AdminReader`]; every other route goes
+/// without account dependencies, as before. The key's own rules are tested in `keys.rs`.
+pub mod reader {
+    use cl_api::auth::AccountDeps;
+    use cl_api::context::RequestContext;
+    use cl_api::error::ApiError;
+    use cl_api::events::AuthEvent;
+    use cl_api::http::{Request, Response};
+    use cl_api::routes::Matched;
+    use cl_api_types::ErrorCode;
+    use cl_app::accounts::Authenticated;
+    use cl_app::api_keys::KeyAuthenticated;
+    use cl_app::policy::{effective_access, Access};
+    use cl_app::ports::api_keys::{
+        ApiKeyId, ApiKeyStatus, KeyLimits, ScopeSet, StoredApiKey,
+    };
+    use cl_app::ports::{StoredUser, TotpColumns, UserId};
+    use cl_auth::email::{Email, Username};
+    use cl_auth::SecretString;
+
+    /// The header value that marks a test read.
+    pub const TEST_KEY: &str = "test-reader";
+
+    /// Accepts [`TEST_KEY`] as an admin's key with every read scope; nothing else.
+    pub struct AdminReader;
+
+    impl AccountDeps for AdminReader {
+        fn wired(&self) -> bool {
+            true
+        }
+        fn emit(&self, _: &AuthEvent<'_>) {}
+        async fn authenticate(&self, _: &str) -> Result<Option<Authenticated>, ApiError> {
+            Ok(None)
+        }
+        fn verify_csrf(&self, _: &str, _: &str) -> bool {
+            false
+        }
+        async fn authenticate_key(
+            &self,
+            presented: &str,
+            _: &RequestContext,
+            _: &str,
+        ) -> Result<KeyAuthenticated, ApiError> {
+            if presented != TEST_KEY {
+                return Err(ApiError::new(ErrorCode::Unauthorized));
+            }
+            let user = StoredUser {
+                id: UserId(1),
+                email: Email::parse("reader@example.com").unwrap(),
+                username: Username::parse("reader").unwrap(),
+                password_hash: SecretString::new("x"),
+                is_active: true,
+                is_verified: true,
+                is_admin: true,
+                must_change_password: false,
+                ntfy_topic: "cl_reader".into(),
+                totp: TotpColumns {
+                    secret_enc: None,
+                    key_id: None,
+                    enabled: false,
+                    last_step: None,
+                },
+                password_changed_at: None,
+                created_at: 0,
+                last_login_at: None,
+            };
+            Ok(KeyAuthenticated {
+                key: StoredApiKey {
+                    id: ApiKeyId(1),
+                    user_id: user.id,
+                    name: "reader".into(),
+                    prefix: "reader00".into(),
+                    key_hmac: String::new(),
+                    last4: "test".into(),
+                    scopes: ScopeSet::all_non_admin(),
+                    status: ApiKeyStatus::Active,
+                    created_at: 0,
+                    expires_at: None,
+                    limits: KeyLimits::default(),
+                    last_used_at: None,
+                    revoked_at: None,
+                },
+                user,
+                scopes: ScopeSet::all_non_admin(),
+                access: effective_access(true, None, None, 0),
+            })
+        }
+        async fn session_access(
+            &self,
+            auth: &Authenticated,
+            ctx: &RequestContext,
+        ) -> Result<Access, ApiError> {
+            Ok(auth.access(None, ctx.now_ms))
+        }
+        async fn serve(
+            &self,
+            _: &Matched,
+            _: &cl_api::access::Caller,
+            _: &Request,
+            _: &RequestContext,
+        ) -> Result<Response, ApiError> {
+            Err(ApiError::new(ErrorCode::ServiceUnavailable))
+        }
+    }
+
+    /// Whether the path is one of the market-data reads.
+    pub fn is_read(path: &str) -> bool {
+        ["symbols", "candles", "chart", "patterns", "signals", "matrix"]
+            .iter()
+            .any(|r| {
+                let p = format!("/api/v1/{r}");
+                path == p || path.starts_with(&format!("{p}/"))
+            })
+    }
+}
+
 pub fn send(app: &TestApp, req: Request) -> Resp {
-    let handled = pollster::block_on(handle_api(app, &req, &ctx()));
+    let mut req = req;
+    let credentialed = req.headers.get("authorization").is_some()
+        || req.headers.get("x-api-key").is_some()
+        || req.headers.get("cookie").is_some();
+    let read = matches!(req.method, Method::Get | Method::Head) && reader::is_read(&req.path);
+    let handled = if read && !credentialed {
+        req.headers.set("x-api-key", reader::TEST_KEY);
+        pollster::block_on(cl_api::handle_api_with(app, &reader::AdminReader, &req, &ctx()))
+    } else {
+        pollster::block_on(handle_api(app, &req, &ctx()))
+    };
     let route = handled.route;
     let resp = finalize(handled.response, &ctx(), true);
     let json = if resp.body.is_empty() {

@@ -15,7 +15,13 @@ use serde_json::{json, Value};
 const DAY: i64 = 86_400_000;
 
 /// Gives the user a subscription row (through the billing port, as a webhook would).
-pub fn subscribe(rig: &Rig, email: &str, plan: Plan, status: SubscriptionStatus, expires: Option<i64>) {
+pub fn subscribe(
+    rig: &Rig,
+    email: &str,
+    plan: Plan,
+    status: SubscriptionStatus,
+    expires: Option<i64>,
+) {
     let user = rig.user_id(email);
     let uid = BillingUserId::new(user.0).unwrap();
     let read = pollster::block_on(rig.store.subscription_of(uid))
@@ -23,7 +29,12 @@ pub fn subscribe(rig: &Rig, email: &str, plan: Plan, status: SubscriptionStatus,
         .map(|s| s.subscription);
     let write = WebhookWrite {
         provider: Provider::LemonSqueezy,
-        event_key: format!("test-{email}-{}-{}-{}", plan.as_str(), status.as_str(), rig.now()),
+        event_key: format!(
+            "test-{email}-{}-{}-{}",
+            plan.as_str(),
+            status.as_str(),
+            rig.now()
+        ),
         received_at: rig.now(),
         outcome: "applied".into(),
         payment_id: None,
@@ -105,7 +116,10 @@ fn creating_a_key_needs_premium_a_verified_email_and_a_recent_reauth() {
     rig.advance(11 * 60_000);
     let r = b.post("/api/v1/keys", json!({"name": "bot", "scopes": "all"}));
     assert_eq!(r.status, 403);
-    assert_eq!(r.fields(), vec![("session".into(), "reauth_required".into())]);
+    assert_eq!(
+        r.fields(),
+        vec![("session".into(), "reauth_required".into())]
+    );
 
     reauth(&mut b);
     let r = b.post("/api/v1/keys", json!({"name": "", "scopes": "read:nope"}));
@@ -128,9 +142,15 @@ fn creating_a_key_needs_premium_a_verified_email_and_a_recent_reauth() {
     assert_eq!(list.status, 200);
     assert!(!String::from_utf8_lossy(&list.body).contains(&secret[13..]));
     assert_eq!(list.data()[0]["id"], id);
-    assert_eq!(list.data()[0]["scopes"], json!(["read:symbols", "read:matrix"]));
+    assert_eq!(
+        list.data()[0]["scopes"],
+        json!(["read:symbols", "read:matrix"])
+    );
     let one = b.get(&format!("/api/v1/keys/{id}"));
-    assert!(one.data()["display"].as_str().unwrap().ends_with(&secret[secret.len() - 4..]));
+    assert!(one.data()["display"]
+        .as_str()
+        .unwrap()
+        .ends_with(&secret[secret.len() - 4..]));
 
     // An unverified user cannot create one.
     let mut anon = rig.browser("198.51.100.41");
@@ -173,7 +193,12 @@ fn the_gate_takes_keys_from_headers_only_and_ignores_cookies() {
         200
     );
     // In the URL: refused even with the header.
-    let r = keyed(&rig, &format!("/api/v1/matrix?api_key={key}"), bearer(&key), ip);
+    let r = keyed(
+        &rig,
+        &format!("/api/v1/matrix?api_key={key}"),
+        bearer(&key),
+        ip,
+    );
     assert_eq!(r.status, 401);
     // A wrong, malformed or differently-schemed key.
     let mut wrong = key.clone();
@@ -270,12 +295,24 @@ fn ip_rules_allow_and_deny_v4_and_v6() {
             ("cidr".into(), "invalid_format".into())
         ]
     );
-    assert_eq!(keyed(&rig, "/api/v1/matrix", bearer(&key), "203.0.113.7").status, 401);
-    assert_eq!(keyed(&rig, "/api/v1/matrix", bearer(&key), "192.0.2.7").status, 200);
+    assert_eq!(
+        keyed(&rig, "/api/v1/matrix", bearer(&key), "203.0.113.7").status,
+        401
+    );
+    assert_eq!(
+        keyed(&rig, "/api/v1/matrix", bearer(&key), "192.0.2.7").status,
+        200
+    );
     // An allow rule (IPv6 /64): only that network passes.
-    let r = b.post(&rules, json!({"action": "allow", "cidr": "2001:db8:1:2::/64"}));
+    let r = b.post(
+        &rules,
+        json!({"action": "allow", "cidr": "2001:db8:1:2::/64"}),
+    );
     assert_eq!(r.status, 201);
-    assert_eq!(keyed(&rig, "/api/v1/matrix", bearer(&key), "192.0.2.7").status, 401);
+    assert_eq!(
+        keyed(&rig, "/api/v1/matrix", bearer(&key), "192.0.2.7").status,
+        401
+    );
     assert_eq!(
         keyed(&rig, "/api/v1/matrix", bearer(&key), "2001:db8:1:2::99").status,
         200
@@ -318,7 +355,11 @@ fn a_key_is_limited_to_ten_requests_a_second_with_retry_after() {
         }
         statuses.push(r.status);
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 10, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        10,
+        "{statuses:?}"
+    );
     assert_eq!(statuses[10..], [429, 429]);
 }
 
@@ -352,7 +393,10 @@ fn another_users_key_answers_404() {
     assert_eq!(m.send(req).status, 404);
     assert!(m.get("/api/v1/keys").data().as_array().unwrap().is_empty());
     // The owner's key still works.
-    assert_eq!(keyed(&rig, "/api/v1/matrix", bearer(&key), "192.0.2.50").status, 200);
+    assert_eq!(
+        keyed(&rig, "/api/v1/matrix", bearer(&key), "192.0.2.50").status,
+        200
+    );
     // Without CSRF, management writes are refused.
     let mut req = a.request(Method::Delete, &format!("/api/v1/keys/{id}"), None);
     req.headers.remove("x-csrf-token");

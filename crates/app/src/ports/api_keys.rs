@@ -493,8 +493,12 @@ pub trait ApiKeyStore {
     ///
     /// # Errors
     /// Store failures.
-    async fn revoke_api_key(&self, user: UserId, id: ApiKeyId, now: i64)
-        -> Result<bool, StoreError>;
+    async fn revoke_api_key(
+        &self,
+        user: UserId,
+        id: ApiKeyId,
+        now: i64,
+    ) -> Result<bool, StoreError>;
 
     /// Adds an IP rule to one of the owner's keys, unless it has `max` rules already.
     ///

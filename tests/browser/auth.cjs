@@ -1,0 +1,67 @@
+// A signed-in browser for the specs that open the data pages (the read API needs a session or
+// an API key, product.md §3). The user comes from `cryptolens create-user` in the test command
+// (scripts/test.sh exports E2E_EMAIL / E2E_PASSWORD: a verified admin; E2E_PREMIUM_* and
+// E2E_FREE_* are a premium and a free user).
+//
+// The login runs ONCE per worker, through the API from inside the page (same-origin fetch: the
+// browser keeps the __Host- session cookie exactly as the app's own login does), and the
+// signed-in storage state is reused by every test: the login limit (5/min per IP) is never hit.
+//
+//   const { test, expect } = require('./auth.cjs');   // instead of '@playwright/test'
+const { test: base, expect } = require('@playwright/test');
+
+/** The e2e accounts of scripts/test.sh. */
+const USERS = {
+  admin: () => account('E2E'),
+  premium: () => account('E2E_PREMIUM'),
+  free: () => account('E2E_FREE'),
+};
+
+function account(prefix) {
+  const email = process.env[`${prefix}_EMAIL`];
+  const password = process.env[`${prefix}_PASSWORD`];
+  if (!email || !password) {
+    throw new Error(`${prefix}_EMAIL / ${prefix}_PASSWORD are not set (scripts/test.sh creates the e2e users)`);
+  }
+  return { email, password };
+}
+
+/**
+ * Logs `page` in through the API (pre-session CSRF token, then POST /auth/login); returns the
+ * login answer's status. The page must be on the app's origin.
+ */
+async function loginAs(page, { email, password }) {
+  return page.evaluate(async ({ email, password }) => {
+    const pre = await fetch('/api/v1/auth/csrf', { credentials: 'same-origin' });
+    const token = (await pre.json()).data.csrf_token;
+    const res = await fetch('/api/v1/auth/login', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': token },
+      body: JSON.stringify({ email, password }),
+    });
+    return res.status;
+  }, { email, password });
+}
+
+const test = base.extend({
+  // Worker-scoped: one login, its cookies saved as a storage state.
+  signedInState: [
+    async ({ browser }, use, workerInfo) => {
+      const context = await browser.newContext({ baseURL: workerInfo.project.use.baseURL });
+      const page = await context.newPage();
+      await page.goto('/');
+      const status = await loginAs(page, USERS.admin());
+      if (status !== 200) throw new Error(`e2e login answered ${status}`);
+      const state = await context.storageState();
+      await context.close();
+      await use(state);
+    },
+    { scope: 'worker' },
+  ],
+  storageState: async ({ signedInState }, use) => {
+    await use(signedInState);
+  },
+});
+
+module.exports = { test, expect, loginAs, USERS };
