@@ -4,10 +4,17 @@
 //! or an [`ApiError`]. DTOs come from `cl-api-types`, shared with the worker, so the client and
 //! the server agree on the wire format by construction.
 
+pub mod admin;
+pub mod auth;
+pub mod billing;
+pub mod keys;
+pub mod portfolio;
+
 use std::fmt;
 
 use cl_api_types::{
-    CandlesDto, ChartDto, Envelope, HealthReport, MatrixDto, PatternDto, SignalDto, SymbolDto,
+    CandlesDto, ChartDto, Envelope, FieldError, HealthReport, MatrixDto, PatternDto, SignalDto,
+    SymbolDto,
 };
 use gloo_net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
@@ -36,6 +43,8 @@ pub enum ApiError {
         code: String,
         /// The server's human-readable message (never internals).
         message: String,
+        /// Field-level errors (`validation_failed`, `reauth_required`), shown next to inputs.
+        fields: Vec<FieldError>,
     },
     /// A success envelope arrived without `data`.
     MissingData {
@@ -55,12 +64,49 @@ impl fmt::Display for ApiError {
                 status,
                 code,
                 message,
+                ..
             } => {
                 write!(f, "{message} (HTTP {status}, {code})")
             }
             Self::MissingData { status } => {
                 write!(f, "The API answered HTTP {status} without data.")
             }
+        }
+    }
+}
+
+impl ApiError {
+    /// The stable error code, when the server sent an error envelope.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The field-level errors (empty unless the server listed some).
+    pub fn fields(&self) -> &[FieldError] {
+        match self {
+            Self::Api { fields, .. } => fields,
+            _ => &[],
+        }
+    }
+
+    /// The caller is not signed in (or the session expired): `401 unauthorized`.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, Self::Api { status: 401, code, .. } if code == "unauthorized")
+    }
+
+    /// The caller's tier is too low for this page or action.
+    pub fn is_tier_required(&self) -> bool {
+        self.code() == Some("tier_required")
+    }
+
+    /// The server's message alone (no status or code), for inline form errors.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Api { message, .. } => message.clone(),
+            other => other.to_string(),
         }
     }
 }
@@ -311,12 +357,14 @@ pub fn encode(s: &str) -> String {
     out
 }
 
-fn builder(path: &str) -> RequestBuilder {
+pub(crate) fn builder(path: &str) -> RequestBuilder {
     Request::get(&format!("{API_BASE}{path}")).header("Accept", "application/json")
 }
 
 /// `GET` and unwrap `data` (2xx) or the error envelope.
-async fn get_data<T: DeserializeOwned>(path: &str) -> Result<(T, cl_api_types::Meta), ApiError> {
+pub(crate) async fn get_data<T: DeserializeOwned>(
+    path: &str,
+) -> Result<(T, cl_api_types::Meta), ApiError> {
     let response = builder(path)
         .send()
         .await
@@ -324,7 +372,7 @@ async fn get_data<T: DeserializeOwned>(path: &str) -> Result<(T, cl_api_types::M
     decode(response).await
 }
 
-async fn decode<T: DeserializeOwned>(
+pub(crate) async fn decode<T: DeserializeOwned>(
     response: gloo_net::http::Response,
 ) -> Result<(T, cl_api_types::Meta), ApiError> {
     let status = response.status();
@@ -343,7 +391,7 @@ async fn decode<T: DeserializeOwned>(
     Err(envelope_error(status, envelope))
 }
 
-async fn get_page<T: DeserializeOwned>(path: &str) -> Result<Page<T>, ApiError> {
+pub(crate) async fn get_page<T: DeserializeOwned>(path: &str) -> Result<Page<T>, ApiError> {
     let (items, meta) = get_data::<Vec<T>>(path).await?;
     Ok(Page {
         items,
@@ -377,6 +425,7 @@ fn envelope_error<T>(status: u16, envelope: Envelope<T>) -> ApiError {
             status,
             code: body.code,
             message: body.message,
+            fields: body.fields.unwrap_or_default(),
         },
         None => ApiError::MissingData { status },
     }

@@ -7,9 +7,11 @@ use leptos_router::path;
 
 use crate::components::{SiteFooter, SiteHeader};
 use crate::pages::{
-    ApiDocs, ChartPage, Dashboard, Features, Health, Home, NotFound, Patterns, Pricing, Privacy,
-    SignalDetail, Signals, Terms,
+    ApiDocs, ChartPage, Dashboard, Features, ForgotPassword, Health, Home, Login, NotFound,
+    Patterns, Pricing, Privacy, Register, ResetPassword, SettingsAccount, SettingsApiKeys,
+    SettingsIndex, SettingsSecurity, SignalDetail, Signals, Terms, VerifyEmail,
 };
+use crate::session::provide_session;
 
 /// The whole app: skip link, header, the routed `<main>`, footer.
 ///
@@ -18,6 +20,7 @@ use crate::pages::{
 #[component]
 pub fn App() -> impl IntoView {
     let main_ref = NodeRef::<html::Main>::new();
+    provide_session();
 
     // The skip link moves focus (not just the scroll position) to the main landmark. It
     // prevents the default so the router does not turn it into a navigation.
@@ -49,6 +52,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/chart/:symbol/:tf") view=ChartPage />
                     <Route path=path!("/signals") view=Signals />
                     <Route path=path!("/signals/:id") view=SignalDetail />
+                    <Route path=path!("/login") view=Login />
+                    <Route path=path!("/register") view=Register />
+                    <Route path=path!("/verify-email") view=VerifyEmail />
+                    <Route path=path!("/forgot-password") view=ForgotPassword />
+                    <Route path=path!("/reset-password") view=ResetPassword />
+                    <Route path=path!("/settings") view=SettingsIndex />
+                    <Route path=path!("/settings/account") view=SettingsAccount />
+                    <Route path=path!("/settings/security") view=SettingsSecurity />
+                    <Route path=path!("/settings/api-keys") view=SettingsApiKeys />
                 </Routes>
             </main>
             <SiteFooter />

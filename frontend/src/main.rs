@@ -20,6 +20,7 @@ mod app;
 mod components;
 mod format;
 mod pages;
+mod session;
 
 fn main() {
     console_error_panic_hook::set_once();

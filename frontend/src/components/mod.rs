@@ -3,8 +3,10 @@
 
 pub mod chart;
 mod footer;
+pub mod form;
 mod nav;
-mod status;
+pub mod qr;
+pub mod status;
 
 pub use footer::SiteFooter;
 pub use nav::SiteHeader;

@@ -2,6 +2,10 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+
+use crate::api;
+use crate::session::{use_session, Session};
 
 /// One entry of the primary navigation.
 struct NavItem {
@@ -112,8 +116,61 @@ pub fn SiteHeader() -> impl IntoView {
                             .collect_view()}
                     </ul>
                 </nav>
+                <AccountMenu />
             </div>
         </header>
+    }
+}
+
+/// Log in / sign up for visitors; the account link and "Log out" once signed in.
+#[component]
+fn AccountMenu() -> impl IntoView {
+    let session = use_session();
+    let navigate = use_navigate();
+    let busy = RwSignal::new(false);
+    let logout = move |_| {
+        busy.set(true);
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            // Whatever the answer, this browser is signed out afterwards (the cookie is
+            // cleared by the response, or the session was already gone).
+            let _ = api::auth::logout().await;
+            busy.set(false);
+            navigate("/login", Default::default());
+            session.signed_out();
+        });
+    };
+    view! {
+        <div class="account-menu" aria-label="Account" role="group">
+            {move || match session.state.get() {
+                Session::SignedIn(me) => {
+                    let logout = logout.clone();
+                    let label = format!("Account settings of {}", me.user.username);
+                    // The name lives in the link's content, not in an `attr:` on <A>: with
+                    // erased components a branch switch re-uses the <A> and keeps extra attrs.
+                    view! {
+                        <A href="/settings/account" attr:class="account-link">
+                            <span class="account-avatar" aria-hidden="true">
+                                {me.user.username.chars().next().map(|c| c.to_ascii_uppercase()).unwrap_or('?')}
+                            </span>
+                            <span class="sr-only">{label}</span>
+                        </A>
+                        <button type="button" class="btn btn-ghost btn-sm logout-btn" disabled=move || busy.get() on:click=logout>
+                            "Log out"
+                        </button>
+                    }
+                        .into_any()
+                }
+                Session::Unknown => view! { <span class="account-pending" aria-hidden="true"></span> }.into_any(),
+                _ => {
+                    view! {
+                        <A href="/login" attr:class="account-login">"Log in"</A>
+                        <A href="/register" attr:class="btn btn-primary btn-sm">"Sign up"</A>
+                    }
+                        .into_any()
+                }
+            }}
+        </div>
     }
 }
 

@@ -20,6 +20,9 @@ pub fn Loading(
 }
 
 /// An error banner with the reason in words.
+///
+/// Two errors get their own treatment on every page: `401 unauthorized` sends the visitor to
+/// the login page (coming back afterwards), and `tier_required` shows the upgrade prompt.
 #[component]
 pub fn ErrorBanner(
     /// The headline.
@@ -28,6 +31,14 @@ pub fn ErrorBanner(
     /// The error.
     err: ApiError,
 ) -> impl IntoView {
+    if err.is_unauthorized() {
+        crate::session::redirect_to_login();
+        return view! { <Loading text="Please sign in; redirecting to the login page…" /> }
+            .into_any();
+    }
+    if err.is_tier_required() {
+        return view! { <UpgradePrompt message=err.message() /> }.into_any();
+    }
     view! {
         <div class="status-banner status-down error-banner" role="alert">
             <span class="status-symbol" aria-hidden="true">"✕"</span>
@@ -36,5 +47,27 @@ pub fn ErrorBanner(
                 <p class="status-sub">{err.to_string()}</p>
             </div>
         </div>
+    }
+    .into_any()
+}
+
+/// The upgrade prompt shown instead of a page (or panel) the visitor's tier does not include.
+#[component]
+pub fn UpgradePrompt(
+    /// The server's explanation (which tier is needed).
+    #[prop(into)]
+    message: String,
+) -> impl IntoView {
+    view! {
+        <section class="upgrade-prompt" role="region" aria-labelledby="upgrade-title">
+            <span class="upgrade-icon" aria-hidden="true">"★"</span>
+            <div>
+                <h2 id="upgrade-title" class="upgrade-title">"Upgrade to unlock this"</h2>
+                <p class="upgrade-text">{message}</p>
+                <p class="upgrade-actions">
+                    <a class="btn btn-primary" href="/pricing">"Compare plans"</a>
+                </p>
+            </div>
+        </section>
     }
 }

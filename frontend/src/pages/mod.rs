@@ -1,6 +1,8 @@
 //! One module per route of the web app (product.md §2).
 
 mod api_docs;
+mod api_keys;
+mod auth;
 mod chart;
 mod dashboard;
 mod features;
@@ -11,9 +13,12 @@ mod legal;
 mod not_found;
 mod patterns;
 mod pricing;
+mod settings;
 mod signals;
 
 pub use api_docs::ApiDocs;
+pub use api_keys::SettingsApiKeys;
+pub use auth::{ForgotPassword, Login, Register, ResetPassword, VerifyEmail};
 pub use chart::ChartPage;
 pub use dashboard::Dashboard;
 pub use features::Features;
@@ -23,4 +28,5 @@ pub use legal::{Privacy, Terms};
 pub use not_found::NotFound;
 pub use patterns::Patterns;
 pub use pricing::Pricing;
+pub use settings::{SettingsAccount, SettingsIndex, SettingsSecurity};
 pub use signals::{SignalDetail, Signals};
