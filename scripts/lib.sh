@@ -86,9 +86,21 @@ ensure_advisory_db() {
 }
 
 # Writes .dev.vars with fresh random secrets when it is missing: no default secret exists.
+# Non-secret local settings every .dev.vars needs; appended to an older file that lacks them.
+DEV_SETTINGS='LEMONSQUEEZY_STORE_ID="1"
+LEMONSQUEEZY_VARIANTS="pro_monthly:1001,pro_yearly:1002,premium_monthly:1003,premium_yearly:1004,lifetime:1005"
+LEMONSQUEEZY_TEST_MODE="true"
+LIFETIME_PRICE_USD="999"'
+
 ensure_dev_vars() {
   local f="$ROOT/.dev.vars"
-  [ -f "$f" ] && return 0
+  if [ -f "$f" ]; then
+    local line
+    while IFS= read -r line; do
+      grep -q "^${line%%=*}=" "$f" || printf '%s\n' "$line" >> "$f"
+    done <<< "$DEV_SETTINGS"
+    return 0
+  fi
   log "generating .dev.vars with fresh random secrets"
   local rnd
   rnd() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
@@ -105,6 +117,8 @@ NOWPAYMENTS_IPN_SECRET="$(rnd)"
 # Provider API keys: replace with the keys the providers issue to use real checkouts.
 LEMONSQUEEZY_API_KEY="$(rnd)"
 NOWPAYMENTS_API_KEY="$(rnd)"
+# Checkout settings of the local fakes (variant ids of a test store).
+$DEV_SETTINGS
 VARS
 }
 

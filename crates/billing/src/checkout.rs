@@ -113,8 +113,22 @@ pub struct CheckoutConfig {
     settings: CheckoutSettings,
 }
 
+/// Loopback origins a local run may use over plain http (`./run dev`, the tests). Production
+/// never gets here with one: it refuses to start unless `APP_URL` is https.
+const LOOPBACK_PREFIXES: [&str; 2] = ["http://127.0.0.1", "http://localhost"];
+
 fn check_url(url: &str, name: &'static str) -> Result<(), CheckoutConfigError> {
-    let host_part = url.strip_prefix(HTTPS_PREFIX).unwrap_or_default();
+    let host_part = match url.strip_prefix(HTTPS_PREFIX) {
+        Some(rest) => rest,
+        None if LOOPBACK_PREFIXES.iter().any(|p| {
+            url.strip_prefix(p)
+                .is_some_and(|r| r.starts_with([':', '/']))
+        }) =>
+        {
+            url.trim_start_matches("http://")
+        }
+        None => "",
+    };
     let ok = url.len() <= MAX_URL_LEN
         && !host_part.is_empty()
         && !host_part.starts_with('/')
@@ -518,4 +532,30 @@ pub fn nowpayments_invoice(
         success_url: settings.success_url.clone(),
         cancel_url: settings.cancel_url.clone(),
     })
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_https_or_loopback_http() {
+        for ok in [
+            "https://cryptolens.example/settings/billing",
+            "http://127.0.0.1:8787/upgrade",
+            "http://localhost:8787/api/v1/webhooks/nowpayments",
+        ] {
+            assert!(check_url(ok, "u").is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://cryptolens.example/upgrade",
+            "http://127.0.0.1.evil.example/x",
+            "http://localhost.evil.example/x",
+            "ftp://127.0.0.1/x",
+            "https:///x",
+            "https://exa mple.com",
+        ] {
+            assert!(check_url(bad, "u").is_err(), "{bad}");
+        }
+    }
 }
