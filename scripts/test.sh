@@ -107,14 +107,22 @@ e2e_user() {
     && e2e_user premium@example.com E2E_PREMIUM --tier premium \
     && e2e_user free@example.com E2E_FREE --tier free; } > "$LOGS/e2e-data.log" 2>&1 \
   || { tail -n 30 "$LOGS/e2e-data.log"; FAILED=$((FAILED + 1)); FAILED_PHASES+=("e2e-data"); }
+# The mail fake receives the verification and reset mails; the account journeys read the
+# tokens from it (MAIL_URL). APP_URL must be this server's origin for the CSRF origin check.
+MAIL_KEY="e2e-mail-$RANDOM$RANDOM"
+setsid node "$ROOT/tests/fakes/mail.mjs" --port 0 --api-key "$MAIL_KEY" > "$LOGS/mail-fake.log" 2>&1 &
+STARTED_PIDS+=($!)
+for _ in $(seq 1 50); do grep -qo 'http://127.0.0.1:[0-9]*' "$LOGS/mail-fake.log" && break; sleep 0.2; done
+MAIL_URL="$(grep -o 'http://127.0.0.1:[0-9]*' "$LOGS/mail-fake.log" | head -n1)"
 setsid npx wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$PERSIST" \
+  --var "APP_URL:http://127.0.0.1:$PORT" --var "MAIL_BASE_URL:$MAIL_URL" --var "MAIL_API_KEY:$MAIL_KEY" \
   > "$LOGS/wrangler-dev.log" 2>&1 &
 STARTED_PIDS+=($!)
 for _ in $(seq 1 90); do
   curl -fsS "http://127.0.0.1:$PORT/api/v1/health/live" >/dev/null 2>&1 && break; sleep 1
 done
 phase_done
-suite browser-tests count_playwright env BASE_URL="http://127.0.0.1:$PORT" \
+suite browser-tests count_playwright env BASE_URL="http://127.0.0.1:$PORT" MAIL_URL="$MAIL_URL" \
   npx playwright test -c "$ROOT/tests/browser/playwright.config.cjs" --reporter=list
 
 # ---------------------------------------------------------------------------------------
