@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { startWorker } from "./harness.mjs";
 import { startExchange, MINUTE } from "../fakes/exchange.mjs";
 import { addSymbols, count } from "./cron-lib.mjs";
+import { readerSession, withCookie } from "./read-auth.mjs";
 
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
@@ -189,6 +190,42 @@ test("cleanup deletes by the retention settings in batches and reports per-table
     assert.equal(await count(c.db, "SELECT COUNT(*) FROM candles WHERE tf = '1m'"), 2);
     assert.equal(await count(c.db, "SELECT COUNT(*) FROM candles WHERE tf = '1d'"), 1, "higher TFs are kept");
     assert.equal(await count(c.db, "SELECT COUNT(*) FROM logs"), 1);
+  } finally {
+    await c.dispose();
+  }
+});
+
+test("GET /matrix serves the pipeline's cached copy until the next tick refreshes it", async () => {
+  const c = await start({ symbols: ["BTCUSDT"] });
+  try {
+    await addSymbols(c.db, ["BTC/USDT"], START);
+    const reader = readerSession({ tier: "admin" });
+    for (const sql of reader.statements) await c.db.prepare(sql).run();
+    const matrix = async () => {
+      const res = await c.w.fetch("/api/v1/matrix", withCookie(reader));
+      assert.equal(res.status, 200);
+      return { etag: res.headers.get("etag"), body: await res.json() };
+    };
+    await c.tick(at(60), CRONS.pipeline);
+    const first = await matrix();
+    // A pattern written behind the cache's back: a store read would show it at once.
+    await c.db
+      .prepare(`INSERT INTO patterns (symbol_id, tf, pattern_type, direction, zone_low, zone_high, detected_at,
+        expires_at, status, fill_pct, entry, stop_loss, tp1, tp2, tp3, risk, rr1, rr2, rr3, created_at)
+        VALUES (1, '4h', 'imbalance', 'bullish', 1, 2, ?1, ?2, 'active', 0, 2, 1, 3, 4, 5, 1, 1, 2, 3, ?1)`)
+      .bind(at(59), at(59) + 100 * DAY)
+      .run();
+    const cached = await matrix();
+    assert.equal(cached.etag, first.etag, "served from the cache, not the store");
+    assert.deepEqual(cached.body.data, first.body.data);
+    // The next tick refreshes the cache as its last step.
+    await c.tick(at(61), CRONS.pipeline);
+    const fresh = await matrix();
+    assert.notEqual(fresh.etag, first.etag);
+    const btc = fresh.body.data.rows.find((r) => r.symbol === "BTC/USDT");
+    const h4 = btc.cells.find((cell) => cell.tf === "4h");
+    assert.equal(h4.direction, "bullish", JSON.stringify(h4));
+    assert.equal(h4.type, "imbalance");
   } finally {
     await c.dispose();
   }

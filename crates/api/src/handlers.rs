@@ -391,13 +391,15 @@ pub async fn signal<S: Store>(
 ///
 /// # Errors
 /// Store failures.
-pub async fn matrix<S: Store>(
+pub async fn matrix<S: Store, C: cl_app::jobs::matrix_cache::MatrixCache>(
     store: &S,
+    cache: &C,
     p: MatrixParams,
     access: &TierAccess,
     ctx: &RequestContext,
 ) -> Result<Response, ApiError> {
-    let mut cells = store.matrix().await?;
+    // The unfiltered matrix, from the pipeline's cache while fresh, else one store query.
+    let mut cells = cl_app::jobs::matrix_cache::matrix_cells(store, cache, ctx.now_ms).await?;
     cells.retain(|c| access.sees_symbol(&c.symbol_name));
     for c in &mut cells {
         // A cell whose latest pattern is a hidden type shows nothing (its count, which spans

@@ -26,6 +26,11 @@ pub trait DependencyProbes {
     async fn request_metrics(&self) -> Vec<RequestMetrics> {
         Vec::new()
     }
+
+    /// The shared matrix cache (KV in the worker, refreshed by the pipeline); none by default.
+    fn matrix_cache(&self) -> impl cl_app::jobs::matrix_cache::MatrixCache + '_ {
+        cl_app::jobs::matrix_cache::NoMatrixCache
+    }
 }
 
 /// Runs every probe and summarises. The primary store and the configuration are critical;

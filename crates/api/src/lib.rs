@@ -215,7 +215,8 @@ async fn dispatch<P: DependencyProbes, S: Store>(
         }
         Route::Signal => handlers::signal(store, IdParams::extract(req, path)?, tier, ctx).await,
         Route::Matrix => {
-            handlers::matrix(store, MatrixParams::extract(req, path)?, tier, ctx).await
+            let cache = app.probes.matrix_cache();
+            handlers::matrix(store, &cache, MatrixParams::extract(req, path)?, tier, ctx).await
         }
         Route::Metrics => {
             NoParams::extract(req, path)?;

@@ -27,6 +27,7 @@ pub mod cleanup;
 pub mod gaps;
 pub mod health;
 pub mod maintenance;
+pub mod matrix_cache;
 pub mod runner;
 pub mod stats;
 pub mod subscriptions;

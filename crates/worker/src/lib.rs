@@ -18,6 +18,7 @@ pub mod fetch_transport;
 pub mod kv_ratelimit;
 /// The HTTP `Mailer` (`MAIL_BASE_URL`, `MAIL_API_KEY`).
 pub mod mailer;
+mod matrix_cache;
 mod metrics;
 /// The LemonSqueezy / NOWPayments HTTP clients (`PaymentProvider`).
 pub mod payments;

@@ -44,6 +44,10 @@ impl DependencyProbes for Probes<'_> {
         crate::metrics::all_isolates(kv.as_ref()).await
     }
 
+    fn matrix_cache(&self) -> impl cl_app::jobs::matrix_cache::MatrixCache + '_ {
+        crate::matrix_cache::KvMatrixCache::new(self.env.kv(bindings::KV).ok())
+    }
+
     async fn postgres(&self) -> Option<bool> {
         // Only probed when Postgres is the configured store; the binding alone may point
         // at a database that this deployment does not use.

@@ -9,6 +9,8 @@
 //! - The exchange is `EXCHANGE_BASE_URL` (https only; plain http to loopback only when
 //!   `ENVIRONMENT=development`), through `cl_outbound::ExchangeClient` with its retry policy and
 //!   a KV-backed breaker (`breaker:exchange`).
+//! - After each pipeline run the unfiltered matrix is written to KV (`matrix:v1`, 60 s expiry,
+//!   `crate::matrix_cache`), which `GET /matrix` serves while fresh.
 //! - The lease: a KV entry `lease:{job}` (TTL ≥ 60 s, KV's minimum) is a cheap pre-check that
 //!   avoids a D1 write when another isolate obviously runs the job; the atomic D1 claim on
 //!   `cron_jobs.lease_until` decides (KV is eventually consistent).
@@ -20,6 +22,7 @@ use cl_app::cron::RunTrigger;
 use cl_app::jobs::cleanup::{run_cleanup_job, CleanupConfig, CLEANUP_JOB};
 use cl_app::jobs::gaps::{run_gaps_job, GapsConfig, GAPS_JOB};
 use cl_app::jobs::health::{run_health_job, HEALTH_JOB};
+use cl_app::jobs::matrix_cache::refresh_matrix;
 use cl_app::jobs::runner::JobReport;
 use cl_app::jobs::stats::{run_stats_job, STATS_JOB};
 use cl_app::jobs::subscriptions::{run_subscriptions_job, SUBSCRIPTIONS_JOB};
@@ -225,6 +228,18 @@ async fn pipeline(env: &Env, scheduled_ms: i64) -> Result<(), SetupError> {
         Ok((outcome, report)) => {
             if outcome != JobOutcome::LeaseHeld {
                 kv_lease_clear(&kv, PIPELINE_JOB).await;
+            }
+            if matches!(outcome, JobOutcome::Ran(_)) {
+                // The last step of a tick: the unfiltered matrix into KV for `GET /matrix`.
+                let cache = crate::matrix_cache::KvMatrixCache::new(Some(kv.clone()));
+                let now = cl_app::ports::Clock::now_ms(&clock);
+                if let Err(e) = refresh_matrix(&store, &cache, now).await {
+                    log(
+                        "warn",
+                        "matrix_refresh_failed",
+                        json!({"job": PIPELINE_JOB, "error": e.to_string()}),
+                    );
+                }
             }
             for (symbol, bad) in &report.bad_rows {
                 log(
