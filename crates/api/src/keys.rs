@@ -8,8 +8,8 @@
 //! - The key is in the `POST /keys` answer ONCE (`secret`); listings show `cle_<prefix>_…<last4>`.
 //! - [`authenticate`] is what the gate calls for `Authorization: Bearer` / `X-API-Key`: the
 //!   service's checks (one 401 for every refusal, the reason only in the security log), then
-//!   the KV rate limits — 10/s per key, 10/s per client IP, and the key's own per-minute limit
-//!   — failing closed with 429 + `Retry-After`, then one usage count (hour bucket +
+//!   the KV rate limits — 10/s per key, 10/s per client IP, and the key's own per-minute,
+//!   per-hour and per-day limits — failing closed with 429 + `Retry-After`, then one usage count (hour bucket +
 //!   `last_used_at`; a failed count is logged, the request still runs).
 //! - [`session_access`] is the session side of the one tier policy: the stored subscription
 //!   through `cl_app::api_keys::caller_access`, with the session's view-as.
@@ -502,16 +502,25 @@ where
         .map(rate_limit_subject)
         .unwrap_or_else(|| "unknown".to_owned());
     let key_subject = format!("k{}", key.key.id.0);
-    let per_minute = Rule {
-        scope: "key_min",
-        limit: key.key.limits.per_min,
-        window_secs: 60,
-    };
+    // The key's own limits (owner-adjustable), same scopes as the defaults of §11.10.
+    let own = |base: Rule, limit: u32| Rule { limit, ..base };
+    let l = key.key.limits;
     let now = acc.clock.now_ms();
     for (rule, subject) in [
         (rules::API_PER_KEY, key_subject.as_str()),
         (rules::API_PER_IP, ip_subject.as_str()),
-        (per_minute, key_subject.as_str()),
+        (
+            own(rules::API_KEY_DEFAULT_PER_MINUTE, l.per_min),
+            key_subject.as_str(),
+        ),
+        (
+            own(rules::API_KEY_DEFAULT_PER_HOUR, l.per_hour),
+            key_subject.as_str(),
+        ),
+        (
+            own(rules::API_KEY_DEFAULT_PER_DAY, l.per_day),
+            key_subject.as_str(),
+        ),
     ] {
         match acc.limits.hit(&rule, subject, now).await {
             Ok(Decision::Allowed { .. }) => {}

@@ -364,6 +364,40 @@ fn a_key_is_limited_to_ten_requests_a_second_with_retry_after() {
 }
 
 #[test]
+fn the_owner_sets_a_keys_own_per_minute_limit() {
+    let rig = Rig::new();
+    let mut b = rig.signed_up("k10@example.com", "kten", "198.51.100.52");
+    premium(&rig, "k10@example.com");
+    reauth(&mut b);
+    let (id, key) = create(&mut b, "all");
+    let req = b.request(
+        Method::Patch,
+        &format!("/api/v1/keys/{id}"),
+        Some(json!({"per_min": "2"})),
+    );
+    let r = b.send(req);
+    assert_eq!(r.data()["per_min"], 2, "{}", r.json);
+    // Three requests inside one minute (a second apart): the third is refused.
+    rig.clock
+        .set(rig.now() - rig.now().rem_euclid(60_000) + 60_000);
+    let ip = "192.0.2.60";
+    assert_eq!(keyed(&rig, "/api/v1/matrix", bearer(&key), ip).status, 200);
+    assert_eq!(keyed(&rig, "/api/v1/matrix", bearer(&key), ip).status, 200);
+    let r = keyed(&rig, "/api/v1/matrix", bearer(&key), ip);
+    assert_eq!((r.status, r.code()), (429, Some("rate_limited")));
+    assert!(r.headers.get("retry-after").is_some());
+    let r = b.request(
+        Method::Patch,
+        &format!("/api/v1/keys/{id}"),
+        Some(json!({"per_min": "0"})),
+    );
+    assert_eq!(
+        b.send(r).fields(),
+        vec![("per_min".into(), "out_of_range".into())]
+    );
+}
+
+#[test]
 fn another_users_key_answers_404() {
     let rig = Rig::new();
     let mut a = rig.signed_up("k8@example.com", "keight", "198.51.100.47");
