@@ -69,6 +69,8 @@ billing_cases! {
     RejectedEventIsRecordedAlone => rejected_event_is_recorded_alone,
     /// [`expiry_and_warnings`].
     ExpiryAndWarnings => expiry_and_warnings,
+    /// [`large_timestamps_round_trip_exactly`].
+    LargeTimestampsRoundTripExactly => large_timestamps_round_trip_exactly,
 }
 
 /// Runs every billing case, each on its own fresh store from `fresh`; returns how many ran.
@@ -99,13 +101,14 @@ macro_rules! billing_contract_tests {
             billing_renewal_rows_are_inserted_once => RenewalRowsAreInsertedOnce,
             billing_rejected_event_is_recorded_alone => RejectedEventIsRecordedAlone,
             billing_expiry_and_warnings => ExpiryAndWarnings,
+            billing_large_timestamps_round_trip_exactly => LargeTimestampsRoundTripExactly,
         );
 
         #[test]
         fn billing_contract_lists_every_case() {
             assert_eq!(
                 $crate::billing::BillingCase::ALL.len(),
-                9,
+                10,
                 "billing_contract_tests! is missing a case"
             );
         }
@@ -694,4 +697,103 @@ pub async fn expiry_and_warnings<S: BillingStores>(s: &S) {
     };
     let r = s.record_expiry_warnings(&bad, &[bad], now).await;
     assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
+}
+
+/// Times above 2^31 and up to 2^53 round-trip exactly on every billing row (payment, event,
+/// subscription, warning); a time beyond 2^53 is refused before anything is written.
+pub async fn large_timestamps_round_trip_exactly<S: BillingStores>(s: &S) {
+    const MAX: i64 = cl_app::ports::MAX_EXACT_INT;
+    let (t31, t32) = ((1_i64 << 31) + 7, (1_i64 << 32) + 1);
+    let a = user(s, "alice").await;
+    let id = ok(s.create_payment(&pending(a, MAX - 1)).await, "create");
+    let row = ok(s.payment_by_id(id).await, "payment").expect("payment");
+    assert_eq!((row.created_at, row.updated_at), (MAX - 1, MAX - 1));
+    let read = row.record;
+    let sub = BillingSubscription {
+        starts_at: t31,
+        expires_at: Some(MAX),
+        cancelled_at: Some(t32),
+        ..active(a, None)
+    };
+    let w = WebhookWrite {
+        received_at: MAX,
+        payment_id: Some(id),
+        read_payment: Some(read.clone()),
+        payment: Some(PaymentRecord {
+            completed_at: Some(t32),
+            last_event_at: Some(MAX - 3),
+            ..completed(&read, "9001", t31)
+        }),
+        subscription_user: Some(a),
+        read_subscription: None,
+        subscription: Some(sub.clone()),
+        ..event("big", "activated")
+    };
+    assert!(matches!(
+        ok(s.apply_webhook(&w).await, "apply"),
+        ApplyOutcome::Applied { .. }
+    ));
+    let p = ok(s.payment_by_id(id).await, "payment").expect("payment");
+    assert_eq!(
+        (p.record.completed_at, p.record.last_event_at, p.updated_at),
+        (Some(t32), Some(MAX - 3), MAX)
+    );
+    let stored = ok(s.subscription_of(a).await, "sub").expect("sub");
+    assert_eq!(stored.subscription, sub);
+    assert_eq!((stored.created_at, stored.updated_at), (MAX, MAX));
+    let ev = ok(
+        s.webhook_event(Provider::LemonSqueezy, "big").await,
+        "event",
+    )
+    .expect("event");
+    assert_eq!(ev.received_at, MAX);
+    // The expiring window and warnings at 2^53.
+    let soon = ok(s.subscriptions_expiring(MAX - DAY, DAY).await, "expiring");
+    assert_eq!(soon.iter().map(|x| x.id).collect::<Vec<_>>(), [stored.id]);
+    let key = WarningKey {
+        subscription_id: stored.id,
+        expires_at: MAX,
+        days_before: 1,
+    };
+    assert!(ok(
+        s.record_expiry_warnings(&key, &[key], t32).await,
+        "warn"
+    ));
+    assert!(!ok(
+        s.record_expiry_warnings(&key, &[key], MAX).await,
+        "warn again"
+    ));
+
+    // Beyond 2^53: refused, nothing written (no event row, payment and subscription unchanged).
+    let beyond = WebhookWrite {
+        received_at: MAX + 1,
+        payment_id: Some(id),
+        read_payment: Some(p.record.clone()),
+        payment: Some(PaymentRecord {
+            flagged: true,
+            ..p.record.clone()
+        }),
+        ..event("beyond", "extended")
+    };
+    let r = s.apply_webhook(&beyond).await;
+    assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+    no_event(s, "beyond").await;
+    let later = WebhookWrite {
+        subscription_user: Some(a),
+        read_subscription: Some(sub.clone()),
+        subscription: Some(BillingSubscription {
+            expires_at: Some(MAX + 1),
+            ..sub.clone()
+        }),
+        ..event("beyond-2", "extended")
+    };
+    let r = s.apply_webhook(&later).await;
+    assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+    no_event(s, "beyond-2").await;
+    assert_eq!(ok(s.payment_by_id(id).await, "payment"), Some(p));
+    assert_eq!(ok(s.subscription_of(a).await, "sub"), Some(stored));
+    let r = s.create_payment(&pending(a, MAX + 1)).await;
+    assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+    let r = s.expire_subscriptions(MAX + 1).await;
+    assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
 }

@@ -64,6 +64,8 @@ portfolio_cases! {
     DeletingAPortfolioCascades => deleting_a_portfolio_cascades,
     /// [`failed_writes_leave_nothing`].
     FailedWritesLeaveNothing => failed_writes_leave_nothing,
+    /// [`large_timestamps_round_trip_exactly`].
+    LargeTimestampsRoundTripExactly => large_timestamps_round_trip_exactly,
 }
 
 /// Runs every portfolio case, each on its own fresh store from `fresh`; returns how many ran.
@@ -93,13 +95,14 @@ macro_rules! portfolio_contract_tests {
             portfolio_journal_is_capped_and_scoped => JournalIsCappedAndScoped,
             portfolio_deleting_a_portfolio_cascades => DeletingAPortfolioCascades,
             portfolio_failed_writes_leave_nothing => FailedWritesLeaveNothing,
+            portfolio_large_timestamps_round_trip_exactly => LargeTimestampsRoundTripExactly,
         );
 
         #[test]
         fn portfolio_contract_lists_every_case() {
             assert_eq!(
                 $crate::portfolio::PortfolioCase::ALL.len(),
-                8,
+                9,
                 "portfolio_contract_tests! is missing a case"
             );
         }
@@ -647,4 +650,116 @@ pub async fn failed_writes_leave_nothing<S: PortfolioStores>(s: &S) {
         Some(open_trade())
     );
     assert!(close_to(balance(s, a, p).await, 1_000.0));
+}
+
+/// Times above 2^31 and up to 2^53 round-trip exactly on every portfolio row (portfolio,
+/// trade, journal entry, tag); a time beyond 2^53 is refused before anything is written.
+pub async fn large_timestamps_round_trip_exactly<S: PortfolioStores>(s: &S) {
+    const MAX: i64 = cl_app::ports::MAX_EXACT_INT;
+    let (t31, t32) = ((1_i64 << 31) + 7, (1_i64 << 32) + 1);
+    let a = user(s, "alice").await;
+    let created = ok(
+        s.create_portfolio(
+            &NewPortfolio {
+                created_at: t32,
+                ..new_portfolio(a, "Big", 1_000.0)
+            },
+            20,
+        )
+        .await,
+        "portfolio",
+    );
+    assert_eq!((created.created_at, created.updated_at), (t32, t32));
+    let p = created.id;
+    let record = TradeRecord {
+        entry_time: Some(t31),
+        ..open_trade()
+    };
+    let day = TradeQuota {
+        per_portfolio: 10,
+        per_day: Some(5),
+        day_start: MAX - DAY,
+    };
+    let t = ok(s.create_trade(a, p, &record, day, MAX - 1).await, "trade");
+    assert_eq!((t.created_at, t.updated_at), (MAX - 1, MAX - 1));
+    assert_eq!(t.record.entry_time, Some(t31));
+    let done = TradeRecord {
+        exit_time: Some(MAX),
+        ..closed(&record, 12.5)
+    };
+    let saved = ok(
+        s.save_trade(a, t.id, TradeStatus::Open, &done, MAX).await,
+        "close",
+    );
+    assert_eq!((saved.record.exit_time, saved.updated_at), (Some(MAX), MAX));
+    assert_eq!(ok(s.trade(a, t.id).await, "read"), Some(saved.clone()));
+    assert_eq!(ok(s.trades_created_since(a, MAX - DAY).await, "since"), 1);
+    assert_eq!(ok(s.trades_created_since(a, MAX).await, "since max"), 0);
+    let stored = ok(s.portfolio(a, p).await, "portfolio").expect("portfolio");
+    assert_eq!(stored.updated_at, MAX);
+    assert!(close_to(stored.current_balance, 1_012.5));
+    let e = ok(
+        s.add_journal_entry(
+            a,
+            t.id,
+            &NewJournalEntry {
+                created_at: MAX,
+                ..journal("late")
+            },
+            50,
+        )
+        .await,
+        "journal",
+    );
+    assert_eq!(e.entry.created_at, MAX);
+    assert_eq!(
+        ok(s.journal_of(a, t.id).await, "journal")
+            .first()
+            .map(|x| x.entry.created_at),
+        Some(MAX)
+    );
+    let tag = ok(
+        s.create_tag(
+            &NewTag {
+                user_id: a,
+                name: "big".into(),
+                color: "#123456".into(),
+                description: None,
+                created_at: t32,
+            },
+            10,
+        )
+        .await,
+        "tag",
+    );
+    assert_eq!(tag.created_at, t32);
+
+    // Beyond 2^53: refused, nothing written.
+    let beyond = TradeRecord {
+        exit_time: Some(MAX + 1),
+        ..done.clone()
+    };
+    let r = s
+        .save_trade(a, t.id, TradeStatus::Closed, &beyond, MAX)
+        .await;
+    assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+    let r = s
+        .save_trade(a, t.id, TradeStatus::Closed, &done, MAX + 1)
+        .await;
+    assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+    assert_eq!(ok(s.trade(a, t.id).await, "unchanged"), Some(saved));
+    let r = s.create_trade(a, p, &record, day, MAX + 1).await;
+    assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+    assert_eq!(ok(s.trades_of(a, p).await, "list").len(), 1);
+    let r = s
+        .create_portfolio(
+            &NewPortfolio {
+                created_at: MAX + 1,
+                ..new_portfolio(a, "Beyond", 5.0)
+            },
+            20,
+        )
+        .await;
+    assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+    assert_eq!(ok(s.portfolios_of(a).await, "portfolios").len(), 1);
 }
