@@ -181,8 +181,11 @@ test("another user's portfolio, trade, journal entry and tag answer 404 and stay
     ["GET", `/api/v1/trades/${tid}/journal`],
     ["POST", `/api/v1/trades/${tid}/journal`, { entry_type: "lesson", content: "x" }],
     ["PUT", `/api/v1/trades/${tid}/tags`, { tag_ids: [] }],
+    ["GET", `/api/v1/journal/${jid}`],
+    ["PATCH", `/api/v1/journal/${jid}`, { content: "mine" }],
     ["DELETE", `/api/v1/journal/${jid}`],
     ["GET", `/api/v1/tags/${tag}`],
+    ["PATCH", `/api/v1/tags/${tag}`, { name: "stolen" }],
     ["DELETE", `/api/v1/tags/${tag}`],
   ];
   for (const [method, path, body] of attempts) {
@@ -196,8 +199,15 @@ test("another user's portfolio, trade, journal entry and tag answer 404 and stay
   const after = JSON.stringify(await db.prepare("SELECT * FROM trades WHERE id = ?1").bind(tid).first());
   assert.equal(after, before);
   assert.equal((await db.prepare("SELECT name FROM portfolios WHERE id = ?1").bind(pid).first()).name, "A");
-  assert.ok(await db.prepare("SELECT id FROM journal_entries WHERE id = ?1").bind(jid).first());
-  assert.ok(await db.prepare("SELECT id FROM tags WHERE id = ?1").bind(tag).first());
+  assert.equal((await db.prepare("SELECT content FROM journal_entries WHERE id = ?1").bind(jid).first()).content, "plan");
+  assert.equal((await db.prepare("SELECT name FROM tags WHERE id = ?1").bind(tag).first()).name, "mine");
+  // The owner edits in place.
+  r = await a.send("PATCH", `/api/v1/journal/${jid}`, { mood: "revenge" });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual([r.json.data.content, r.json.data.mood], ["plan", "revenge"]);
+  r = await a.send("PATCH", `/api/v1/tags/${tag}`, { name: "renamed", color: "#abcdef" });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.data.name, "renamed");
   r = await b.send("GET", "/api/v1/portfolios");
   assert.deepEqual(r.json.data, []);
 });
@@ -278,4 +288,100 @@ test("writes without the CSRF token are refused", async () => {
   const r = await a.send("POST", "/api/v1/portfolios", { name: "x", initial_balance: 1 });
   assert.equal(r.status, 403);
   assert.equal(r.json.error.code, "csrf_failed");
+});
+
+/** Gives the user a stored, valid subscription of `plan` (the tier the policy reads). */
+async function subscribe(b, plan) {
+  const now = Date.now();
+  await db
+    .prepare(
+      `INSERT INTO subscriptions (user_id, plan, status, starts_at, expires_at, provider, created_at, updated_at)
+       SELECT id, ?1, 'active', ?2, ?3, 'admin', ?2, ?2 FROM users WHERE email = ?4`,
+    )
+    .bind(plan, now - 1000, now + 30 * 86_400_000, b.email)
+    .run();
+}
+
+test("a stored pro subscription opens the portfolio with the pro quota", async () => {
+  const p = await user("subpro");
+  await subscribe(p, "pro");
+  let r = await p.send("POST", "/api/v1/portfolios", { name: "sub", initial_balance: 100 });
+  assert.equal(r.status, 201, r.text);
+  r = await p.send("POST", "/api/v1/portfolios", { name: "sub2", initial_balance: 100 });
+  assert.equal(r.json.error.code, "quota_exceeded");
+});
+
+test("exchange credentials: pro only, sealed in D1, masked on read, deleted on request", async () => {
+  const f = await user("credfree");
+  const cred = { exchange: "okx", label: "main", api_key: "OKXKEY-1234567890-ABCD", api_secret: "okx-secret-value-42", passphrase: "pass-phrase-7" };
+  let r = await f.send("PUT", "/api/v1/me/exchange-credentials", cred);
+  assert.equal(r.json.error.code, "tier_required");
+  const p = await user("credpro");
+  await subscribe(p, "pro");
+  // The login just now counts as a fresh re-authentication.
+  r = await p.send("PUT", "/api/v1/me/exchange-credentials", cred);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(
+    { masked: r.json.data.api_key_masked, pass: r.json.data.has_passphrase, key: r.json.data.key_id },
+    { masked: "****ABCD", pass: true, key: "cred1" },
+  );
+  for (const secret of [cred.api_key, cred.api_secret, cred.passphrase]) {
+    assert.ok(!r.text.includes(secret), "a secret in the response");
+  }
+  r = await p.send("GET", "/api/v1/me/exchange-credentials");
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.data.length, 1);
+  assert.equal(r.json.data[0].api_key_masked, "****ABCD");
+  const row = await db
+    .prepare("SELECT * FROM exchange_credentials WHERE user_id = (SELECT id FROM users WHERE email = ?1)")
+    .bind(p.email)
+    .first();
+  const stored = JSON.stringify(row);
+  for (const secret of [cred.api_key, cred.api_secret, cred.passphrase]) {
+    assert.ok(!stored.includes(secret), `plaintext in D1: ${stored}`);
+  }
+  assert.equal(row.enc_key_id, "cred1");
+  assert.equal(row.last4, "ABCD");
+  assert.notEqual(row.api_key_enc, row.api_secret_enc);
+  for (const secret of [cred.api_key, cred.api_secret, cred.passphrase]) {
+    assert.ok(!w.log.lines.some((l) => l.includes(secret)), "a secret reached the logs");
+  }
+  r = await p.send("PUT", "/api/v1/me/exchange-credentials", { ...cred, exchange: "mtgox", api_key: "x" });
+  assert.deepEqual(r.json.error.fields.map((f) => f.field).sort(), ["api_key", "exchange"]);
+  r = await p.send("DELETE", "/api/v1/me/exchange-credentials");
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.data.deleted, 1);
+  assert.equal(await count("exchange_credentials"), 0);
+});
+
+test("API keys: read:portfolio reads, write:portfolio is needed to write", async () => {
+  const a = await user("keyuser");
+  await subscribe(a, "premium");
+  await db.prepare("UPDATE users SET is_verified = 1 WHERE email = ?1").bind(a.email).run();
+  let r = await a.send("POST", "/api/v1/portfolios", { name: "K", initial_balance: 1000 });
+  assert.equal(r.status, 201, r.text);
+  const pid = r.json.data.id;
+  r = await a.send("POST", "/api/v1/keys", { name: "reader", scopes: "read:portfolio" });
+  assert.equal(r.status, 201, r.text);
+  const reader = r.json.data.secret;
+  const call = (key, method, path, body) =>
+    w.fetch(path, {
+      method,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "cf-connecting-ip": "203.0.113.9" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  let res = await call(reader, "GET", `/api/v1/portfolios/${pid}`);
+  assert.equal(res.status, 200, await res.text());
+  res = await call(reader, "POST", `/api/v1/portfolios/${pid}/trades`, { symbol: "BTC/USDT", direction: "long", entry_price: 1, quantity: 1 });
+  assert.equal(res.status, 403);
+  assert.equal((await res.json()).error.code, "scope_missing");
+  r = await a.send("POST", "/api/v1/keys", { name: "writer", scopes: "read:portfolio write:portfolio" });
+  assert.equal(r.status, 201, r.text);
+  res = await call(r.json.data.secret, "POST", `/api/v1/portfolios/${pid}/trades`, { symbol: "BTC/USDT", direction: "long", entry_price: 1, quantity: 1 });
+  assert.equal(res.status, 201, await res.text());
+  // The key's owner only: another user's portfolio is 404 through a key too.
+  const other = await user("keyother", "premium");
+  r = await other.send("POST", "/api/v1/portfolios", { name: "O", initial_balance: 1 });
+  res = await call(reader, "GET", `/api/v1/portfolios/${r.json.data.id}`);
+  assert.equal(res.status, 404);
 });

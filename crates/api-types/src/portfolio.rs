@@ -474,3 +474,36 @@ pub struct CredentialsDeleted {
     /// How many credentials were deleted.
     pub deleted: u32,
 }
+
+/// `PATCH /journal/{id}`: absent members keep their value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct JournalPatchRequest {
+    /// `pre_trade`, `during`, `post_trade` or `lesson`.
+    #[serde(default)]
+    pub entry_type: Option<String>,
+    /// ≤ 2000 chars.
+    #[serde(default)]
+    pub content: Option<String>,
+    /// Mood.
+    #[serde(default)]
+    pub mood: Option<String>,
+    /// The whole list of links (≤ 5).
+    #[serde(default)]
+    pub screenshots: Option<Vec<String>>,
+}
+
+/// `PATCH /tags/{id}`: absent members keep their value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TagPatchRequest {
+    /// ≤ 30 chars, unique per user.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `#RRGGBB`.
+    #[serde(default)]
+    pub color: Option<String>,
+    /// ≤ 200 chars.
+    #[serde(default)]
+    pub description: Option<String>,
+}

@@ -108,7 +108,7 @@ pub async fn serve<S: ExchangeCredentialStore>(
     })?;
     let now = ctx.now_ms;
     let user = auth.user().id;
-    let access = crate::portfolio::tier_access(who, now)?;
+    let access = crate::portfolio::tier_access(who)?;
     let svc = CredentialService::new(store, keys);
     match route {
         Route::ExchangeCredentials => {

@@ -32,9 +32,9 @@ use cl_api_types::{
 };
 use cl_app::policy::Access as TierAccess;
 use cl_app::portfolio::{
-    require_portfolio_feature, ExitInput, GroupStats, JournalInput, PortfolioError, PortfolioInput,
-    PortfolioPatch, PortfolioService, PortfolioStats, TagInput, TradeFilter, TradeInput,
-    TradePatch,
+    require_portfolio_feature, ExitInput, GroupStats, JournalInput, JournalPatch, PortfolioError,
+    PortfolioInput, PortfolioPatch, PortfolioService, PortfolioStats, TagInput, TagPatch,
+    TradeFilter, TradeInput, TradePatch,
 };
 use cl_app::ports::exchange_credentials::ExchangeCredentialStore;
 use cl_app::ports::{
@@ -142,6 +142,9 @@ pub const ROUTES: &[Route] = &[
     Route::TradeTags,
     Route::TradeTagsSet,
     Route::JournalDelete,
+    Route::JournalEntry,
+    Route::JournalEdit,
+    Route::TagEdit,
     Route::Tags,
     Route::TagCreate,
     Route::Tag,
@@ -214,6 +217,10 @@ body! {
     JournalRequest => [("entry_type", Str, true), ("content", Str, true), ("mood", Str, false),
         ("screenshots", StrList, false)];
     crate::body::Empty => [];
+    cl_api_types::JournalPatchRequest => [("entry_type", Str, false), ("content", Str, false),
+        ("mood", Str, false), ("screenshots", StrList, false)];
+    cl_api_types::TagPatchRequest => [("name", Str, false), ("color", Str, false),
+        ("description", Str, false)];
     cl_api_types::ExchangeCredentialRequest => [("exchange", Str, true), ("label", Str, false),
         ("api_key", Str, true), ("api_secret", Str, true), ("passphrase", Str, false)];
 }
@@ -538,22 +545,22 @@ fn stats_dto(p: &StoredPortfolio, s: &PortfolioStats) -> PortfolioStatsDto {
 // Handlers
 // ---------------------------------------------------------------------------------------------
 
-/// The caller's effective tier access (the one policy). Subscriptions are not on the account
-/// bundle yet, so this is the policy without one (free, or admin with view-as).
-pub(crate) fn tier_access(who: &Caller, now: i64) -> Result<TierAccess, ApiError> {
-    let auth = who
-        .auth()
-        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized))?;
-    Ok(auth.access(None, now))
+/// The caller's effective tier access as the gate computed it (stored subscription, admin
+/// view-as; the key owner's for an API key): the one input of the tier rules.
+pub(crate) fn tier_access(who: &Caller) -> Result<TierAccess, ApiError> {
+    who.tier_access()
+        .copied()
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized))
 }
 
-fn caller(who: &Caller, now: i64) -> Result<(UserId, TierAccess), ApiError> {
-    let access = tier_access(who, now)?;
+/// The caller's user id and tier access, with the portfolio feature gate applied. Sessions
+/// and API keys (with the route's scope, checked by the gate) alike.
+fn caller(who: &Caller) -> Result<(UserId, TierAccess), ApiError> {
+    let access = tier_access(who)?;
     require_portfolio_feature(&access)?;
     let user = who
-        .auth()
-        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized))?
         .user()
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized))?
         .id;
     Ok((user, access))
 }
@@ -582,7 +589,7 @@ where
     S: PortfolioStore + SymbolStore + CandleStore + PatternStore + SignalStore,
 {
     let now = ctx.now_ms;
-    let (user, access) = caller(who, now)?;
+    let (user, access) = caller(who)?;
     let svc = PortfolioService::new(store);
     let one = |status: u16, t: &StoredTrade| error::ok(ctx, status, trade_dto(t));
     match route {
@@ -761,6 +768,35 @@ where
             parse::<crate::body::Empty>(req)?;
             svc.delete_journal_entry(user, JournalEntryId(jid)).await?;
             removed(ctx, jid)
+        }
+        Route::JournalEntry => {
+            let j = svc
+                .journal_entry(user, JournalEntryId(id(req, path)?))
+                .await?;
+            error::ok(ctx, 200, journal_dto(&j))
+        }
+        Route::JournalEdit => {
+            let jid = JournalEntryId(id(req, path)?);
+            let r = parse::<cl_api_types::JournalPatchRequest>(req)?;
+            let patch = JournalPatch {
+                entry_type: r.entry_type,
+                content: r.content,
+                mood: r.mood,
+                screenshots: r.screenshots,
+            };
+            let j = svc.patch_journal_entry(user, jid, &patch).await?;
+            error::ok(ctx, 200, journal_dto(&j))
+        }
+        Route::TagEdit => {
+            let tid = TagId(id(req, path)?);
+            let r = parse::<cl_api_types::TagPatchRequest>(req)?;
+            let patch = TagPatch {
+                name: r.name,
+                color: r.color,
+                description: r.description,
+            };
+            let t = svc.patch_tag(user, tid, &patch).await?;
+            error::ok(ctx, 200, tag_dto(&t))
         }
         Route::Tags => {
             NoParams::extract(req, path)?;
@@ -1006,6 +1042,31 @@ decimals; long: SL < entry < TP, short mirrored; notes ≤ 2000.",
                     ("description", opt(string())),
                     ("created_at", int()),
                 ],
+            ),
+        ),
+        (
+            "JournalPatchRequest",
+            closed(
+                "Absent members keep their value; validated like a new entry.",
+                &[
+                    ("entry_type", opt(string())),
+                    ("content", opt(string())),
+                    ("mood", opt(string())),
+                    ("screenshots", opt(array_of(string()))),
+                ],
+                &["entry_type", "content", "mood", "screenshots"],
+            ),
+        ),
+        (
+            "TagPatchRequest",
+            closed(
+                "Absent members keep their value.",
+                &[
+                    ("name", opt(string())),
+                    ("color", opt(string())),
+                    ("description", opt(string())),
+                ],
+                &["name", "color", "description"],
             ),
         ),
         (

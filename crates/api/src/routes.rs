@@ -192,6 +192,12 @@ pub enum Route {
     TradeTagsSet,
     /// Delete a journal entry.
     JournalDelete,
+    /// One journal entry.
+    JournalEntry,
+    /// Edit a journal entry.
+    JournalEdit,
+    /// Edit a tag.
+    TagEdit,
     /// My tags.
     Tags,
     /// Create a tag.
@@ -1244,6 +1250,25 @@ pattern; quantity = balance × risk per trade (1 %) / |entry − stop|. Counts a
         true,
     ),
     pf_read(
+        Route::JournalEntry,
+        "/api/v1/journal/{id}",
+        "One journal entry",
+        Data::One("JournalEntry"),
+        true,
+    ),
+    RouteSpec {
+        description: "Absent members keep their value; validated like a new entry.",
+        body: Some("JournalPatchRequest"),
+        ..pf_write(
+            Route::JournalEdit,
+            Method::Patch,
+            "/api/v1/journal/{id}",
+            "Edit a journal entry",
+            Data::One("JournalEntry"),
+            true,
+        )
+    },
+    pf_read(
         Route::Tags,
         "/api/v1/tags",
         "My tags",
@@ -1278,6 +1303,18 @@ pattern; quantity = balance × risk per trade (1 %) / |entry − stop|. Counts a
         Data::One("Removed"),
         true,
     ),
+    RouteSpec {
+        description: "Absent members keep their value; a name another of your tags has → 409.",
+        body: Some("TagPatchRequest"),
+        ..pf_write(
+            Route::TagEdit,
+            Method::Patch,
+            "/api/v1/tags/{id}",
+            "Edit a tag",
+            Data::One("Tag"),
+            true,
+        )
+    },
     // ----- payments and subscriptions (product.md §6, §11.20; crate::payments) -----
     RouteSpec {
         description: "Creates a `pending` payment and returns the provider's hosted page. Needs a \

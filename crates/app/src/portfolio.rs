@@ -508,6 +508,64 @@ pub struct JournalInput {
     pub screenshots: Vec<String>,
 }
 
+/// A validated tag (name ≤ 30 not blank, `#RRGGBB` colour (default grey), description ≤ 200).
+fn tag_draft(user: UserId, input: &TagInput, now: i64) -> Result<NewTag, PortfolioError> {
+    let mut e = Errors::default();
+    let name = check_name(&mut e, "name", &input.name, MAX_TAG_NAME_CHARS);
+    let color = input.color.clone().unwrap_or_else(|| "#808080".to_owned());
+    if !is_color(&color) {
+        e.add("color", "invalid_color", "#RRGGBB");
+    }
+    let description = e.text("description", &input.description, MAX_TAG_DESCRIPTION_CHARS);
+    e.done(name.map(|name| NewTag {
+        user_id: user,
+        name,
+        color,
+        description,
+        created_at: now,
+    }))
+}
+
+/// A validated journal entry (type and mood enums, content ≤ 2000 not blank, ≤ 5 https links).
+fn journal_draft(input: &JournalInput, now: i64) -> Result<NewJournalEntry, PortfolioError> {
+    let mut e = Errors::default();
+    let entry_type = JournalType::parse(&input.entry_type).ok().or_else(|| {
+        e.add(
+            "entry_type",
+            "invalid_choice",
+            "pre_trade, during, post_trade or lesson",
+        );
+        None
+    });
+    let content = check_name(&mut e, "content", &input.content, MAX_TEXT_CHARS);
+    let mood = match input.mood.as_deref() {
+        None => None,
+        Some(m) => Mood::parse(m).ok().or_else(|| {
+            e.add("mood", "invalid_choice", "unknown mood");
+            None
+        }),
+    };
+    if input.screenshots.len() > MAX_SCREENSHOTS {
+        e.add("screenshots", "too_many", "at most 5 links");
+    } else if !input.screenshots.iter().all(|s| is_https_link(s)) {
+        e.add(
+            "screenshots",
+            "invalid_link",
+            "https links of at most 500 characters",
+        );
+    }
+    e.done(match (entry_type, content) {
+        (Some(entry_type), Some(content)) => Some(NewJournalEntry {
+            entry_type,
+            content,
+            mood,
+            screenshots: input.screenshots.clone(),
+            created_at: now,
+        }),
+        _ => None,
+    })
+}
+
 fn is_color(c: &str) -> bool {
     let b = c.as_bytes();
     b.len() == 7 && b[0] == b'#' && b[1..].iter().all(u8::is_ascii_hexdigit)
@@ -1063,20 +1121,7 @@ where
         input: &TagInput,
         now: i64,
     ) -> Result<StoredTag, PortfolioError> {
-        let mut e = Errors::default();
-        let name = check_name(&mut e, "name", &input.name, MAX_TAG_NAME_CHARS);
-        let color = input.color.clone().unwrap_or_else(|| "#808080".to_owned());
-        if !is_color(&color) {
-            e.add("color", "invalid_color", "#RRGGBB");
-        }
-        let description = e.text("description", &input.description, MAX_TAG_DESCRIPTION_CHARS);
-        let new = e.done(name.map(|name| NewTag {
-            user_id: user,
-            name,
-            color,
-            description,
-            created_at: now,
-        }))?;
+        let new = tag_draft(user, input, now)?;
         Ok(self.store.create_tag(&new, MAX_TAGS).await?)
     }
 
@@ -1123,42 +1168,7 @@ where
         input: &JournalInput,
         now: i64,
     ) -> Result<StoredJournalEntry, PortfolioError> {
-        let mut e = Errors::default();
-        let entry_type = JournalType::parse(&input.entry_type).ok().or_else(|| {
-            e.add(
-                "entry_type",
-                "invalid_choice",
-                "pre_trade, during, post_trade or lesson",
-            );
-            None
-        });
-        let content = check_name(&mut e, "content", &input.content, MAX_TEXT_CHARS);
-        let mood = match input.mood.as_deref() {
-            None => None,
-            Some(m) => Mood::parse(m).ok().or_else(|| {
-                e.add("mood", "invalid_choice", "unknown mood");
-                None
-            }),
-        };
-        if input.screenshots.len() > MAX_SCREENSHOTS {
-            e.add("screenshots", "too_many", "at most 5 links");
-        } else if !input.screenshots.iter().all(|s| is_https_link(s)) {
-            e.add(
-                "screenshots",
-                "invalid_link",
-                "https links of at most 500 characters",
-            );
-        }
-        let entry = e.done(match (entry_type, content) {
-            (Some(entry_type), Some(content)) => Some(NewJournalEntry {
-                entry_type,
-                content,
-                mood,
-                screenshots: input.screenshots.clone(),
-                created_at: now,
-            }),
-            _ => None,
-        })?;
+        let entry = journal_draft(input, now)?;
         Ok(self
             .store
             .add_journal_entry(user, trade, &entry, MAX_JOURNAL_ENTRIES_PER_TRADE)
@@ -1715,5 +1725,100 @@ where
             .filter(|(id, _)| *id == trade)
             .map(|(_, tag)| tag)
             .collect())
+    }
+}
+
+/// `PATCH /journal/{id}`: absent members keep their value.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JournalPatch {
+    /// Type.
+    pub entry_type: Option<String>,
+    /// Content.
+    pub content: Option<String>,
+    /// Mood.
+    pub mood: Option<String>,
+    /// Screenshot links (the whole list).
+    pub screenshots: Option<Vec<String>>,
+}
+
+/// `PATCH /tags/{id}`: absent members keep their value.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TagPatch {
+    /// Name.
+    pub name: Option<String>,
+    /// Colour.
+    pub color: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+}
+
+impl<S> PortfolioService<'_, S>
+where
+    S: PortfolioStore + SymbolStore + CandleStore + PatternStore + SignalStore,
+{
+    /// One of the user's journal entries.
+    ///
+    /// # Errors
+    /// `NotFound`, `Store`.
+    pub async fn journal_entry(
+        &self,
+        user: UserId,
+        id: JournalEntryId,
+    ) -> Result<StoredJournalEntry, PortfolioError> {
+        self.store
+            .journal_entry(user, id)
+            .await?
+            .ok_or(PortfolioError::NotFound("journal entry"))
+    }
+
+    /// Edits a journal entry (validated like a new one; its trade and time stay).
+    ///
+    /// # Errors
+    /// `Invalid`, `NotFound`, `Store`.
+    pub async fn patch_journal_entry(
+        &self,
+        user: UserId,
+        id: JournalEntryId,
+        patch: &JournalPatch,
+    ) -> Result<StoredJournalEntry, PortfolioError> {
+        let current = self.journal_entry(user, id).await?;
+        let c = &current.entry;
+        let input = JournalInput {
+            entry_type: patch
+                .entry_type
+                .clone()
+                .unwrap_or_else(|| c.entry_type.as_str().to_owned()),
+            content: patch.content.clone().unwrap_or_else(|| c.content.clone()),
+            mood: patch
+                .mood
+                .clone()
+                .or_else(|| c.mood.map(|m| m.as_str().to_owned())),
+            screenshots: patch
+                .screenshots
+                .clone()
+                .unwrap_or_else(|| c.screenshots.clone()),
+        };
+        let entry = journal_draft(&input, c.created_at)?;
+        Ok(self.store.edit_journal_entry(user, id, &entry).await?)
+    }
+
+    /// Renames / recolours / describes a tag (validated like a new one).
+    ///
+    /// # Errors
+    /// `Invalid`, `TagNameTaken`, `NotFound`, `Store`.
+    pub async fn patch_tag(
+        &self,
+        user: UserId,
+        id: TagId,
+        patch: &TagPatch,
+    ) -> Result<StoredTag, PortfolioError> {
+        let current = self.tag(user, id).await?;
+        let input = TagInput {
+            name: patch.name.clone().unwrap_or(current.name),
+            color: Some(patch.color.clone().unwrap_or(current.color)),
+            description: patch.description.clone().or(current.description),
+        };
+        let tag = tag_draft(user, &input, current.created_at)?;
+        Ok(self.store.edit_tag(user, id, &tag).await?)
     }
 }

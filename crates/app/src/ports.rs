@@ -2743,6 +2743,41 @@ pub trait PortfolioStore {
         user: UserId,
         id: JournalEntryId,
     ) -> Result<(), StoreError>;
+
+    /// One journal entry of the user.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn journal_entry(
+        &self,
+        user: UserId,
+        id: JournalEntryId,
+    ) -> Result<Option<StoredJournalEntry>, StoreError>;
+
+    /// Replaces the type, content, mood and screenshots of the user's journal entry (its
+    /// trade and `created_at` stay).
+    ///
+    /// # Errors
+    /// `NotFound("journal entry")`; `Invalid`; `Unavailable`.
+    async fn edit_journal_entry(
+        &self,
+        user: UserId,
+        id: JournalEntryId,
+        entry: &NewJournalEntry,
+    ) -> Result<StoredJournalEntry, StoreError>;
+
+    /// Replaces the name, colour and description of the user's tag (`tag.user_id` and
+    /// `tag.created_at` are ignored).
+    ///
+    /// # Errors
+    /// `NotFound("tag")`; `Conflict(quota::TAG_NAME)` (another tag of the user has the name);
+    /// `Invalid`; `Unavailable`.
+    async fn edit_tag(
+        &self,
+        user: UserId,
+        id: TagId,
+        tag: &NewTag,
+    ) -> Result<StoredTag, StoreError>;
 }
 
 impl TradeRecord {

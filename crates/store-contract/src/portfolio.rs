@@ -66,6 +66,8 @@ portfolio_cases! {
     FailedWritesLeaveNothing => failed_writes_leave_nothing,
     /// [`large_timestamps_round_trip_exactly`].
     LargeTimestampsRoundTripExactly => large_timestamps_round_trip_exactly,
+    /// [`journal_and_tags_are_edited_by_their_owner`].
+    JournalAndTagsAreEditedByTheirOwner => journal_and_tags_are_edited_by_their_owner,
 }
 
 /// Runs every portfolio case, each on its own fresh store from `fresh`; returns how many ran.
@@ -96,13 +98,14 @@ macro_rules! portfolio_contract_tests {
             portfolio_deleting_a_portfolio_cascades => DeletingAPortfolioCascades,
             portfolio_failed_writes_leave_nothing => FailedWritesLeaveNothing,
             portfolio_large_timestamps_round_trip_exactly => LargeTimestampsRoundTripExactly,
+            portfolio_journal_and_tags_are_edited_by_their_owner => JournalAndTagsAreEditedByTheirOwner,
         );
 
         #[test]
         fn portfolio_contract_lists_every_case() {
             assert_eq!(
                 $crate::portfolio::PortfolioCase::ALL.len(),
-                9,
+                10,
                 "portfolio_contract_tests! is missing a case"
             );
         }
@@ -583,6 +586,99 @@ pub async fn journal_is_capped_and_scoped<S: PortfolioStores>(s: &S) {
     );
     ok(s.delete_journal_entry(a, e1.id).await, "delete");
     assert_eq!(ok(s.journal_of(a, tr).await, "journal").len(), 1);
+}
+
+/// One journal entry reads back for its owner only; an edit replaces its type, content, mood
+/// and links in place (trade and creation time kept); a tag edit renames and recolours in
+/// place, refuses another tag's name, and another user can neither read nor edit.
+pub async fn journal_and_tags_are_edited_by_their_owner<S: PortfolioStores>(s: &S) {
+    let (a, b) = (user(s, "alice").await, user(s, "bob").await);
+    let p = portfolio(s, a, 1_000.0).await;
+    let tr = ok(s.create_trade(a, p, &open_trade(), FREE, T0).await, "trade").id;
+    let e = ok(
+        s.add_journal_entry(a, tr, &journal("first"), 50).await,
+        "add",
+    );
+    assert_eq!(ok(s.journal_entry(a, e.id).await, "read"), Some(e.clone()));
+    assert_eq!(ok(s.journal_entry(b, e.id).await, "read by b"), None);
+    let edit = NewJournalEntry {
+        entry_type: JournalType::Lesson,
+        content: "rewritten".into(),
+        mood: Some(Mood::Fomo),
+        screenshots: vec!["https://img.example/b.png".into()],
+        created_at: T0 + 999,
+    };
+    not_found(s.edit_journal_entry(b, e.id, &edit).await, "edit by b");
+    assert_eq!(
+        ok(s.journal_entry(a, e.id).await, "unchanged"),
+        Some(e.clone())
+    );
+    let got = ok(s.edit_journal_entry(a, e.id, &edit).await, "edit");
+    assert_eq!((got.id, got.trade_id), (e.id, tr));
+    assert_eq!(
+        got.entry,
+        NewJournalEntry {
+            created_at: T0,
+            ..edit.clone()
+        }
+    );
+    assert_eq!(ok(s.journal_entry(a, e.id).await, "read back"), Some(got));
+    let cleared = NewJournalEntry {
+        mood: None,
+        screenshots: Vec::new(),
+        ..edit
+    };
+    let got = ok(s.edit_journal_entry(a, e.id, &cleared).await, "clear");
+    assert_eq!((got.entry.mood, got.entry.screenshots.len()), (None, 0));
+
+    let tag = |n: &str, c: &str| NewTag {
+        user_id: a,
+        name: n.to_owned(),
+        color: c.to_owned(),
+        description: None,
+        created_at: T0,
+    };
+    let t1 = ok(s.create_tag(&tag("one", "#111111"), 100).await, "tag 1");
+    ok(s.create_tag(&tag("two", "#222222"), 100).await, "tag 2");
+    let renamed = ok(
+        s.edit_tag(
+            a,
+            t1.id,
+            &NewTag {
+                description: Some("d".into()),
+                ..tag("uno", "#AbCdEf")
+            },
+        )
+        .await,
+        "edit tag",
+    );
+    assert_eq!(
+        (renamed.id, renamed.name.as_str(), renamed.color.as_str()),
+        (t1.id, "uno", "#AbCdEf")
+    );
+    assert_eq!(
+        (renamed.created_at, renamed.description.as_deref()),
+        (T0, Some("d"))
+    );
+    let same = ok(
+        s.edit_tag(a, t1.id, &tag("uno", "#000000")).await,
+        "same name",
+    );
+    assert_eq!(same.color, "#000000");
+    let taken = s.edit_tag(a, t1.id, &tag("two", "#000000")).await;
+    assert!(
+        matches!(taken, Err(StoreError::Conflict(x)) if x == quota::TAG_NAME),
+        "{taken:?}"
+    );
+    not_found(
+        s.edit_tag(b, t1.id, &tag("bob", "#000000")).await,
+        "edit by b",
+    );
+    let names: Vec<String> = ok(s.tags_of(a).await, "tags")
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names, vec!["two".to_owned(), "uno".to_owned()]);
 }
 
 /// Deleting a portfolio removes its trades, their links and journals.

@@ -1024,4 +1024,117 @@ impl PortfolioStore for D1Store {
             Ok(())
         }
     }
+
+    async fn journal_entry(
+        &self,
+        user: UserId,
+        id: JournalEntryId,
+    ) -> Result<Option<StoredJournalEntry>, StoreError> {
+        let stmt = self.stmt(
+            &format!(
+                "SELECT {JOURNAL_COLS} FROM journal_entries WHERE id = ?1 AND trade_id IN \
+                 (SELECT id FROM trades WHERE portfolio_id IN {})",
+                owned_portfolios("?2")
+            ),
+            &[int("journal entry id", id.0)?, int("user id", user.0)?],
+        )?;
+        Ok(self
+            .rows::<JournalRow, StoredJournalEntry>("journal_entries", stmt, "journal entry")
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn edit_journal_entry(
+        &self,
+        user: UserId,
+        id: JournalEntryId,
+        entry: &NewJournalEntry,
+    ) -> Result<StoredJournalEntry, StoreError> {
+        if entry.content.chars().count() > 2000 {
+            return Err(StoreError::Invalid(
+                "journal content longer than 2000".into(),
+            ));
+        }
+        // One owner-scoped UPDATE: another user's entry changes nothing and reads as absent.
+        let stmt = self.stmt(
+            &format!(
+                "UPDATE journal_entries SET entry_type = ?3, content = ?4, mood = ?5, \
+                 screenshots = ?6 WHERE id = ?1 AND trade_id IN \
+                 (SELECT id FROM trades WHERE portfolio_id IN {}) RETURNING {JOURNAL_COLS}",
+                owned_portfolios("?2")
+            ),
+            &[
+                int("journal entry id", id.0)?,
+                int("user id", user.0)?,
+                text(entry.entry_type.as_str()),
+                text(&entry.content),
+                opt_text(entry.mood.map(Mood::as_str)),
+                text(&links_to_json(&entry.screenshots)?),
+            ],
+        )?;
+        self.rows::<JournalRow, StoredJournalEntry>("journal_entries", stmt, "journal entry")
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(StoreError::NotFound("journal entry"))
+    }
+
+    async fn edit_tag(
+        &self,
+        user: UserId,
+        id: TagId,
+        tag: &NewTag,
+    ) -> Result<StoredTag, StoreError> {
+        if tag.name.chars().count() > 30
+            || tag.color.len() != 7
+            || tag
+                .description
+                .as_ref()
+                .is_some_and(|d| d.chars().count() > 200)
+        {
+            return Err(StoreError::Invalid(
+                "tag name, colour or description".into(),
+            ));
+        }
+        let args = || -> Result<Vec<JsValue>, StoreError> {
+            Ok(vec![
+                int("tag id", id.0)?,
+                int("user id", user.0)?,
+                text(&tag.name),
+                text(&tag.color),
+                opt_text(tag.description.as_deref()),
+            ])
+        };
+        // One batch: the probe tells a taken name from a foreign tag; the UPDATE runs only
+        // for the owner and only when no other tag of the owner has the name.
+        let taken = "EXISTS (SELECT 1 FROM tags WHERE user_id = ?2 AND name = ?3 AND id <> ?1)";
+        let results = self
+            .batch(
+                vec![
+                    self.stmt(
+                        &format!("SELECT {taken} AS a, 0 AS b, ?4 AS c, ?5 AS d"),
+                        &args()?,
+                    )?,
+                    self.stmt(
+                        &format!(
+                            "UPDATE tags SET name = ?3, color = ?4, description = ?5 \
+                             WHERE id = ?1 AND user_id = ?2 AND NOT {taken} RETURNING {TAG_COLS}"
+                        ),
+                        &args()?,
+                    )?,
+                ],
+                "tag",
+            )
+            .await?;
+        if let Some(t) = first::<TagRow, StoredTag>("tags", results.get(1))? {
+            return Ok(t);
+        }
+        let (taken, _) = probe("tags", results.first())?;
+        if taken != 0.0 {
+            Err(StoreError::Conflict(quota::TAG_NAME))
+        } else {
+            Err(StoreError::NotFound("tag"))
+        }
+    }
 }

@@ -458,4 +458,87 @@ impl PortfolioStore for MemoryStore {
         st.journal.remove(&id);
         Ok(())
     }
+
+    async fn journal_entry(
+        &self,
+        user: UserId,
+        id: JournalEntryId,
+    ) -> Result<Option<StoredJournalEntry>, StoreError> {
+        let st = self.portfolio.borrow();
+        Ok(st
+            .journal
+            .get(&id)
+            .filter(|j| st.owned_trade(user, j.trade_id).is_ok())
+            .cloned())
+    }
+
+    async fn edit_journal_entry(
+        &self,
+        user: UserId,
+        id: JournalEntryId,
+        entry: &NewJournalEntry,
+    ) -> Result<StoredJournalEntry, StoreError> {
+        if entry.content.chars().count() > 2000 {
+            return Err(StoreError::Invalid(
+                "journal content longer than 2000".into(),
+            ));
+        }
+        let mut st = self.portfolio.borrow_mut();
+        let current = st
+            .journal
+            .get(&id)
+            .filter(|j| st.owned_trade(user, j.trade_id).is_ok())
+            .cloned()
+            .ok_or(StoreError::NotFound("journal entry"))?;
+        let row = StoredJournalEntry {
+            entry: NewJournalEntry {
+                created_at: current.entry.created_at,
+                ..entry.clone()
+            },
+            ..current
+        };
+        st.journal.insert(id, row.clone());
+        Ok(row)
+    }
+
+    async fn edit_tag(
+        &self,
+        user: UserId,
+        id: TagId,
+        tag: &NewTag,
+    ) -> Result<StoredTag, StoreError> {
+        if tag.name.chars().count() > 30
+            || tag.color.len() != 7
+            || tag
+                .description
+                .as_ref()
+                .is_some_and(|d| d.chars().count() > 200)
+        {
+            return Err(StoreError::Invalid(
+                "tag name, colour or description".into(),
+            ));
+        }
+        let mut st = self.portfolio.borrow_mut();
+        let current = st
+            .tags
+            .get(&id)
+            .filter(|t| t.user_id == user)
+            .cloned()
+            .ok_or(StoreError::NotFound("tag"))?;
+        if st
+            .tags
+            .values()
+            .any(|t| t.user_id == user && t.id != id && t.name == tag.name)
+        {
+            return Err(StoreError::Conflict(quota::TAG_NAME));
+        }
+        let row = StoredTag {
+            name: tag.name.clone(),
+            color: tag.color.clone(),
+            description: tag.description.clone(),
+            ..current
+        };
+        st.tags.insert(id, row.clone());
+        Ok(row)
+    }
 }

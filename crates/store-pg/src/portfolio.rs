@@ -767,4 +767,98 @@ impl PortfolioStore for PgStore<'_> {
             Ok(())
         }
     }
+
+    async fn journal_entry(
+        &self,
+        user: UserId,
+        id: JournalEntryId,
+    ) -> Result<Option<StoredJournalEntry>, StoreError> {
+        let sql = format!(
+            "SELECT {JOURNAL_COLS} FROM journal_entries j JOIN trades t ON t.id = j.trade_id \
+             JOIN portfolios p ON p.id = t.portfolio_id WHERE j.id = $1 AND p.user_id = $2"
+        );
+        let rows = self
+            .query(&sql, &[(&id.0, Type::INT8), (&user.0, Type::INT8)])
+            .await?;
+        rows.first().map(journal_row).transpose()
+    }
+
+    async fn edit_journal_entry(
+        &self,
+        user: UserId,
+        id: JournalEntryId,
+        entry: &NewJournalEntry,
+    ) -> Result<StoredJournalEntry, StoreError> {
+        if entry.content.chars().count() > 2000 {
+            return Err(StoreError::Invalid(
+                "journal content longer than 2000".into(),
+            ));
+        }
+        // One owner-scoped UPDATE: another user's entry changes nothing and reads as absent.
+        let sql = format!(
+            "WITH j AS (UPDATE journal_entries je SET entry_type = $3, content = $4, mood = $5, \
+             screenshots = to_jsonb($6::text[]) FROM trades t, portfolios p \
+             WHERE je.id = $1 AND t.id = je.trade_id AND p.id = t.portfolio_id \
+             AND p.user_id = $2 RETURNING je.*) SELECT {JOURNAL_COLS} FROM j"
+        );
+        let kind = entry.entry_type.as_str();
+        let mood = entry.mood.map(Mood::as_str);
+        let rows = self
+            .query(
+                &sql,
+                &[
+                    (&id.0, Type::INT8),
+                    (&user.0, Type::INT8),
+                    (&kind, Type::TEXT),
+                    (&entry.content, Type::TEXT),
+                    (&mood, Type::TEXT),
+                    (&entry.screenshots, Type::TEXT_ARRAY),
+                ],
+            )
+            .await?;
+        rows.first()
+            .map(journal_row)
+            .transpose()?
+            .ok_or(StoreError::NotFound("journal entry"))
+    }
+
+    async fn edit_tag(
+        &self,
+        user: UserId,
+        id: TagId,
+        tag: &NewTag,
+    ) -> Result<StoredTag, StoreError> {
+        if tag.name.chars().count() > 30
+            || tag.color.len() != 7
+            || tag
+                .description
+                .as_ref()
+                .is_some_and(|d| d.chars().count() > 200)
+        {
+            return Err(StoreError::Invalid(
+                "tag name, colour or description".into(),
+            ));
+        }
+        // The unique index (user_id, name) refuses a taken name: Conflict(tags.name).
+        let sql = format!(
+            "UPDATE tags SET name = $3, color = $4, description = $5 \
+             WHERE id = $1 AND user_id = $2 RETURNING {TAG_COLS}"
+        );
+        let rows = self
+            .query(
+                &sql,
+                &[
+                    (&id.0, Type::INT8),
+                    (&user.0, Type::INT8),
+                    (&tag.name, Type::TEXT),
+                    (&tag.color, Type::TEXT),
+                    (&tag.description, Type::TEXT),
+                ],
+            )
+            .await?;
+        rows.first()
+            .map(tag_row)
+            .transpose()?
+            .ok_or(StoreError::NotFound("tag"))
+    }
 }

@@ -322,8 +322,19 @@ fn another_users_objects_answer_404_and_stay_unchanged() {
             format!("/api/v1/trades/{t}/tags"),
             Some(json!({"tag_ids": []})),
         ),
+        (Method::Get, format!("/api/v1/journal/{j}"), None),
+        (
+            Method::Patch,
+            format!("/api/v1/journal/{j}"),
+            Some(json!({"content": "mine now"})),
+        ),
         (Method::Delete, format!("/api/v1/journal/{j}"), None),
         (Method::Get, format!("/api/v1/tags/{tag}"), None),
+        (
+            Method::Patch,
+            format!("/api/v1/tags/{tag}"),
+            Some(json!({"name": "stolen"})),
+        ),
         (Method::Delete, format!("/api/v1/tags/{tag}"), None),
     ];
     for (m, path, body) in attempts {
@@ -651,4 +662,109 @@ fn exchange_credentials_are_sealed_masked_and_need_reauth_and_pro() {
     assert!(pollster::block_on(rig.store.credentials_of(user))
         .unwrap()
         .is_empty());
+}
+
+#[test]
+fn journal_entries_and_tags_are_edited_in_place() {
+    let rig = Rig::new();
+    let mut a = pro_user(&rig, "alice");
+    let r = send(
+        &mut a,
+        Method::Post,
+        "/api/v1/portfolios",
+        Some(json!({"name": "A", "initial_balance": 1000})),
+    );
+    let p = r.json["data"]["id"].as_i64().unwrap();
+    let r = send(
+        &mut a,
+        Method::Post,
+        &format!("/api/v1/portfolios/{p}/trades"),
+        Some(json!({"symbol": "BTC/USDT", "direction": "long", "entry_price": 100, "quantity": 1})),
+    );
+    let t = r.json["data"]["id"].as_i64().unwrap();
+    let r = send(
+        &mut a,
+        Method::Post,
+        &format!("/api/v1/trades/{t}/journal"),
+        Some(
+            json!({"entry_type": "pre_trade", "content": "plan", "mood": "confident",
+            "screenshots": ["https://img.example/a.png"]}),
+        ),
+    );
+    let j = r.json["data"]["id"].as_i64().unwrap();
+    let created = r.json["data"]["created_at"].clone();
+    let r = send(
+        &mut a,
+        Method::Patch,
+        &format!("/api/v1/journal/{j}"),
+        Some(json!({"mood": "fomo", "content": "chased it"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["data"]["mood"], "fomo");
+    assert_eq!(r.json["data"]["content"], "chased it");
+    assert_eq!(r.json["data"]["entry_type"], "pre_trade");
+    assert_eq!(
+        r.json["data"]["screenshots"][0],
+        "https://img.example/a.png"
+    );
+    assert_eq!(r.json["data"]["created_at"], created);
+    let r = send(
+        &mut a,
+        Method::Patch,
+        &format!("/api/v1/journal/{j}"),
+        Some(json!({"mood": "angry", "screenshots": ["http://x.example"]})),
+    );
+    let mut f = r.fields();
+    f.sort();
+    assert_eq!(
+        f,
+        vec![
+            ("mood".into(), "invalid_choice".into()),
+            ("screenshots".into(), "invalid_link".into())
+        ]
+    );
+    let r = send(&mut a, Method::Get, &format!("/api/v1/journal/{j}"), None);
+    assert_eq!(r.json["data"]["mood"], "fomo");
+
+    let r = send(
+        &mut a,
+        Method::Post,
+        "/api/v1/tags",
+        Some(json!({"name": "one"})),
+    );
+    let t1 = r.json["data"]["id"].as_i64().unwrap();
+    send(
+        &mut a,
+        Method::Post,
+        "/api/v1/tags",
+        Some(json!({"name": "two"})),
+    );
+    let r = send(
+        &mut a,
+        Method::Patch,
+        &format!("/api/v1/tags/{t1}"),
+        Some(json!({"name": "uno", "color": "#123456"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(
+        (
+            r.json["data"]["name"].as_str(),
+            r.json["data"]["color"].as_str()
+        ),
+        (Some("uno"), Some("#123456"))
+    );
+    let r = send(
+        &mut a,
+        Method::Patch,
+        &format!("/api/v1/tags/{t1}"),
+        Some(json!({"name": "two"})),
+    );
+    assert_eq!(r.status, 409);
+    let r = send(
+        &mut a,
+        Method::Patch,
+        &format!("/api/v1/tags/{t1}"),
+        Some(json!({"color": "red"})),
+    );
+    assert_eq!(r.fields(), vec![("color".into(), "invalid_color".into())]);
 }
