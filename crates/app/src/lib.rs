@@ -29,3 +29,5 @@ pub mod policy;
 pub mod portfolio;
 
 pub mod exchange_credentials;
+
+pub mod backtests;

@@ -95,6 +95,7 @@ pub struct MemoryStore {
     maintenance: RefCell<maintenance::MaintenanceState>,
     admin: RefCell<admin::AdminState>,
     credentials: RefCell<exchange_credentials::CredentialState>,
+    backtests: RefCell<backtests::BacktestState>,
 }
 
 impl MemoryStore {
@@ -539,6 +540,7 @@ mod notifications;
 mod maintenance;
 mod metrics;
 mod patterns;
+mod backtests;
 mod exchange_credentials;
 mod portfolio;
 mod ratelimit;
