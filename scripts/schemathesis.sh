@@ -7,7 +7,9 @@
 #   scripts/schemathesis.sh [SECONDS]                 starts its own wrangler dev with demo data
 #   scripts/schemathesis.sh --url http://127.0.0.1:P  uses a running worker (./run test does
 #                                                      this with a short budget)
-# Extra headers for authenticated routes: ST_AUTH_HEADER="Authorization: Bearer <key>".
+# Authenticated routes: with ST_EMAIL/ST_PASSWORD (a premium account; the standalone mode
+# creates one) every request carries a fresh API key of scope `all`, so the reads are fuzzed
+# past the gate; session-only routes still answer 401, as documented.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -38,7 +40,12 @@ if [ -z "$url" ]; then
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   persist="$ROOT/target/wrangler-schemathesis"; rm -rf "$persist"
   d1_migrate_local "$persist" && load_demo_data "$persist"
+  sql="$ROOT/target/schemathesis-user.sql"
+  out="$(cargo run --quiet -p cryptolens-cli -- create-user --email fuzz@example.com --tier premium --sql-out "$sql")"
+  npx wrangler d1 execute DB --local --persist-to "$persist" --file "$sql" >/dev/null; rm -f "$sql"
+  export ST_EMAIL=fuzz@example.com ST_PASSWORD="$(sed -n 's/^password: //p' <<<"$out")"
   setsid npx wrangler dev --local --ip 127.0.0.1 --port "$port" --persist-to "$persist" \
+  --var "APP_URL:http://127.0.0.1:$port" \
     > "$ROOT/target/schemathesis-wrangler.log" 2>&1 &
   pid=$!
   url="http://127.0.0.1:$port"
@@ -53,6 +60,9 @@ args=(run "$url/api/v1/openapi.json" --url "$url"
   # The CSP sink reads `application/csp-report`, not JSON: its document says so, but
   # generated bodies are JSON; it is covered by its own tests.
   --exclude-path /api/v1/csp-report)
-[ -n "${ST_AUTH_HEADER:-}" ] && args+=(-H "$ST_AUTH_HEADER")
+if [ -n "${ST_EMAIL:-}" ]; then
+  key="$(LOAD_EMAIL="$ST_EMAIL" LOAD_PASSWORD="$ST_PASSWORD" node "$ROOT/tests/tools/api-key.mjs" --url "$url" --name schemathesis)"
+  args+=(-H "X-API-Key: $key")
+fi
 # Rate limits would turn later cases into documented 429s; the short run stays under them.
 "$VENV/bin/st" "${args[@]}"
