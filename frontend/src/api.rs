@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod keys;
+pub mod notify;
 
 use std::fmt;
 

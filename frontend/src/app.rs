@@ -9,7 +9,8 @@ use crate::components::{SiteFooter, SiteHeader};
 use crate::pages::{
     ApiDocs, ChartPage, Dashboard, Features, ForgotPassword, Health, Home, Login, NotFound,
     Patterns, Pricing, Privacy, Register, ResetPassword, SettingsAccount, SettingsApiKeys,
-    SettingsIndex, SettingsSecurity, SignalDetail, Signals, Terms, VerifyEmail,
+    SettingsIndex, SettingsNotifications, SettingsSecurity, SignalDetail, Signals, Terms,
+    VerifyEmail,
 };
 use crate::session::provide_session;
 
@@ -61,6 +62,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/account") view=SettingsAccount />
                     <Route path=path!("/settings/security") view=SettingsSecurity />
                     <Route path=path!("/settings/api-keys") view=SettingsApiKeys />
+                    <Route path=path!("/settings/notifications") view=SettingsNotifications />
                 </Routes>
             </main>
             <SiteFooter />

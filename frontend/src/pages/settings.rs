@@ -19,9 +19,10 @@ use crate::format;
 use crate::session::{use_session, RequireSession};
 
 /// The settings sections that exist, in tab order.
-const TABS: [(&str, &str); 3] = [
+const TABS: [(&str, &str); 4] = [
     ("/settings/account", "Account"),
     ("/settings/security", "Security"),
+    ("/settings/notifications", "Notifications"),
     ("/settings/api-keys", "API keys"),
 ];
 
