@@ -23,13 +23,17 @@ use cl_api_types::{
     ErrorCode, FieldError, NotificationPrefsDto, NotificationPrefsRequest, SymbolNotifyDto,
     SymbolNotifyRequest, TopicDto,
 };
-use cl_app::notify::{my_symbols, regenerate_topic, set_my_symbol, SymbolNotifyError, TopicError};
+use cl_app::notify::{
+    my_symbols, queue_test_message, regenerate_topic, set_my_symbol, SymbolNotifyError,
+    TestSendError, TopicError,
+};
 use cl_app::policy::Tier;
 use cl_app::ports::notifications::{
     DirectionPref, MinConfluence, NotificationPrefs, NotificationStore, NotifyPriority, PrefError,
     QuietHours,
 };
-use cl_app::ports::{Clock, SymbolStore, UserId};
+use cl_app::ports::{Clock, RateLimitStore, SymbolStore, UserId};
+use cl_auth::ratelimit::{rules, Decision};
 use serde_json::Value;
 
 /// The ports these routes need beyond the account bundle's.
@@ -43,6 +47,7 @@ pub const ROUTES: &[Route] = &[
     Route::MySymbols,
     Route::MySymbolsPut,
     Route::MyTopicRegenerate,
+    Route::MyNotificationTest,
 ];
 
 /// Whether this module serves `route`.
@@ -190,6 +195,7 @@ pub(crate) async fn serve<S, M, H, C, L, E>(
 where
     S: NotifyStores,
     C: Clock,
+    L: RateLimitStore,
 {
     let Caller::User { auth, access, .. } = caller else {
         return Err(ApiError::new(ErrorCode::Unauthorized));
@@ -243,6 +249,34 @@ where
                     topic: topic.as_str().to_owned(),
                 },
             )
+        }
+        Route::MyNotificationTest => {
+            crate::body::json::<crate::body::Empty>(req)?;
+            let now = acc.clock.now_ms();
+            // 5 per hour per user; the limiter failing closes the door (429).
+            match acc
+                .limits
+                .hit(&rules::TEST_NOTIFICATION, &format!("u{}", user.0), now)
+                .await
+            {
+                Ok(Decision::Allowed { .. }) => {}
+                Ok(Decision::Limited { retry_after_secs }) => {
+                    return Err(
+                        ApiError::new(ErrorCode::RateLimited).with_retry_after(retry_after_secs)
+                    );
+                }
+                Err(_) => {
+                    return Err(ApiError::new(ErrorCode::RateLimited).with_retry_after(60));
+                }
+            }
+            let topic = queue_test_message(store, user, auth.user().is_verified, now)
+                .await
+                .map_err(|e| match e {
+                    TestSendError::Unverified => ApiError::new(ErrorCode::EmailUnverified),
+                    TestSendError::NotFound => ApiError::new(ErrorCode::Unauthorized),
+                    TestSendError::Store(e) => e.into(),
+                })?;
+            error::ok(ctx, 202, TopicDto { topic })
         }
         _ => Err(ApiError::new(ErrorCode::NotFound)),
     }

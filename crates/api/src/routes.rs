@@ -236,6 +236,8 @@ pub enum Route {
     MySymbolsPut,
     /// A new ntfy topic.
     MyTopicRegenerate,
+    /// Queue a test notification (5/h).
+    MyNotificationTest,
 }
 
 impl Route {
@@ -1458,6 +1460,20 @@ active symbol of the caller's tier answers 404. Returns the updated list.",
         )
     },
     RouteSpec {
+        description: "Queues a test message to the caller's topic; the next scheduled run (within \
+a minute) sends it. Verified email only (403 `email_unverified`); 5 per hour (429 + \
+`Retry-After`).",
+        ok_status: 202,
+        errors: WRITE_LIMITED,
+        ..post(
+            Route::MyNotificationTest,
+            Access::Session,
+            "/api/v1/me/notifications/test",
+            "Send a test notification",
+            Data::One("Topic"),
+        )
+    },
+    RouteSpec {
         access: Access::Session,
         description: "Pro and premium. Masked: `****` and the last 4 characters of the key; \
 never the key, secret or passphrase.",
@@ -1490,63 +1506,6 @@ label.",
             "/api/v1/me/exchange-credentials",
             "Delete my exchange credentials",
             Data::One("CredentialsDeleted"),
-        )
-    },
-    // ----- notification settings (product.md §3, §5; crate::notifications) -----
-    RouteSpec {
-        access: Access::Session,
-        description: "The ntfy topic to subscribe to and the notification preferences. Session \
-only.",
-        data: Data::One("NotificationPrefs"),
-        ..get(
-            Route::MyPreferences,
-            "/api/v1/me/preferences",
-            "My notification preferences",
-        )
-    },
-    RouteSpec {
-        description: "Replaces every preference: `directions` both|long|short, \
-`min_confluence` 1–7, `priority` 1–5, quiet hours as two different UTC minutes of the day \
-(0–1439, may wrap midnight) or both null (off). Field errors → 400 `validation_failed`.",
-        body: Some("NotificationPrefsRequest"),
-        ..write(
-            Route::MyPreferencesPut,
-            Method::Put,
-            Access::Session,
-            "/api/v1/me/preferences",
-            "Set my notification preferences",
-            Data::One("NotificationPrefs"),
-        )
-    },
-    RouteSpec {
-        access: Access::Session,
-        description: "The active symbols of the caller's tier with their notification flags; \
-`editable` is true for premium.",
-        data: Data::List("SymbolNotify"),
-        ..get(Route::MySymbols, "/api/v1/me/symbols", "My symbols")
-    },
-    RouteSpec {
-        description: "One toggle; premium only (403 `tier_required`). A symbol that is not an \
-active symbol of the caller's tier answers 404. Returns the updated list.",
-        body: Some("SymbolNotifyRequest"),
-        may_be_missing: true,
-        ..write(
-            Route::MySymbolsPut,
-            Method::Put,
-            Access::Session,
-            "/api/v1/me/symbols",
-            "Set a symbol's notifications",
-            Data::List("SymbolNotify"),
-        )
-    },
-    RouteSpec {
-        description: "A new random topic (`cl_` + 16 hex); the old one stops receiving.",
-        ..post(
-            Route::MyTopicRegenerate,
-            Access::Session,
-            "/api/v1/me/topic/regenerate",
-            "New ntfy topic",
-            Data::One("Topic"),
         )
     },
 ];

@@ -115,6 +115,10 @@ pub struct NotifyReport {
     pub deferred: u64,
     /// Messages sent to the global topic.
     pub global_sent: u64,
+    /// Channel messages (test sends, broadcasts) sent.
+    pub channel_sent: u64,
+    /// Channel messages that failed.
+    pub channel_failed: u64,
     /// Errors, for the run's error text and logs.
     pub errors: Vec<String>,
 }
@@ -129,6 +133,8 @@ impl NotifyReport {
             ("notify.skipped", self.skipped),
             ("notify.deferred", self.deferred),
             ("notify.global", self.global_sent),
+            ("notify.channel_sent", self.channel_sent),
+            ("notify.channel_failed", self.channel_failed),
         ] {
             if v > 0 {
                 *counts.extra.entry(name.to_owned()).or_insert(0) += v;
@@ -368,6 +374,67 @@ where
         Ok(())
     }
 
+    /// Sends the due channel messages (test sends, broadcasts) queued by requests.
+    ///
+    /// # Errors
+    /// A [`StoreError`] of the due read, a claim or a status write.
+    pub async fn dispatch_channel(
+        &self,
+        now: i64,
+        report: &mut NotifyReport,
+    ) -> Result<(), StoreError> {
+        let batch = self.config.batch.clamp(1, MAX_DELIVERY_BATCH);
+        for _ in 0..self.config.max_batches.max(1) {
+            let due = self.store.due_channel(now, batch).await?;
+            if due.is_empty() {
+                break;
+            }
+            let full = due.len() == batch as usize;
+            for m in &due {
+                let Some(body) = channel_body(m) else {
+                    let done = DeliveryOutcome::Skipped {
+                        at: now,
+                        reason: format!("no content for {} messages", m.kind.as_str()),
+                    };
+                    self.store.finish_channel(m.id, &done).await?;
+                    continue;
+                };
+                let msg = OutgoingMessage {
+                    topic: m.topic.clone(),
+                    title: m.title.clone(),
+                    body,
+                    priority: m.priority.get(),
+                    tags: vec!["test".to_owned(), "bell".to_owned()],
+                };
+                match self.sender.send(&msg).await {
+                    Ok(()) => {
+                        let done = DeliveryOutcome::Sent { at: now };
+                        if self.store.finish_channel(m.id, &done).await? {
+                            report.channel_sent += 1;
+                        }
+                    }
+                    Err(SendFailure::Failed(error)) => {
+                        let done = DeliveryOutcome::Failed { at: now, error };
+                        if self.store.finish_channel(m.id, &done).await? {
+                            report.channel_failed += 1;
+                        }
+                    }
+                    Err(SendFailure::Unavailable(why)) => {
+                        report.deferred += 1;
+                        report
+                            .errors
+                            .push(format!("channel messages deferred: {why}"));
+                        return Ok(());
+                    }
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Delivers one claimed row; true when the channel is unavailable (stop the batch).
     async fn deliver(
         &self,
@@ -448,6 +515,9 @@ where
         }
         if let Err(e) = self.dispatch_due(now_ms, &mut report).await {
             report.errors.push(format!("notification delivery: {e}"));
+        }
+        if let Err(e) = self.dispatch_channel(now_ms, &mut report).await {
+            report.errors.push(format!("channel delivery: {e}"));
         }
         report
     }
@@ -568,4 +638,64 @@ pub async fn regenerate_topic<S: NotificationStore>(
             Err(e) => return Err(TopicError::Store(e)),
         }
     }
+}
+
+/// The title of a test message.
+pub const TEST_TITLE: &str = "🔔 CryptoLens Edge test";
+
+/// The body of a channel message, derived from its row (only test messages exist so far).
+fn channel_body(m: &crate::ports::notifications::ChannelMessage) -> Option<String> {
+    use crate::ports::notifications::ChannelKind;
+    (m.kind == ChannelKind::Test).then(|| {
+        format!(
+            "Notifications reach this device.\nTopic: {}\nRequested: {}",
+            m.topic,
+            cl_domain::signal::format_utc(m.created_at)
+        )
+    })
+}
+
+/// Why a test send was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TestSendError {
+    /// Notifications need a verified email.
+    #[error("email not verified")]
+    Unverified,
+    /// The user is gone.
+    #[error("user not found")]
+    NotFound,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Queues a test message to the user's topic; the next scheduled run sends it (within a
+/// minute). The caller applies the 5/h rate limit. Returns the topic.
+///
+/// # Errors
+/// [`TestSendError`].
+pub async fn queue_test_message<S: NotificationStore>(
+    store: &S,
+    user: UserId,
+    verified: bool,
+    now: i64,
+) -> Result<String, TestSendError> {
+    use crate::ports::notifications::{ChannelKind, NewChannelMessage};
+    if !verified {
+        return Err(TestSendError::Unverified);
+    }
+    let settings = store
+        .notification_settings(user)
+        .await?
+        .ok_or(TestSendError::NotFound)?;
+    let topic = settings.topic.as_str().to_owned();
+    store
+        .queue_channel(&NewChannelMessage {
+            kind: ChannelKind::Test,
+            topic: topic.clone(),
+            title: TEST_TITLE.to_owned(),
+            created_at: now,
+        })
+        .await?;
+    Ok(topic)
 }

@@ -375,3 +375,37 @@ fn the_empty_notifier_does_nothing() {
         assert_eq!(r, cl_app::notify::NotifyReport::default());
     });
 }
+
+#[test]
+fn a_test_message_is_queued_and_sent_by_the_next_run() {
+    block_on(async {
+        let w = world().await;
+        let verified = user(&w.store, 1, true, None).await;
+        let unverified = user(&w.store, 2, false, None).await;
+        let rec = Recorder::default();
+        let n = Notifier::new(&w.store, &rec, NotifyConfig::default());
+        assert_eq!(
+            cl_app::notify::queue_test_message(&w.store, unverified, false, T0).await,
+            Err(cl_app::notify::TestSendError::Unverified)
+        );
+        let topic_sent = cl_app::notify::queue_test_message(&w.store, verified, true, T0)
+            .await
+            .unwrap();
+        assert_eq!(topic_sent, topic(1));
+        assert!(
+            rec.sent.borrow().is_empty(),
+            "queued, not sent by the request"
+        );
+        let r = n.notify(&[], T0 + MIN).await;
+        assert_eq!(r.channel_sent, 1, "{r:?}");
+        let m = rec.sent.borrow()[0].clone();
+        assert_eq!((m.topic.as_str(), m.priority), (topic(1).as_str(), 4));
+        assert_eq!(m.title, "🔔 CryptoLens Edge test");
+        assert!(m.body.contains("14/11/2023 22:13 UTC"), "{}", m.body);
+        assert_eq!(
+            n.notify(&[], T0 + 2 * MIN).await.channel_sent,
+            0,
+            "sent once"
+        );
+    });
+}

@@ -9,9 +9,9 @@
 
 use cl_app::policy::Tier;
 use cl_app::ports::notifications::{
-    DeliveryOutcome, DeliveryStatus, DirectionPref, EligibilityQuery, MinConfluence,
-    NewUserNotification, NotificationPrefs, NotificationStore, NotifyPriority, NtfyTopic,
-    QuietHours, SymbolNotifyPref, DAY_MS,
+    ChannelKind, DeliveryOutcome, DeliveryStatus, DirectionPref, EligibilityQuery, MinConfluence,
+    NewChannelMessage, NewUserNotification, NotificationPrefs, NotificationStore, NotifyPriority,
+    NtfyTopic, QuietHours, SymbolNotifyPref, DAY_MS,
 };
 use cl_app::ports::{
     ApplyOutcome, BillingStore, BillingSubscription, NewSignal, NewSymbol, NewUser, Provider,
@@ -75,6 +75,8 @@ notification_cases! {
     EligibilityIsOneQuery => eligibility_is_one_query_and_follows_every_rule,
     /// [`deliveries_are_queued_and_finished_once`].
     DeliveriesQueuedAndFinishedOnce => deliveries_are_queued_and_finished_once,
+    /// [`channel_messages_are_queued_and_finished_once`].
+    ChannelMessagesOnce => channel_messages_are_queued_and_finished_once,
 }
 
 /// Expands to one `#[test]` per [`NotificationCase`], each calling `$harness(case)`.
@@ -85,13 +87,14 @@ macro_rules! notification_contract_tests {
             notifications_prefs_round_trip => PrefsRoundTrip,
             notifications_eligibility_is_one_query => EligibilityIsOneQuery,
             notifications_deliveries_queued_and_finished_once => DeliveriesQueuedAndFinishedOnce,
+            notifications_channel_messages_once => ChannelMessagesOnce,
         );
 
         #[test]
         fn notification_contract_lists_every_case() {
             assert_eq!(
                 $crate::notifications::NotificationCase::ALL.len(),
-                3,
+                4,
                 "notification_contract_tests! is missing a case"
             );
         }
@@ -813,4 +816,73 @@ pub async fn deliveries_are_queued_and_finished_once<S: NotificationStores>(
         reason: "daily cap".into(),
     };
     assert!(ok(s.finish_notification(due[0].id, &skip).await, "skip"));
+}
+
+/// Channel messages (test sends): queued, due from their creation time with the priority of
+/// the topic's user (3 for a topic nobody owns), finished once; bad topics are refused.
+pub async fn channel_messages_are_queued_and_finished_once<S: NotificationStores>(
+    s: &S,
+    rt: RoundTrips<'_>,
+) {
+    let owner = user(s, 1, true).await;
+    let p = NotificationPrefs {
+        priority: ok(NotifyPriority::new(5), "prio"),
+        ..prefs()
+    };
+    ok(s.set_notification_prefs(owner, &p).await, "prefs");
+    let new = |topic: &str, at: i64| NewChannelMessage {
+        kind: ChannelKind::Test,
+        topic: topic.to_owned(),
+        title: "CryptoLens test ✓".to_owned(),
+        created_at: at,
+    };
+    let a = ok(s.queue_channel(&new(&topic(1), T0)).await, "queue a");
+    let b = ok(
+        s.queue_channel(&new("cryptolens_all", T0 + 60_000)).await,
+        "queue b",
+    );
+    assert!(a < b);
+    let before = rt();
+    let due = ok(s.due_channel(T0, 10).await, "due");
+    if let (Some(x), Some(y)) = (before, rt()) {
+        assert_eq!(y - x, 1, "the channel due read is ONE round trip");
+    }
+    assert_eq!(due.len(), 1);
+    let m = &due[0];
+    assert_eq!(
+        (m.id, m.kind, m.topic.as_str()),
+        (a, ChannelKind::Test, topic(1).as_str())
+    );
+    assert_eq!((m.title.as_str(), m.created_at), ("CryptoLens test ✓", T0));
+    assert_eq!(m.priority.get(), 5, "the owner's priority");
+    let both = ok(s.due_channel(T0 + 60_000, 10).await, "both");
+    assert_eq!(both.len(), 2);
+    assert_eq!(both[1].priority.get(), 3, "no owner");
+    assert_eq!(ok(s.due_channel(T0 + 60_000, 1).await, "limit").len(), 1);
+    assert!(matches!(
+        s.due_channel(T0, 0).await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    assert!(ok(
+        s.finish_channel(a, &DeliveryOutcome::Sent { at: T0 + 5 })
+            .await,
+        "sent"
+    ));
+    assert!(!ok(
+        s.finish_channel(a, &DeliveryOutcome::Sent { at: T0 + 6 })
+            .await,
+        "twice"
+    ));
+    let failed = DeliveryOutcome::Failed {
+        at: T0 + 60_001,
+        error: "500".into(),
+    };
+    assert!(ok(s.finish_channel(b, &failed).await, "failed"));
+    assert!(ok(s.due_channel(T0 + 600_000, 10).await, "none left").is_empty());
+
+    assert!(matches!(
+        s.queue_channel(&new("bad topic!", T0)).await,
+        Err(StoreError::Invalid(_))
+    ));
 }

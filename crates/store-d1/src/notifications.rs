@@ -14,10 +14,11 @@ use crate::values::{flag, int, opt_int, opt_text, read_flag, read_int, read_opt_
 use crate::{changes, decode, D1Store};
 use cl_app::policy::Tier;
 use cl_app::ports::notifications::{
-    utc_day_start, DeliveryOutcome, DeliveryStatus, DirectionPref, DueNotification,
-    EligibilityQuery, EligibleUser, MinConfluence, NewUserNotification, NotificationPrefs,
-    NotificationSettings, NotificationStore, NotifyPriority, NtfyTopic, QuietHours,
-    StoredUserNotification, SymbolNotifyPref, TierRule, UserNotificationId, MAX_DELIVERY_BATCH,
+    utc_day_start, ChannelKind, ChannelMessage, ChannelMessageId, DeliveryOutcome, DeliveryStatus,
+    DirectionPref, DueNotification, EligibilityQuery, EligibleUser, MinConfluence,
+    NewChannelMessage, NewUserNotification, NotificationPrefs, NotificationSettings,
+    NotificationStore, NotifyPriority, NtfyTopic, QuietHours, StoredUserNotification,
+    SymbolNotifyPref, TierRule, UserNotificationId, MAX_DELIVERY_BATCH,
 };
 use cl_app::ports::{exact_int, side_str, SignalId, SignalStatus, StoreError, SymbolId, UserId};
 use serde::Deserialize;
@@ -138,7 +139,50 @@ const SENT_SINCE: &str = "\
 SELECT count(*) AS n FROM user_notifications
 WHERE user_id = ?1 AND status = 'sent' AND sent_at >= ?2";
 
+const QUEUE_CHANNEL: &str = "\
+INSERT INTO notifications (kind, topic, title, status, created_at)
+VALUES (?1, ?2, ?3, 'queued', ?4) RETURNING id";
+
+const DUE_CHANNEL: &str = "\
+SELECT n.id AS id, n.kind AS kind, n.topic AS topic, n.title AS title,
+    n.created_at AS created_at, COALESCE(u.notify_priority, 3) AS priority
+FROM notifications n LEFT JOIN users u ON u.ntfy_topic = n.topic
+WHERE n.status = 'queued' AND n.created_at <= ?1 ORDER BY n.created_at, n.id LIMIT ?2";
+
+const FINISH_CHANNEL: &str = "\
+UPDATE notifications
+SET status = ?2, sent_at = CASE WHEN ?2 = 'sent' THEN ?3 ELSE sent_at END, error = ?4
+WHERE id = ?1 AND status = 'queued'";
+
 const T: &str = "user_notifications";
+const N: &str = "notifications";
+
+#[derive(Debug, Deserialize)]
+struct ChannelRow {
+    id: f64,
+    kind: String,
+    topic: String,
+    title: String,
+    created_at: f64,
+    priority: f64,
+}
+
+impl TryFrom<ChannelRow> for ChannelMessage {
+    type Error = StoreError;
+
+    fn try_from(r: ChannelRow) -> Result<Self, StoreError> {
+        let id = read_int(N, None, "id", r.id)?;
+        Ok(Self {
+            id: ChannelMessageId(id),
+            kind: ChannelKind::parse(&r.kind).map_err(|e| corrupt(N, e))?,
+            topic: r.topic,
+            title: r.title,
+            created_at: read_int(N, Some(id), "created_at", r.created_at)?,
+            priority: NotifyPriority::new(read_int(N, Some(id), "priority", r.priority)?)
+                .map_err(|e| corrupt(N, e))?,
+        })
+    }
+}
 
 fn corrupt(table: &'static str, e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt(table, None, e)
@@ -557,5 +601,58 @@ impl NotificationStore for D1Store {
         let res = self.exec(stmt, "user").await?;
         let n = decode::<CountRow>(T, &res)?.first().map_or(0.0, |r| r.n);
         count_u32("count", n)
+    }
+
+    async fn queue_channel(&self, new: &NewChannelMessage) -> Result<ChannelMessageId, StoreError> {
+        new.validate()?;
+        let stmt = self.stmt(
+            QUEUE_CHANNEL,
+            &[
+                text(new.kind.as_str()),
+                text(&new.topic),
+                text(&new.title),
+                int("created_at", new.created_at)?,
+            ],
+        )?;
+        let res = self.exec(stmt, "row").await?;
+        let id = decode::<IdRow>(N, &res)?
+            .first()
+            .map(|r| read_int(N, None, "id", r.id))
+            .transpose()?
+            .ok_or_else(|| StoreError::Unavailable("channel insert returned no row".into()))?;
+        Ok(ChannelMessageId(id))
+    }
+
+    async fn due_channel(&self, now: i64, limit: u32) -> Result<Vec<ChannelMessage>, StoreError> {
+        if limit == 0 || limit > MAX_DELIVERY_BATCH {
+            return Err(StoreError::Invalid(format!(
+                "limit must be 1..={MAX_DELIVERY_BATCH}"
+            )));
+        }
+        let stmt = self.stmt(
+            DUE_CHANNEL,
+            &[int("now", now)?, int("limit", i64::from(limit))?],
+        )?;
+        self.rows::<ChannelRow, ChannelMessage>(N, stmt, "row")
+            .await
+    }
+
+    async fn finish_channel(
+        &self,
+        id: ChannelMessageId,
+        outcome: &DeliveryOutcome,
+    ) -> Result<bool, StoreError> {
+        let (status, at, error) = outcome.parts();
+        let stmt = self.stmt(
+            FINISH_CHANNEL,
+            &[
+                int("id", id.0)?,
+                text(status.as_str()),
+                int("at", at)?,
+                opt_text(error.as_deref()),
+            ],
+        )?;
+        let res = self.exec(stmt, "row").await?;
+        Ok(changes(&res)? > 0)
     }
 }

@@ -8,9 +8,10 @@
 use crate::MemoryStore;
 use cl_app::policy::{Plan, Subscription, SubscriptionStatus, Tier};
 use cl_app::ports::notifications::{
-    tier_of, utc_day_start, DeliveryOutcome, DeliveryStatus, DueNotification, EligibilityQuery,
-    EligibleUser, NewUserNotification, NotificationPrefs, NotificationSettings, NotificationStore,
-    NtfyTopic, StoredUserNotification, SymbolNotifyPref, UserNotificationId, MAX_DELIVERY_BATCH,
+    tier_of, utc_day_start, ChannelMessage, ChannelMessageId, DeliveryOutcome, DeliveryStatus,
+    DueNotification, EligibilityQuery, EligibleUser, NewChannelMessage, NewUserNotification,
+    NotificationPrefs, NotificationSettings, NotificationStore, NotifyPriority, NtfyTopic,
+    StoredUserNotification, SymbolNotifyPref, UserNotificationId, MAX_DELIVERY_BATCH,
 };
 use cl_app::ports::{
     exact_int, BillingStore, SignalId, SignalStatus, StoreError, StoredUser, SymbolId, UserId,
@@ -29,6 +30,9 @@ pub(crate) struct NotifyState {
     symbol_prefs: BTreeMap<(UserId, SymbolId), bool>,
     rows: BTreeMap<i64, Row>,
     last_id: i64,
+    /// `notifications`: (row, status, created_at).
+    channel: BTreeMap<i64, (NewChannelMessage, DeliveryStatus, i64)>,
+    last_channel_id: i64,
 }
 
 fn policy_sub(s: &cl_app::ports::BillingSubscription) -> Subscription {
@@ -391,5 +395,74 @@ impl NotificationStore for MemoryStore {
     async fn sent_since(&self, user: UserId, since: i64) -> Result<u32, StoreError> {
         exact_int("since", since)?;
         Ok(self.sent_since_now(user, since))
+    }
+
+    async fn queue_channel(&self, new: &NewChannelMessage) -> Result<ChannelMessageId, StoreError> {
+        new.validate()?;
+        let mut st = self.notifications.borrow_mut();
+        st.last_channel_id += 1;
+        let id = ChannelMessageId(st.last_channel_id);
+        st.channel
+            .insert(id.0, (new.clone(), DeliveryStatus::Queued, new.created_at));
+        Ok(id)
+    }
+
+    async fn due_channel(&self, now: i64, limit: u32) -> Result<Vec<ChannelMessage>, StoreError> {
+        exact_int("now", now)?;
+        if limit == 0 || limit > MAX_DELIVERY_BATCH {
+            return Err(StoreError::Invalid(format!(
+                "limit must be 1..={MAX_DELIVERY_BATCH}"
+            )));
+        }
+        let due: Vec<(i64, NewChannelMessage)> = self
+            .notifications
+            .borrow()
+            .channel
+            .iter()
+            .filter(|(_, (_, status, at))| *status == DeliveryStatus::Queued && *at <= now)
+            .map(|(id, (m, _, _))| (*id, m.clone()))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .collect();
+        let mut out = Vec::with_capacity(due.len());
+        for (id, m) in due {
+            let owner = self
+                .accounts
+                .borrow()
+                .users
+                .values()
+                .find(|u| u.ntfy_topic == m.topic)
+                .map(|u| u.id);
+            let priority = match owner {
+                Some(user) => self.prefs_of(user).priority,
+                None => NotifyPriority::new(3)
+                    .map_err(|e| StoreError::corrupt("notifications", Some(id), e))?,
+            };
+            out.push(ChannelMessage {
+                id: ChannelMessageId(id),
+                kind: m.kind,
+                topic: m.topic,
+                title: m.title,
+                created_at: m.created_at,
+                priority,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn finish_channel(
+        &self,
+        id: ChannelMessageId,
+        outcome: &DeliveryOutcome,
+    ) -> Result<bool, StoreError> {
+        let (status, at, _) = outcome.parts();
+        exact_int("at", at)?;
+        let mut st = self.notifications.borrow_mut();
+        match st.channel.get_mut(&id.0) {
+            Some((_, s, _)) if *s == DeliveryStatus::Queued => {
+                *s = status;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }

@@ -8,10 +8,11 @@
 use crate::PgStore;
 use cl_app::policy::Tier;
 use cl_app::ports::notifications::{
-    utc_day_start, DeliveryOutcome, DeliveryStatus, DirectionPref, DueNotification,
-    EligibilityQuery, EligibleUser, MinConfluence, NewUserNotification, NotificationPrefs,
-    NotificationSettings, NotificationStore, NotifyPriority, NtfyTopic, QuietHours,
-    StoredUserNotification, SymbolNotifyPref, TierRule, UserNotificationId, MAX_DELIVERY_BATCH,
+    utc_day_start, ChannelKind, ChannelMessage, ChannelMessageId, DeliveryOutcome, DeliveryStatus,
+    DirectionPref, DueNotification, EligibilityQuery, EligibleUser, MinConfluence,
+    NewChannelMessage, NewUserNotification, NotificationPrefs, NotificationSettings,
+    NotificationStore, NotifyPriority, NtfyTopic, QuietHours, StoredUserNotification,
+    SymbolNotifyPref, TierRule, UserNotificationId, MAX_DELIVERY_BATCH,
 };
 use cl_app::ports::{exact_int, side_str, SignalId, SignalStatus, StoreError, SymbolId, UserId};
 use tokio_postgres::types::{FromSql, Type};
@@ -123,7 +124,22 @@ FROM user_notifications WHERE signal_id = $1 ORDER BY user_id";
 const SENT_SINCE: &str = "\
 SELECT count(*) FROM user_notifications WHERE user_id = $1 AND status = 'sent' AND sent_at >= $2";
 
+const QUEUE_CHANNEL: &str = "\
+INSERT INTO notifications (kind, topic, title, status, created_at)
+VALUES ($1, $2, $3, 'queued', $4) RETURNING id";
+
+const DUE_CHANNEL: &str = "\
+SELECT n.id, n.kind, n.topic, n.title, n.created_at, COALESCE(u.notify_priority, 3) AS priority
+FROM notifications n LEFT JOIN users u ON u.ntfy_topic = n.topic
+WHERE n.status = 'queued' AND n.created_at <= $1 ORDER BY n.created_at, n.id LIMIT $2";
+
+const FINISH_CHANNEL: &str = "\
+UPDATE notifications
+SET status = $2, sent_at = CASE WHEN $2 = 'sent' THEN $3 ELSE sent_at END, error = $4
+WHERE id = $1 AND status = 'queued' RETURNING id";
+
 const T: &str = "user_notifications";
+const N: &str = "notifications";
 
 fn col<'r, V: FromSql<'r>>(row: &'r Row, name: &str, table: &'static str) -> Result<V, StoreError> {
     row.try_get(name)
@@ -469,5 +485,74 @@ impl NotificationStore for PgStore<'_> {
             .transpose()?
             .unwrap_or(0);
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn queue_channel(&self, new: &NewChannelMessage) -> Result<ChannelMessageId, StoreError> {
+        new.validate()?;
+        let kind = new.kind.as_str();
+        let rows = self
+            .query(
+                QUEUE_CHANNEL,
+                &[
+                    (&kind, Type::TEXT),
+                    (&new.topic, Type::TEXT),
+                    (&new.title, Type::TEXT),
+                    (&new.created_at, Type::INT8),
+                ],
+            )
+            .await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::Unavailable("channel insert returned no row".into()))?;
+        Ok(ChannelMessageId(col(row, "id", N)?))
+    }
+
+    async fn due_channel(&self, now: i64, limit: u32) -> Result<Vec<ChannelMessage>, StoreError> {
+        exact_int("now", now)?;
+        if limit == 0 || limit > MAX_DELIVERY_BATCH {
+            return Err(StoreError::Invalid(format!(
+                "limit must be 1..={MAX_DELIVERY_BATCH}"
+            )));
+        }
+        let lim = i64::from(limit);
+        let rows = self
+            .query(DUE_CHANNEL, &[(&now, Type::INT8), (&lim, Type::INT8)])
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = col(r, "kind", N)?;
+                Ok(ChannelMessage {
+                    id: ChannelMessageId(col(r, "id", N)?),
+                    kind: ChannelKind::parse(&kind).map_err(|e| corrupt(N, e))?,
+                    topic: col(r, "topic", N)?,
+                    title: col(r, "title", N)?,
+                    created_at: col(r, "created_at", N)?,
+                    priority: NotifyPriority::new(col(r, "priority", N)?)
+                        .map_err(|e| corrupt(N, e))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn finish_channel(
+        &self,
+        id: ChannelMessageId,
+        outcome: &DeliveryOutcome,
+    ) -> Result<bool, StoreError> {
+        let (status, at, error) = outcome.parts();
+        exact_int("at", at)?;
+        let word = status.as_str();
+        let rows = self
+            .query(
+                FINISH_CHANNEL,
+                &[
+                    (&id.0, Type::INT8),
+                    (&word, Type::TEXT),
+                    (&at, Type::INT8),
+                    (&error, Type::TEXT),
+                ],
+            )
+            .await?;
+        Ok(!rows.is_empty())
     }
 }

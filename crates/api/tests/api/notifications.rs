@@ -204,3 +204,34 @@ fn the_topic_can_be_regenerated() {
     assert_eq!(b.get("/api/v1/me/preferences").data()["topic"], topic);
     conforms(&mut b, &r.data().clone(), "Topic");
 }
+
+#[test]
+fn a_test_send_is_queued_for_verified_users_five_times_an_hour() {
+    let rig = Rig::new();
+    let mut b = rig.signed_up("n4@example.com", "nifour", "198.51.100.64");
+    for _ in 0..5 {
+        let r = b.post_empty("/api/v1/me/notifications/test");
+        assert_eq!(r.status, 202, "{}", r.json);
+        assert!(is_topic(r.data()["topic"].as_str().unwrap()));
+    }
+    let r = b.post_empty("/api/v1/me/notifications/test");
+    assert_eq!((r.status, r.code()), (429, Some("rate_limited")));
+    assert!(r.headers.get("retry-after").is_some());
+    let queued = pollster::block_on(
+        cl_app::ports::notifications::NotificationStore::due_channel(&rig.store, rig.now(), 50),
+    )
+    .unwrap();
+    assert_eq!(queued.len(), 5);
+
+    // An unverified user gets 403 email_unverified, and nothing is queued.
+    let mut u = rig.browser("198.51.100.65");
+    let r = u.post(
+        "/api/v1/auth/register",
+        json!({"email": "n5@example.com", "username": "nifive", "password": crate::rig::PASSWORD}),
+    );
+    assert_eq!(r.status, 202);
+    let r = u.login("n5@example.com", crate::rig::PASSWORD);
+    assert_eq!(r.status, 200, "{}", r.json);
+    let r = u.post_empty("/api/v1/me/notifications/test");
+    assert_eq!((r.status, r.code()), (403, Some("email_unverified")));
+}

@@ -567,6 +567,105 @@ impl DeliveryOutcome {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Channel deliveries (`notifications`): test sends, broadcasts, scheduled and global-topic
+// messages, queued with their text and sent by the scheduled run
+// ---------------------------------------------------------------------------------------------
+
+/// Id of a row of `notifications`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChannelMessageId(pub i64);
+
+/// Why a channel message is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelKind {
+    /// The global topic (every signal).
+    Firehose,
+    /// An admin broadcast.
+    Broadcast,
+    /// A scheduled notification.
+    Scheduled,
+    /// A user's test send.
+    Test,
+}
+
+impl ChannelKind {
+    /// The stored word.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Firehose => "firehose",
+            Self::Broadcast => "broadcast",
+            Self::Scheduled => "scheduled",
+            Self::Test => "test",
+        }
+    }
+
+    /// Parses the stored word.
+    ///
+    /// # Errors
+    /// [`cl_domain::UnknownVariant`].
+    pub fn parse(s: &str) -> Result<Self, cl_domain::UnknownVariant> {
+        [Self::Firehose, Self::Broadcast, Self::Scheduled, Self::Test]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| cl_domain::UnknownVariant {
+                kind: "channel kind",
+                value: s.chars().take(32).collect(),
+            })
+    }
+}
+
+/// A channel message to queue. Its text is derived when it is sent (a test message from its
+/// topic and time), so the row holds only what `notifications` has columns for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChannelMessage {
+    /// Why.
+    pub kind: ChannelKind,
+    /// The ntfy topic (`[A-Za-z0-9_-]`, 1–64).
+    pub topic: String,
+    /// Title.
+    pub title: String,
+    /// Now (also when it becomes due).
+    pub created_at: i64,
+}
+
+impl NewChannelMessage {
+    /// Checks what every adapter stores.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`].
+    pub fn validate(&self) -> Result<(), StoreError> {
+        let topic_ok = !self.topic.is_empty()
+            && self.topic.len() <= 64
+            && self
+                .topic
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !topic_ok || self.title.chars().count() > 250 {
+            return Err(StoreError::Invalid("topic or title not storable".into()));
+        }
+        exact_int("created_at", self.created_at)?;
+        Ok(())
+    }
+}
+
+/// A queued channel message that is due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelMessage {
+    /// The row.
+    pub id: ChannelMessageId,
+    /// Why.
+    pub kind: ChannelKind,
+    /// The ntfy topic.
+    pub topic: String,
+    /// Title.
+    pub title: String,
+    /// When it was queued.
+    pub created_at: i64,
+    /// The priority of the user owning the topic (3 when no user owns it).
+    pub priority: NotifyPriority,
+}
+
 /// Most rows one claim or due read handles (D1 binds at most 100 parameters).
 pub const MAX_DELIVERY_BATCH: u32 = 50;
 
@@ -681,6 +780,30 @@ pub trait NotificationStore {
     /// # Errors
     /// `Unavailable`.
     async fn sent_since(&self, user: UserId, since: i64) -> Result<u32, StoreError>;
+
+    /// Queues one channel message (`status = 'queued'`, due at once) and returns its id.
+    ///
+    /// # Errors
+    /// `Invalid`; `Unavailable`.
+    async fn queue_channel(&self, new: &NewChannelMessage) -> Result<ChannelMessageId, StoreError>;
+
+    /// Queued channel messages created at or before `now`, oldest first, at most `limit`,
+    /// with the priority of the topic's user, in ONE statement. No claim: channel messages are
+    /// sent inside the job's lease, and finishing is conditional.
+    ///
+    /// # Errors
+    /// `Invalid` (limit 0 or above [`MAX_DELIVERY_BATCH`]); `Unavailable` or `Corrupt`.
+    async fn due_channel(&self, now: i64, limit: u32) -> Result<Vec<ChannelMessage>, StoreError>;
+
+    /// Finishes a queued channel message; false when it was not queued.
+    ///
+    /// # Errors
+    /// `Invalid`; `Unavailable`.
+    async fn finish_channel(
+        &self,
+        id: ChannelMessageId,
+        outcome: &DeliveryOutcome,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The effective tier from a stored subscription row's words, as [`crate::policy`] decides it;
