@@ -230,3 +230,60 @@ test("GET /matrix serves the pipeline's cached copy until the next tick refreshe
     await c.dispose();
   }
 });
+
+test("scheduler over HTTP: an admin reads the status, toggles a job (2/min) and reads its runs; a non-admin gets 403", async () => {
+  const c = await start({ symbols: ["BTCUSDT"] });
+  try {
+    await addSymbols(c.db, ["BTC/USDT"], START);
+    const admin = readerSession({ id: 9101, tier: "admin" });
+    const user = readerSession({ id: 9102, tier: "premium" });
+    for (const sql of [...admin.statements, ...user.statements]) await c.db.prepare(sql).run();
+    const csrf = async (r) => (await (await c.w.fetch("/api/v1/auth/csrf", withCookie(r))).json()).data.csrf_token;
+    const call = async (r, method, path) => {
+      const headers = method === "POST" ? { "x-csrf-token": await csrf(r), origin: "http://127.0.0.1:8787" } : {};
+      const res = await c.w.fetch(path, withCookie(r, { method, headers }));
+      return { status: res.status, body: await res.json() };
+    };
+    await c.tick(at(5), CRONS.stats);
+
+    const status = await call(admin, "GET", "/api/v1/scheduler/status");
+    assert.equal(status.status, 200, JSON.stringify(status.body));
+    const names = status.body.data.jobs.map((j) => j.name);
+    assert.deepEqual(names, ["pipeline", "dispatch", "stats", "gaps", "db-health", "cleanup", "subscriptions"]);
+    const stats = status.body.data.jobs.find((j) => j.name === "stats");
+    assert.equal(stats.enabled, true);
+    assert.equal(stats.last_run.status, "ok");
+    assert.equal(stats.last_run.counts.stats_keys, 2);
+
+    for (const [method, path] of [["GET", "/api/v1/scheduler/status"], ["POST", "/api/v1/scheduler/jobs/stats/toggle"], ["GET", "/api/v1/admin/crons/stats/runs"]]) {
+      const denied = await call(user, method, path);
+      assert.equal(denied.status, 403, `${method} ${path}: ${JSON.stringify(denied.body)}`);
+    }
+    assert.equal(await count(c.db, "SELECT is_enabled FROM cron_jobs WHERE name = 'stats'"), 1, "a non-admin changed nothing");
+
+    const unknown = await call(admin, "POST", "/api/v1/scheduler/jobs/nope/toggle");
+    assert.equal(unknown.status, 400, JSON.stringify(unknown.body));
+    assert.equal(unknown.body.error.code, "validation_failed");
+
+    const off = await call(admin, "POST", "/api/v1/scheduler/jobs/stats/toggle");
+    assert.equal(off.status, 200, JSON.stringify(off.body));
+    assert.equal(off.body.data.enabled, false);
+    await c.tick(at(10), CRONS.stats);
+    assert.equal((await runsOf(c.db, "stats")).length, 1, "the disabled job did not run");
+    const on = await call(admin, "POST", "/api/v1/scheduler/jobs/stats/toggle");
+    assert.equal(on.body.data.enabled, true);
+    const third = await call(admin, "POST", "/api/v1/scheduler/jobs/stats/toggle");
+    assert.equal(third.status, 429, "2 toggles per minute");
+    assert.equal(third.body.error.code, "rate_limited");
+
+    await c.tick(at(15), CRONS.stats);
+    const runs = await call(admin, "GET", "/api/v1/admin/crons/stats/runs?limit=1");
+    assert.equal(runs.status, 200, JSON.stringify(runs.body));
+    assert.equal(runs.body.data.length, 1);
+    assert.equal(runs.body.data[0].started_at >= at(15), true);
+    const bad = await call(admin, "GET", "/api/v1/admin/crons/stats/runs?limit=0");
+    assert.equal(bad.status, 400);
+  } finally {
+    await c.dispose();
+  }
+});

@@ -15,6 +15,7 @@ mod billing;
 mod market;
 mod notifications;
 mod portfolio;
+pub mod scheduler;
 pub use admin::*;
 pub use auth::*;
 pub use keys::*;

@@ -1009,6 +1009,18 @@ where
             Route::AuthRecoveryCodes => self.recovery_codes(&call).await,
             Route::AuthDeleteAccount => self.delete_account(&call).await,
             Route::AdminUnlockUser => self.admin_unlock(&call).await,
+            r if crate::scheduler::handles(r) => {
+                crate::scheduler::serve(
+                    self.store,
+                    self.clock,
+                    self.limits,
+                    matched,
+                    caller,
+                    req,
+                    ctx,
+                )
+                .await
+            }
             r if crate::admin::handles(r) => {
                 crate::admin::serve(self.store, self.clock, matched, caller, req, ctx).await
             }

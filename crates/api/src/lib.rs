@@ -47,6 +47,7 @@ pub mod params;
 pub mod payments;
 pub mod portfolio;
 pub mod routes;
+pub mod scheduler;
 
 use auth::AccountDeps;
 use cl_api_types::{ErrorCode, HealthStatus, Liveness};

@@ -46,6 +46,12 @@ pub enum Route {
     Signal,
     /// The pattern matrix.
     Matrix,
+    /// Every scheduled job with its switch and last run (crate::scheduler).
+    SchedulerStatus,
+    /// Switch a scheduled job on or off (crate::scheduler).
+    SchedulerToggle,
+    /// Admin: a scheduled job's run history (crate::scheduler).
+    AdminCronRuns,
     /// A pre-session (or the session's) CSRF token.
     AuthCsrf,
     /// Registration.
@@ -423,6 +429,33 @@ const CSRF_NOTE: &str = "Needs the `__Host-cl_session` cookie (a pre-session fro
 
 /// Every route, each listed once.
 pub const TABLE: &[RouteSpec] = &[
+    RouteSpec {
+        description: "Admins only (an admin session, or an admin's key with `admin:scheduler`).",
+        data: Data::One("SchedulerStatus"),
+        access: Access::ApiKey(&[Scope::AdminScheduler]),
+        errors: &[403],
+        ..get(Route::SchedulerStatus, "/api/v1/scheduler/status", "Scheduler status")
+    },
+    RouteSpec {
+        description: "Flips the job's switch; a disabled job is not run by its cron trigger. \
+Admins only; 2 per minute.",
+        params: crate::scheduler::TOGGLE_PARAMS,
+        errors: WRITE_LIMITED,
+        ..post(
+            Route::SchedulerToggle,
+            Access::ApiKey(&[Scope::AdminScheduler]),
+            "/api/v1/scheduler/jobs/{name}/toggle",
+            "Toggle a scheduled job",
+            Data::One("SchedulerJob"),
+        )
+    },
+    RouteSpec {
+        description: "Newest first (start, then id).",
+        params: crate::scheduler::RUNS_PARAMS,
+        data: Data::List("CronRun"),
+        access: Access::Admin,
+        ..get(Route::AdminCronRuns, "/api/v1/admin/crons/{name}/runs", "Cron run history")
+    },
     RouteSpec {
         description: "Overall status and one ok/fail entry per dependency check; 503 when a \
 critical check (configuration, primary store) fails. Never versions, hosts or configuration.",

@@ -1664,6 +1664,7 @@ pub trait AccountStores:
     + admin::AdminStore
     + notifications::NotificationStore
     + SymbolStore
+    + crate::cron::CronStore
 {
 }
 impl<
@@ -1675,6 +1676,7 @@ impl<
             + BillingStore
             + admin::AdminStore
             + notifications::NotificationStore
+            + crate::cron::CronStore
             + SymbolStore,
     > AccountStores for T
 {

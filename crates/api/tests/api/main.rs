@@ -15,3 +15,4 @@ mod portfolio;
 mod read;
 mod rig;
 mod schema;
+mod scheduler;
