@@ -479,6 +479,23 @@ for (const name of credentialCases) {
     }));
 }
 
+// The backtest contract (crates/store-contract/src/backtests.rs) on D1.
+const backtestCases = await withWorker(
+  async ({ call, lines }) => (await json(await call("/backtest-cases"), lines)).cases,
+);
+
+test("the backtest contract lists its cases", () => {
+  assert.ok(Array.isArray(backtestCases) && backtestCases.length >= 3, `cases: ${backtestCases}`);
+});
+
+for (const name of backtestCases) {
+  test(`backtest contract on D1: ${name}`, () =>
+    withWorker(async ({ call, lines }) => {
+      const body = await json(await call(`/run-backtest/${name}`, { method: "POST" }), lines);
+      assert.deepEqual({ ok: body.ok, case: body.case }, { ok: true, case: name }, JSON.stringify(body));
+    }));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The API-key contract (crates/store-contract/src/api_keys.rs) on D1, one test per case.
 // ---------------------------------------------------------------------------------------------

@@ -507,3 +507,123 @@ pub struct TagPatchRequest {
     #[serde(default)]
     pub description: Option<String>,
 }
+
+/// `POST /backtests` (premium).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestRequest {
+    /// Symbol of the tier, e.g. `BTC/USDT`.
+    pub symbol: String,
+    /// `5m`, `15m`, `30m`, `1h`, `2h`, `4h` or `1d`.
+    pub tf: String,
+    /// Start, UTC ms (inclusive).
+    pub from: i64,
+    /// End, UTC ms (exclusive; ≤ now, ≤ 2 years after `from`).
+    pub to: i64,
+    /// `imbalance`, `order_block` or `liquidity_sweep`.
+    pub pattern_type: String,
+    /// R:R target (default 2, 0.5–10).
+    #[serde(default)]
+    pub rr: Option<f64>,
+    /// SL buffer % (default 10, 0–100).
+    #[serde(default)]
+    pub sl_buffer_pct: Option<f64>,
+    /// Slippage % (default 0, 0–5).
+    #[serde(default)]
+    pub slippage_pct: Option<f64>,
+    /// Name (≤ 50).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A backtest as listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestDto {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: Option<String>,
+    /// Timeframe.
+    pub tf: String,
+    /// Detector.
+    pub pattern_type: String,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: String,
+    /// 0–100.
+    pub progress: f64,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Range start.
+    pub from: i64,
+    /// Range end.
+    pub to: i64,
+    /// R:R target.
+    pub rr: f64,
+    /// SL buffer %.
+    pub sl_buffer_pct: f64,
+    /// Slippage %.
+    pub slippage_pct: f64,
+    /// Creation time.
+    pub created_at: i64,
+    /// Finish time.
+    pub finished_at: Option<i64>,
+}
+
+/// One simulated trade.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestTradeDto {
+    /// `long` / `short`.
+    pub direction: String,
+    /// Detection time.
+    pub detected_at: i64,
+    /// Entry time.
+    pub entry_time: i64,
+    /// Entry price.
+    pub entry_price: f64,
+    /// Exit time.
+    pub exit_time: Option<i64>,
+    /// Exit price (null when inconclusive).
+    pub exit_price: Option<f64>,
+    /// `win`, `loss` or `inconclusive`.
+    pub outcome: String,
+    /// Realised R.
+    pub r: f64,
+}
+
+/// Backtest statistics (product.md §8).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestStatsDto {
+    /// Counted trades.
+    pub total: u64,
+    /// Wins.
+    pub wins: u64,
+    /// Losses.
+    pub losses: u64,
+    /// Inconclusive.
+    pub inconclusive: u64,
+    /// Win rate %.
+    pub win_rate: f64,
+    /// Win rate % without inconclusive.
+    pub win_rate_excluding_inconclusive: f64,
+    /// Average R:R.
+    pub avg_rr: f64,
+    /// Total profit %.
+    pub total_profit_pct: f64,
+    /// Max drawdown (percentage points).
+    pub max_drawdown_pct: f64,
+    /// Average duration (candles).
+    pub avg_duration_candles: f64,
+}
+
+/// `GET /backtests/{id}`: progress, statistics, trades and equity curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestDetailDto {
+    /// The backtest.
+    pub backtest: BacktestDto,
+    /// Statistics of the trades so far.
+    pub stats: BacktestStatsDto,
+    /// Trades so far.
+    pub trades: Vec<BacktestTradeDto>,
+    /// Cumulative profit % by exit.
+    pub equity_curve: Vec<EquityPointDto>,
+}

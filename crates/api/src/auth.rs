@@ -1025,7 +1025,7 @@ where
                 crate::admin::serve(self.store, self.clock, matched, caller, req, ctx).await
             }
             Route::CspReport => self.csp_report(&call).await,
-            r if crate::portfolio::handles(r) || crate::credentials::handles(r) => {
+            r if crate::portfolio::family_handles(r) => {
                 match self.portfolio {
                     Some(family) => family.serve(r, path, caller, req, ctx).await,
                     None => Err(ApiError::new(ErrorCode::ServiceUnavailable)),

@@ -26,6 +26,7 @@
 pub mod access;
 pub mod admin;
 pub mod auth;
+pub mod backtests;
 pub mod body;
 pub mod config;
 pub mod context;

@@ -36,6 +36,7 @@ use cl_app::portfolio::{
     PortfolioInput, PortfolioPatch, PortfolioService, PortfolioStats, TagInput, TagPatch,
     TradeFilter, TradeInput, TradePatch,
 };
+use cl_app::ports::backtests::BacktestStore;
 use cl_app::ports::exchange_credentials::ExchangeCredentialStore;
 use cl_app::ports::{
     side_as_str, CandleStore, JournalEntryId, PatternId, PatternStore, PortfolioId, PortfolioStore,
@@ -62,12 +63,19 @@ const MAX_FIELD_ERRORS: usize = 20;
 
 /// Every store port the portfolio and credentials routes need (one bound on the account bundle).
 pub trait PortfolioStores:
-    PortfolioStore + ExchangeCredentialStore + SymbolStore + CandleStore + PatternStore + SignalStore
+    PortfolioStore
+    + ExchangeCredentialStore
+    + BacktestStore
+    + SymbolStore
+    + CandleStore
+    + PatternStore
+    + SignalStore
 {
 }
 impl<T> PortfolioStores for T where
     T: PortfolioStore
         + ExchangeCredentialStore
+        + BacktestStore
         + SymbolStore
         + CandleStore
         + PatternStore
@@ -111,6 +119,8 @@ impl<S: PortfolioStores> FamilyRoutes for PortfolioRoutes<'_, S> {
             if crate::credentials::handles(route) {
                 let keys = self.credential_keys;
                 crate::credentials::serve(self.store, keys, route, path, caller, req, ctx).await
+            } else if crate::backtests::handles(route) {
+                crate::backtests::serve(self.store, route, path, caller, req, ctx).await
             } else {
                 serve(self.store, route, path, caller, req, ctx).await
             }
@@ -154,6 +164,12 @@ pub const ROUTES: &[Route] = &[
 /// Whether `route` is one of [`ROUTES`].
 pub fn handles(route: Route) -> bool {
     ROUTES.contains(&route)
+}
+
+/// Whether [`FamilyRoutes`] serves `route`: the portfolio, exchange-credential and backtest
+/// routes.
+pub fn family_handles(route: Route) -> bool {
+    handles(route) || crate::credentials::handles(route) || crate::backtests::handles(route)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,6 +233,9 @@ body! {
     JournalRequest => [("entry_type", Str, true), ("content", Str, true), ("mood", Str, false),
         ("screenshots", StrList, false)];
     crate::body::Empty => [];
+    cl_api_types::BacktestRequest => [("symbol", Str, true), ("tf", Str, true),
+        ("from", Int, true), ("to", Int, true), ("pattern_type", Str, true), ("rr", Num, false),
+        ("sl_buffer_pct", Num, false), ("slippage_pct", Num, false), ("name", Str, false)];
     cl_api_types::JournalPatchRequest => [("entry_type", Str, false), ("content", Str, false),
         ("mood", Str, false), ("screenshots", StrList, false)];
     cl_api_types::TagPatchRequest => [("name", Str, false), ("color", Str, false),
@@ -840,6 +859,7 @@ fn opt(s: Value) -> Value {
 pub(crate) fn openapi_schemas() -> Vec<(&'static str, Value)> {
     let mut s = family_schemas();
     s.extend(crate::credentials::openapi_schemas());
+    s.extend(crate::backtests::openapi_schemas());
     s
 }
 

@@ -218,6 +218,14 @@ pub enum Route {
     ExchangeCredentialsPut,
     /// Delete my exchange credentials.
     ExchangeCredentialsDelete,
+    /// My backtests.
+    Backtests,
+    /// Queue a backtest.
+    BacktestCreate,
+    /// One backtest with its results.
+    Backtest,
+    /// Delete a backtest.
+    BacktestDelete,
     /// Start a checkout (crate::payments).
     PaymentCheckout,
     /// My payments (keyset pages).
@@ -1541,7 +1549,55 @@ label.",
             Data::One("CredentialsDeleted"),
         )
     },
+    RouteSpec {
+        access: BT_ACCESS,
+        description: BT_NOTE,
+        data: Data::List("Backtest"),
+        errors: &[403],
+        ..get(Route::Backtests, "/api/v1/backtests", "My backtests")
+    },
+    RouteSpec {
+        description: "Premium: 1 running and 20 per UTC day (403 `quota_exceeded`). 202: queued \
+(or already running/done: the first chunk of 2000 candles runs in the request); poll \
+`GET /backtests/{id}`.",
+        ok_status: 202,
+        body: Some("BacktestRequest"),
+        errors: WRITE_CONFLICT,
+        ..post(
+            Route::BacktestCreate,
+            BT_ACCESS,
+            "/api/v1/backtests",
+            "Queue a backtest",
+            Data::One("Backtest"),
+        )
+    },
+    RouteSpec {
+        access: BT_ACCESS,
+        description: BT_NOTE,
+        params: IdParams::PARAMS,
+        data: Data::One("BacktestDetail"),
+        may_be_missing: true,
+        errors: &[403],
+        ..get(Route::Backtest, "/api/v1/backtests/{id}", "One backtest")
+    },
+    RouteSpec {
+        description: BT_NOTE,
+        params: IdParams::PARAMS,
+        may_be_missing: true,
+        ..write(
+            Route::BacktestDelete,
+            Method::Delete,
+            BT_ACCESS,
+            "/api/v1/backtests/{id}",
+            "Delete a backtest",
+            Data::One("Removed"),
+        )
+    },
 ];
+
+const BT_ACCESS: Access = Access::ApiKey(&[Scope::WriteBacktest]);
+const BT_NOTE: &str = "A session (CSRF on writes) or an API key with `write:backtest`; premium \
+(403 `tier_required`). Another user's backtest answers 404.";
 
 const PF_NOTE: &str = "A session (CSRF on writes) or an API key with the scope. Free tier: 403 \
 `tier_required`. Another user's object answers 404.";

@@ -1396,6 +1396,9 @@ pub use portfolio::{run_all_portfolio, run_portfolio_case, PortfolioCase};
 pub mod exchange_credentials;
 pub use exchange_credentials::{run_credential_case, CredentialCase};
 
+pub mod backtests;
+pub use backtests::{run_backtest_case, BacktestCase};
+
 mod cron;
 pub use cron::{cron_lease_is_exclusive, cron_runs_record_history};
 

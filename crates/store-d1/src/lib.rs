@@ -35,6 +35,7 @@ mod billing;
 mod cron;
 mod maintenance;
 mod metrics;
+mod backtests;
 mod exchange_credentials;
 mod errors;
 mod notifications;

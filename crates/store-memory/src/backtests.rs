@@ -6,7 +6,7 @@ use cl_app::ports::backtests::{
     quota, BacktestId, BacktestQuota, BacktestStatus, BacktestStore, BacktestTradeRow, ChunkUpdate,
     NewBacktest, StoredBacktest,
 };
-use cl_app::ports::{exact_int, StoreError, UserId, UserStore};
+use cl_app::ports::{exact_int, StoreError, SymbolStore, UserId, UserStore};
 use std::collections::BTreeMap;
 
 /// The backtest tables.
@@ -33,6 +33,14 @@ impl BacktestStore for MemoryStore {
         }
         if self.user(new.user_id).await?.is_none() {
             return Err(StoreError::NotFound("user"));
+        }
+        if !self
+            .list_symbols(false)
+            .await?
+            .iter()
+            .any(|s| s.id == new.symbol)
+        {
+            return Err(StoreError::NotFound("symbol"));
         }
         let mut st = self.backtests.borrow_mut();
         let mine = || st.rows.values().filter(|b| b.new.user_id == new.user_id);

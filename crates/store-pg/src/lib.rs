@@ -24,6 +24,7 @@ mod admin;
 mod cron;
 mod maintenance;
 pub mod metrics;
+mod backtests;
 mod exchange_credentials;
 pub mod migrate;
 mod patterns;

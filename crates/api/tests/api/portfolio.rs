@@ -768,3 +768,129 @@ fn journal_entries_and_tags_are_edited_in_place() {
     );
     assert_eq!(r.fields(), vec![("color".into(), "invalid_color".into())]);
 }
+
+fn seed_candles(rig: &Rig) {
+    use cl_app::ports::CandleStore;
+    let sym = pollster::block_on(rig.store.add_symbol(&NewSymbol {
+        symbol: "SOL/USDT".into(),
+        exchange: "binance".into(),
+        is_active: true,
+        notify_enabled: true,
+        fetch_start_ms: 0,
+        created_at: rig.now(),
+    }))
+    .unwrap()
+    .id;
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % 10_000) as f64 / 10_000.0
+    };
+    let start = rig.now() - 3_000 * 3_600_000;
+    let mut price = 50.0;
+    let candles: Vec<cl_domain::Candle> = (0..2_500)
+        .map(|i| {
+            let open = price;
+            let close = open * (1.0 + (rnd() - 0.5) * 0.04);
+            let high = open.max(close) * (1.0 + rnd() * 0.01);
+            let low = open.min(close) * (1.0 - rnd() * 0.01);
+            price = close * (1.0 + (rnd() - 0.5) * 0.01);
+            cl_domain::Candle::new(start + i * 3_600_000, open, high, low, close, 1.0).unwrap()
+        })
+        .collect();
+    pollster::block_on(rig.store.upsert_candles(sym, Timeframe::H1, &candles)).unwrap();
+}
+
+#[test]
+fn backtests_are_premium_chunked_owner_scoped_and_validated() {
+    let rig = Rig::new();
+    seed_candles(&rig);
+    let from = rig.now() - 3_000 * 3_600_000;
+    let to = from + 2_500 * 3_600_000;
+    let body = json!({"symbol": "SOL/USDT", "tf": "1h", "from": from, "to": to,
+        "pattern_type": "imbalance", "rr": 2, "name": "sol"});
+    let mut f = rig.signed_up("free@example.com", "free", "198.51.100.7");
+    let r = send(
+        &mut f,
+        Method::Post,
+        "/api/v1/backtests",
+        Some(body.clone()),
+    );
+    assert_eq!(r.code(), Some("tier_required"));
+    let mut a = pro_user(&rig, "alice");
+    let r = send(
+        &mut a,
+        Method::Post,
+        "/api/v1/backtests",
+        Some(body.clone()),
+    );
+    assert_eq!(r.status, 202, "{}", r.json);
+    let id = r.json["data"]["id"].as_i64().unwrap();
+    // The first chunk (2000 of 2500 candles) ran in the request.
+    assert_eq!(r.json["data"]["status"], "running");
+    assert_eq!(r.json["data"]["progress"], 80.0);
+    let r = send(
+        &mut a,
+        Method::Post,
+        "/api/v1/backtests",
+        Some(body.clone()),
+    );
+    assert_eq!(r.code(), Some("quota_exceeded"));
+    let ran = pollster::block_on(cl_app::backtests::continue_backtests(
+        &rig.store,
+        5,
+        rig.now(),
+    ));
+    assert_eq!(ran.unwrap(), 1);
+    let r = send(
+        &mut a,
+        Method::Get,
+        &format!("/api/v1/backtests/{id}"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.json);
+    let d = &r.json["data"];
+    assert_eq!(d["backtest"]["status"], "done");
+    assert_eq!(d["backtest"]["progress"], 100.0);
+    let trades = d["trades"].as_array().unwrap().len() as u64;
+    assert!(trades > 0);
+    assert_eq!(d["stats"]["total"].as_u64(), Some(trades));
+    let r = send(&mut a, Method::Get, "/api/v1/backtests", None);
+    assert_eq!(r.json["data"].as_array().unwrap().len(), 1);
+    let mut b = pro_user(&rig, "bob");
+    for (m, path) in [
+        (Method::Get, format!("/api/v1/backtests/{id}")),
+        (Method::Delete, format!("/api/v1/backtests/{id}")),
+    ] {
+        let r = send(&mut b, m, &path, None);
+        assert_eq!(r.status, 404, "{path}");
+    }
+    let bad = json!({"symbol": "SOL/USDT", "tf": "1m", "from": from, "to": to,
+        "pattern_type": "imbalance", "rr": 20, "slippage_pct": 0.123456789, "extra": 1});
+    let r = send(&mut b, Method::Post, "/api/v1/backtests", Some(bad));
+    assert_eq!(r.fields(), vec![("extra".into(), "unknown_field".into())]);
+    let bad = json!({"symbol": "SOL/USDT", "tf": "1m", "from": from, "to": to,
+        "pattern_type": "imbalance", "rr": 20, "slippage_pct": 0.123456789});
+    let r = send(&mut b, Method::Post, "/api/v1/backtests", Some(bad));
+    let mut got = r.fields();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("rr".into(), "out_of_range".into()),
+            ("slippage_pct".into(), "too_many_decimals".into()),
+            ("tf".into(), "invalid_choice".into()),
+        ]
+    );
+    let r = send(
+        &mut a,
+        Method::Delete,
+        &format!("/api/v1/backtests/{id}"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.json);
+    let r = send(&mut a, Method::Get, "/api/v1/backtests", None);
+    assert_eq!(r.json["data"].as_array().unwrap().len(), 0);
+}

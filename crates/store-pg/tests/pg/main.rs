@@ -11,6 +11,7 @@ mod accounts;
 mod api_keys;
 mod admin;
 mod billing;
+mod backtests;
 mod contract;
 mod credentials;
 mod helpers;
