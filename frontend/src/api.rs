@@ -4,8 +4,11 @@
 //! or an [`ApiError`]. DTOs come from `cl-api-types`, shared with the worker, so the client and
 //! the server agree on the wire format by construction.
 
+pub mod admin;
 pub mod auth;
+pub mod billing;
 pub mod keys;
+pub mod portfolio;
 pub mod notify;
 
 use std::fmt;

@@ -7,6 +7,10 @@ use leptos_router::path;
 
 use crate::components::{SiteFooter, SiteHeader};
 use crate::pages::{
+    AdminAudit, AdminErrors, AdminUsers, PaymentDetail, PortfolioDetail, Portfolios, SettingsBilling,
+    Tags, TradeDetail, TradeNew, Upgrade,
+};
+use crate::pages::{
     ApiDocs, ChartPage, Dashboard, Features, ForgotPassword, Health, Home, Login, NotFound,
     Patterns, Pricing, Privacy, Register, ResetPassword, SettingsAccount, SettingsApiKeys,
     SettingsIndex, SettingsNotifications, SettingsSecurity, SignalDetail, Signals, Terms,
@@ -62,6 +66,18 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/account") view=SettingsAccount />
                     <Route path=path!("/settings/security") view=SettingsSecurity />
                     <Route path=path!("/settings/api-keys") view=SettingsApiKeys />
+                    <Route path=path!("/portfolio") view=Portfolios />
+                    <Route path=path!("/portfolio/:id") view=PortfolioDetail />
+                    <Route path=path!("/portfolio/:id/trades/new") view=TradeNew />
+                    <Route path=path!("/trades/new") view=TradeNew />
+                    <Route path=path!("/trades/:id") view=TradeDetail />
+                    <Route path=path!("/tags") view=Tags />
+                    <Route path=path!("/settings/billing") view=SettingsBilling />
+                    <Route path=path!("/upgrade") view=Upgrade />
+                    <Route path=path!("/payments/:id") view=PaymentDetail />
+                    <Route path=path!("/admin/users") view=AdminUsers />
+                    <Route path=path!("/admin/errors") view=AdminErrors />
+                    <Route path=path!("/admin/audit") view=AdminAudit />
                     <Route path=path!("/settings/notifications") view=SettingsNotifications />
                 </Routes>
             </main>

@@ -414,5 +414,6 @@ fn PatternLevels(p: PatternDto) -> impl IntoView {
             <div><dt>"TP3"</dt><dd class="lv-target">{format!("{} ({:.2}R)", format::price(l.tp3), l.rr3)}</dd></div>
             <div><dt>"Fill"</dt><dd>{format::percent(p.fill_pct)}</dd></div>
         </dl>
+        <p><a class="btn btn-primary" href=format!("/trades/new?pattern={}", p.id)>"Create a trade from this pattern"</a></p>
     }
 }

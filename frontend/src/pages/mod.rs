@@ -1,8 +1,10 @@
 //! One module per route of the web app (product.md §2).
 
+mod admin;
 mod api_docs;
 mod api_keys;
 mod auth;
+mod billing;
 mod chart;
 mod dashboard;
 mod features;
@@ -13,12 +15,15 @@ mod legal;
 mod not_found;
 mod notifications;
 mod patterns;
+mod portfolio;
 mod pricing;
 mod settings;
 mod signals;
 
+pub use admin::{AdminAudit, AdminErrors, AdminUsers};
 pub use api_docs::ApiDocs;
 pub use api_keys::SettingsApiKeys;
+pub use billing::{PaymentDetail, SettingsBilling, Upgrade};
 pub use auth::{ForgotPassword, Login, Register, ResetPassword, VerifyEmail};
 pub use chart::ChartPage;
 pub use dashboard::Dashboard;
@@ -29,6 +34,7 @@ pub use legal::{Privacy, Terms};
 pub use not_found::NotFound;
 pub use notifications::SettingsNotifications;
 pub use patterns::Patterns;
+pub use portfolio::{PortfolioDetail, Portfolios, Tags, TradeDetail, TradeNew};
 pub use pricing::Pricing;
 pub use settings::{SettingsAccount, SettingsIndex, SettingsSecurity};
 pub use signals::{SignalDetail, Signals};

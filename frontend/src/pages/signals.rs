@@ -273,6 +273,7 @@ fn SignalView(s: SignalDto, pattern: Option<PatternDto>) -> impl IntoView {
                 }}
                 <p>
                     <A href=chart attr:class="btn btn-primary">"Open the chart"</A>
+                    " "<A href=format!("/trades/new?signal={}", s.id) attr:class="btn btn-ghost">"Create a trade"</A>
                 </p>
             </section>
         </div>

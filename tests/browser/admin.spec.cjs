@@ -1,0 +1,56 @@
+// Admin pages (product.md §9) against the real worker: users (search, verify, unlock), the
+// error tracker and the audit log that records the admin's action. (There is no cron route
+// yet, so no cron toggle here.) Fails on any CSP violation.
+const { test, expect, loginAs, USERS } = require('./auth.cjs');
+const { watchPage, cspViolations, screenshot, appReady } = require('./helpers.cjs');
+
+const unexpected = (errors) => errors.filter((e) => !e.text.startsWith('Failed to load resource'));
+
+async function clean(page, watch) {
+  expect(await cspViolations(page)).toEqual([]);
+  expect(watch.pageErrors).toEqual([]);
+  expect(unexpected(watch.consoleErrors)).toEqual([]);
+}
+
+test.describe('admin', () => {
+  test('users: search and unlock; the audit log records it', async ({ page }) => {
+    const watch = await watchPage(page);
+    await page.goto('/admin/users');
+    await appReady(page);
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Users');
+    const email = USERS.free().email;
+    await page.getByLabel('Email or username starts with').fill(email.split('@')[0]);
+    await page.getByRole('button', { name: 'Search' }).click();
+    const row = page.locator('table.admin-users tbody tr', { hasText: email });
+    await expect(row).toHaveCount(1);
+    await expect(row).toContainText('✓ active');
+    await screenshot(page, 'admin-users');
+    await row.getByRole('button', { name: /^Unlock/ }).click();
+    await expect(page.locator('.form-alert')).toHaveCount(0);
+
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await expect(page).toHaveURL(/\/admin\/audit$/);
+    await expect(page.locator('table.admin-audit, .empty-state').first()).toBeVisible();
+    await screenshot(page, 'admin-audit');
+
+    await page.getByRole('link', { name: 'Errors' }).click();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Error tracker');
+    await expect(page.locator('table.admin-errors, .empty-state').first()).toBeVisible();
+    await clean(page, watch);
+  });
+});
+
+test.describe('admin for a non-admin', () => {
+  test.use({ storageState: { cookies: [], origins: [] } });
+
+  test('is refused', async ({ page }) => {
+    const watch = await watchPage(page);
+    await page.goto('/');
+    await appReady(page);
+    expect(await loginAs(page, USERS.premium())).toBe(200);
+    await page.goto('/admin/users');
+    await expect(page.locator('.error-banner')).toBeVisible();
+    await expect(page.locator('table.admin-users')).toHaveCount(0);
+    await clean(page, watch);
+  });
+});
