@@ -101,6 +101,11 @@ mod tests {
         );
         assert_eq!(
             classify("UNIQUE constraint failed: api_keys.prefix", "x"),
+            StoreError::Conflict("api_keys.prefix")
+        );
+        // A key without a stable name of its own stays generic.
+        assert_eq!(
+            classify("UNIQUE constraint failed: tags.user_id, tags.name", "x"),
             StoreError::Conflict("unique key")
         );
     }
