@@ -577,3 +577,19 @@ for (const name of adminCases) {
       assert.deepEqual({ ok: body.ok, case: body.case }, { ok: true, case: name }, JSON.stringify(body));
     }));
 }
+
+test("single billing, portfolio and pattern-list calls cost what the design promises", () =>
+  withWorker(async ({ call, lines }) => {
+    const body = await json(await call("/probe/one-call", { method: "POST" }), lines);
+    assert.equal(body.ok, true);
+    // The webhook apply (event + payment + subscription, guards and marker) is ONE batch.
+    assert.equal(body.apply_webhook.outcome, "Applied { payment_id: Some(PaymentId(1)) }");
+    assert.equal(body.apply_webhook.round_trips, 1, JSON.stringify(body));
+    assert.equal(body.apply_webhook_replay.outcome, "Replay");
+    assert.equal(body.apply_webhook_replay.round_trips, 1, JSON.stringify(body));
+    // A trade write with its quota / compare-and-set and the balance is ONE batch.
+    assert.equal(body.create_trade.round_trips, 1, JSON.stringify(body));
+    assert.equal(body.save_trade.round_trips, 1, JSON.stringify(body));
+    // The pattern list is ONE statement.
+    assert.deepEqual(body.list_patterns, { round_trips: 1, statements: 1 });
+  }));

@@ -16,6 +16,8 @@
 //!   signal at those times through the store and answers what it reads back (as decimal
 //!   strings, so the JSON carries them exactly).
 //! - `POST /probe/panic` → panics on purpose: pins how a failing case looks from outside.
+//! - `POST /probe/one-call` → the round trips and statements of single billing, portfolio and
+//!   pattern-list calls (`store_probes.rs`).
 //! - `GET /account-cases`, `POST /run-account/<case>` → the same for the account contract
 //!   (`cl_store_contract::AccountCase`).
 //! - `GET /billing-cases`, `POST /run-billing/<case>`, `GET /portfolio-cases`,
@@ -78,6 +80,7 @@ mod fetch_transport;
 mod mailer;
 
 mod auth_probes;
+mod store_probes;
 
 /// The D1 binding the store runs on.
 const DB: &str = "DB";
@@ -120,6 +123,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
             probe_timestamps(&env, &body).await
         }
         (Method::Post, "/probe/panic") => deliberate_panic(),
+        (Method::Post, "/probe/one-call") => store_probes::one_call(&env).await,
         (Method::Get, "/api-key-cases") => {
             let all = cl_store_contract::ApiKeyCase::ALL;
             let names: Vec<&str> = all.iter().map(|c| c.name()).collect();
