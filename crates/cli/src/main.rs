@@ -17,6 +17,7 @@ mod args;
 mod bench;
 mod create_user;
 mod demo;
+mod import;
 mod input;
 mod output;
 mod replay;
@@ -67,6 +68,9 @@ enum CliError {
     /// `create-user` failed.
     #[error("{0}")]
     CreateUser(#[from] create_user::CreateUserError),
+    /// `import` failed.
+    #[error("{0}")]
+    Import(#[from] import::ImportError),
 }
 
 impl CliError {
@@ -76,7 +80,8 @@ impl CliError {
             | Self::Bench(bench::BenchError::Output(_))
             | Self::Replay(replay::ReplayError::Output(_))
             | Self::Demo(demo::DemoError::Write { .. })
-            | Self::CreateUser(create_user::CreateUserError::Write { .. }) => EXIT_OUTPUT,
+            | Self::CreateUser(create_user::CreateUserError::Write { .. })
+            | Self::Import(import::ImportError::Write(_)) => EXIT_OUTPUT,
             _ => EXIT_USAGE,
         }
     }
@@ -96,6 +101,14 @@ fn main() -> ExitCode {
 fn run(argv: Vec<std::ffi::OsString>) -> Result<(), CliError> {
     let stdout = io::stdout().lock();
     let mut out = BufWriter::new(stdout);
+    if argv.first().and_then(|a| a.to_str()) == Some("import") {
+        let rest: Vec<String> = argv[1..]
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        import::run(&rest, &mut out, &mut io::stderr().lock())?;
+        return Ok(out.flush()?);
+    }
     if argv.first().and_then(|a| a.to_str()) == Some("create-user") {
         let rest: Vec<String> = argv[1..]
             .iter()

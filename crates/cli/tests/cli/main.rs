@@ -6,6 +6,7 @@
 mod backtest;
 mod demo_sql;
 mod helpers;
+mod import;
 mod replay;
 
 use helpers::{cryptolens, fixture, keys};
