@@ -1,0 +1,146 @@
+// Backtests in the BUILT worker over D1 (workerd via Miniflare): premium only; POST answers
+// 202 and runs the first chunk (2000 candles) in the request; a longer run stays `running`
+// (the scheduled job continues it) and holds the 1-running quota; results are the owner's
+// only; bad input is a 400 with fields and writes nothing.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker } from "./harness.mjs";
+
+const ORIGIN = "http://127.0.0.1:8787";
+const PASSWORD = "Correct7Horse";
+const H = 3_600_000;
+
+let w;
+let db;
+before(async () => {
+  w = await startWorker();
+  db = await w.mf.getD1Database("DB");
+});
+after(async () => {
+  await w?.dispose();
+});
+
+class Browser {
+  constructor(ip) {
+    this.ip = ip;
+    this.cookie = null;
+    this.csrf = null;
+  }
+  async send(method, path, body) {
+    const headers = { origin: ORIGIN, "cf-connecting-ip": this.ip };
+    if (this.cookie) headers.cookie = `__Host-cl_session=${this.cookie}`;
+    if (this.csrf) headers["x-csrf-token"] = this.csrf;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const res = await w.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    const json = text ? JSON.parse(text) : null;
+    const set = res.headers.get("set-cookie");
+    if (set) this.cookie = set.split(";")[0].split("=")[1] || null;
+    if (json?.data?.csrf_token) this.csrf = json.data.csrf_token;
+    return { status: res.status, json, text };
+  }
+}
+
+let seq = 0;
+async function user(name, plan) {
+  const b = new Browser(`198.51.100.${++seq}`);
+  await b.send("GET", "/api/v1/auth/csrf");
+  const email = `${name}@example.com`;
+  assert.equal((await b.send("POST", "/api/v1/auth/register", { email, username: name, password: PASSWORD })).status, 202);
+  assert.equal((await b.send("POST", "/api/v1/auth/login", { email, password: PASSWORD })).status, 200);
+  if (plan) {
+    const now = Date.now();
+    await db
+      .prepare(
+        `INSERT INTO subscriptions (user_id, plan, status, starts_at, expires_at, provider, created_at, updated_at)
+         SELECT id, ?1, 'active', ?2, ?3, 'admin', ?2, ?2 FROM users WHERE email = ?4`,
+      )
+      .bind(plan, now - 1000, now + 30 * 86_400_000, email)
+      .run();
+  }
+  return b;
+}
+
+/** `n` hourly candles of a jumpy walk for `symbol`, ending 10 h ago; returns [from, to). */
+async function seed(symbol, n) {
+  const now = Date.now();
+  await db.prepare("INSERT INTO symbols (symbol, exchange, created_at) VALUES (?1, 'binance', ?2)").bind(symbol, now).run();
+  const sym = (await db.prepare("SELECT id FROM symbols WHERE symbol = ?1").bind(symbol).first()).id;
+  const start = Math.floor(now / H) * H - (n + 10) * H;
+  let x = 88172645463325252n;
+  const rnd = () => {
+    x ^= (x << 13n) & 0xffffffffffffffffn;
+    x ^= x >> 7n;
+    x ^= (x << 17n) & 0xffffffffffffffffn;
+    return Number(x % 10000n) / 10000;
+  };
+  let price = 100;
+  const stmts = [];
+  for (let i = 0; i < n; i++) {
+    const open = price;
+    const close = open * (1 + (rnd() - 0.5) * 0.04);
+    const high = Math.max(open, close) * (1 + rnd() * 0.01);
+    const low = Math.min(open, close) * (1 - rnd() * 0.01);
+    price = close * (1 + (rnd() - 0.5) * 0.01);
+    stmts.push(
+      db
+        .prepare("INSERT INTO candles (symbol_id, tf, ts, open, high, low, close, volume) VALUES (?1, '1h', ?2, ?3, ?4, ?5, ?6, 1)")
+        .bind(sym, start + i * H, open, high, low, close),
+    );
+  }
+  for (let i = 0; i < stmts.length; i += 500) await db.batch(stmts.slice(i, i + 500));
+  return [start, start + n * H];
+}
+
+test("premium runs a backtest: 202, results, owner-only, quotas, validation", async () => {
+  const [from, to] = await seed("SOL/USDT", 1500);
+  const body = { symbol: "SOL/USDT", tf: "1h", from, to, pattern_type: "imbalance", rr: 2, sl_buffer_pct: 10, name: "sol" };
+  const pro = await user("btpro", "pro");
+  let r = await pro.send("POST", "/api/v1/backtests", body);
+  assert.equal(r.status, 403, r.text);
+  assert.equal(r.json.error.code, "tier_required");
+
+  const a = await user("btprem", "premium");
+  r = await a.send("POST", "/api/v1/backtests", body);
+  assert.equal(r.status, 202, r.text);
+  assert.equal(r.json.data.status, "done", "1500 candles fit the first chunk");
+  const id = r.json.data.id;
+  r = await a.send("GET", `/api/v1/backtests/${id}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.data.backtest.progress, 100);
+  assert.ok(r.json.data.trades.length > 0);
+  assert.equal(r.json.data.stats.total, r.json.data.trades.length);
+  const stored = await db.prepare("SELECT count(*) AS n FROM backtest_trades WHERE backtest_id = ?1").bind(id).first();
+  assert.equal(stored.n, r.json.data.trades.length);
+
+  // A long run stays running after its first chunk and holds the running quota.
+  const [lf, lt] = await seed("AVAX/USDT", 2600);
+  r = await a.send("POST", "/api/v1/backtests", { ...body, symbol: "AVAX/USDT", from: lf, to: lt });
+  assert.equal(r.status, 202, r.text);
+  assert.equal(r.json.data.status, "running");
+  assert.ok(r.json.data.progress > 70 && r.json.data.progress < 80, `${r.json.data.progress}`);
+  r = await a.send("POST", "/api/v1/backtests", body);
+  assert.equal(r.status, 403);
+  assert.equal(r.json.error.code, "quota_exceeded");
+
+  const b = await user("btother", "premium");
+  for (const [m, p] of [["GET", `/api/v1/backtests/${id}`], ["DELETE", `/api/v1/backtests/${id}`]]) {
+    r = await b.send(m, p);
+    assert.equal(r.status, 404, `${m} ${p}`);
+  }
+  const before = (await db.prepare("SELECT count(*) AS n FROM backtests").first()).n;
+  r = await b.send("POST", "/api/v1/backtests", { ...body, tf: "1m", rr: 50, slippage_pct: 0.000000001, user_id: 1 });
+  assert.equal(r.status, 400);
+  assert.deepEqual(r.json.error.fields.map((f) => [f.field, f.code]), [["user_id", "unknown_field"]]);
+  r = await b.send("POST", "/api/v1/backtests", { ...body, tf: "1m", rr: 50, slippage_pct: 0.000000001 });
+  assert.equal(r.status, 400);
+  assert.deepEqual(
+    r.json.error.fields.map((f) => [f.field, f.code]).sort(),
+    [["rr", "out_of_range"], ["slippage_pct", "too_many_decimals"], ["tf", "invalid_choice"]],
+  );
+  assert.equal((await db.prepare("SELECT count(*) AS n FROM backtests").first()).n, before);
+
+  r = await a.send("DELETE", `/api/v1/backtests/${id}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await db.prepare("SELECT count(*) AS n FROM backtest_trades WHERE backtest_id = ?1").bind(id).first()).n, 0);
+});
