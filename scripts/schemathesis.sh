@@ -56,6 +56,8 @@ case "$url" in http://127.0.0.1:*|http://localhost:*) ;; *) echo "refusing non-l
 args=(run "$url/api/v1/openapi.json" --url "$url"
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,negative_data_rejection
   --max-time "$secs" --workers 1 --seed 20261127 --no-color
+  # Under the API key's 10/s, so the answers are the routes' own rather than 429s.
+  --rate-limit 8/s
   --suppress-health-check too_slow,filter_too_much
   # The CSP sink reads `application/csp-report`, not JSON: its document says so, but
   # generated bodies are JSON; it is covered by its own tests.

@@ -189,7 +189,9 @@ fn responses(spec: &RouteSpec) -> Value {
     }
     // 401 everywhere: a credential in the query string, or an API key header, is refused on
     // every route.
-    let mut statuses = vec![400, 401, 405, 500, 503];
+    // 429 everywhere too: a request carrying an API key is counted against the key's and the
+    // IP's limits before the route decides anything, whatever the route.
+    let mut statuses = vec![400, 401, 405, 429, 500, 503];
     statuses.extend_from_slice(spec.errors);
     if spec.access == Access::Admin {
         statuses.push(403);
