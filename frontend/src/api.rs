@@ -8,8 +8,8 @@ pub mod admin;
 pub mod auth;
 pub mod billing;
 pub mod keys;
-pub mod portfolio;
 pub mod notify;
+pub mod portfolio;
 
 use std::fmt;
 

@@ -7,8 +7,8 @@ use leptos_router::path;
 
 use crate::components::{SiteFooter, SiteHeader};
 use crate::pages::{
-    AdminAudit, AdminErrors, AdminUsers, PaymentDetail, PortfolioDetail, Portfolios, SettingsBilling,
-    Tags, TradeDetail, TradeNew, Upgrade,
+    AdminAudit, AdminErrors, AdminUsers, PaymentDetail, PortfolioDetail, Portfolios,
+    SettingsBilling, Tags, TradeDetail, TradeNew, Upgrade,
 };
 use crate::pages::{
     ApiDocs, ChartPage, Dashboard, Features, ForgotPassword, Health, Home, Login, NotFound,

@@ -10,16 +10,16 @@ use serde::{Deserialize, Serialize};
 
 mod admin;
 mod auth;
-mod keys;
 mod billing;
+mod keys;
 mod market;
 mod notifications;
 mod portfolio;
 pub mod scheduler;
 pub use admin::*;
 pub use auth::*;
-pub use keys::*;
 pub use billing::*;
+pub use keys::*;
 pub use market::*;
 pub use notifications::*;
 pub use portfolio::*;

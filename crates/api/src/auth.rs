@@ -88,7 +88,6 @@ pub trait AccountDeps {
         ctx: &RequestContext,
     ) -> Result<TierAccess, ApiError>;
 
-
     /// Serves an account route after the gate.
     ///
     /// # Errors
@@ -137,7 +136,6 @@ impl AccountDeps for NoAccounts {
     ) -> Result<TierAccess, ApiError> {
         Ok(auth.access(None, ctx.now_ms))
     }
-
 
     async fn serve(
         &self,
@@ -962,7 +960,6 @@ where
         crate::keys::session_access(self, auth).await
     }
 
-
     async fn serve(
         &self,
         matched: &Matched,
@@ -1025,12 +1022,10 @@ where
                 crate::admin::serve(self.store, self.clock, matched, caller, req, ctx).await
             }
             Route::CspReport => self.csp_report(&call).await,
-            r if crate::portfolio::family_handles(r) => {
-                match self.portfolio {
-                    Some(family) => family.serve(r, path, caller, req, ctx).await,
-                    None => Err(ApiError::new(ErrorCode::ServiceUnavailable)),
-                }
-            }
+            r if crate::portfolio::family_handles(r) => match self.portfolio {
+                Some(family) => family.serve(r, path, caller, req, ctx).await,
+                None => Err(ApiError::new(ErrorCode::ServiceUnavailable)),
+            },
             r if crate::keys::handles(r) => {
                 crate::keys::serve(self, matched, caller, req, ctx).await
             }

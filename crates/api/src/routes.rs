@@ -346,7 +346,6 @@ const fn read(route: Route, path: &'static str, summary: &'static str) -> RouteS
     }
 }
 
-
 const fn get(route: Route, path: &'static str, summary: &'static str) -> RouteSpec {
     RouteSpec {
         route,
@@ -442,7 +441,11 @@ pub const TABLE: &[RouteSpec] = &[
         data: Data::One("SchedulerStatus"),
         access: Access::ApiKey(&[Scope::AdminScheduler]),
         errors: &[403],
-        ..get(Route::SchedulerStatus, "/api/v1/scheduler/status", "Scheduler status")
+        ..get(
+            Route::SchedulerStatus,
+            "/api/v1/scheduler/status",
+            "Scheduler status",
+        )
     },
     RouteSpec {
         description: "Flips the job's switch; a disabled job is not run by its cron trigger. \
@@ -462,7 +465,11 @@ Admins only; 2 per minute.",
         params: crate::scheduler::RUNS_PARAMS,
         data: Data::List("CronRun"),
         access: Access::Admin,
-        ..get(Route::AdminCronRuns, "/api/v1/admin/crons/{name}/runs", "Cron run history")
+        ..get(
+            Route::AdminCronRuns,
+            "/api/v1/admin/crons/{name}/runs",
+            "Cron run history",
+        )
     },
     RouteSpec {
         description: "Overall status and one ok/fail entry per dependency check; 503 when a \
@@ -798,7 +805,11 @@ matches a prefix of the email or username. Each row carries the subscription sum
         data: Data::One("AdminUser"),
         access: Access::Admin,
         may_be_missing: true,
-        ..get(Route::AdminUser, "/api/v1/admin/users/{id}", "One user (admin)")
+        ..get(
+            Route::AdminUser,
+            "/api/v1/admin/users/{id}",
+            "One user (admin)",
+        )
     },
     admin_user_action(
         Route::AdminUserVerify,
@@ -843,7 +854,11 @@ re-authentication within 10 minutes (`reauth_required`). Audited.",
     RouteSpec {
         data: Data::List("AdminSymbol"),
         access: Access::Admin,
-        ..get(Route::AdminSymbols, "/api/v1/admin/symbols", "Symbols (admin)")
+        ..get(
+            Route::AdminSymbols,
+            "/api/v1/admin/symbols",
+            "Symbols (admin)",
+        )
     },
     RouteSpec {
         description: "409 when the symbol exists. Audited.",

@@ -239,8 +239,17 @@ where
     C: Clock,
     Q: Fn() -> u64,
 {
-    run_pipeline_job_notifying(store, source, clock, queries, config, scheduled_ms, trigger, &())
-        .await
+    run_pipeline_job_notifying(
+        store,
+        source,
+        clock,
+        queries,
+        config,
+        scheduled_ms,
+        trigger,
+        &(),
+    )
+    .await
 }
 
 /// [`run_pipeline_job`] with step 6b: after the symbols, inside the lease, `notifier` fans

@@ -31,7 +31,10 @@ pub(crate) async fn record(
         return;
     };
     let occurrence = cl_app::admin::request_error(route, status, cause, &ctx.request_id, now);
-    if let Err(e) = cl_store_d1::D1Store::new(db).record_error(&occurrence).await {
+    if let Err(e) = cl_store_d1::D1Store::new(db)
+        .record_error(&occurrence)
+        .await
+    {
         tracing::warn!(target: "error_tracker", error = %e, "error occurrence not recorded");
     }
 }

@@ -11,7 +11,6 @@ mod auth_wiring;
 mod bindings;
 mod convert;
 mod error_tracker;
-mod ntfy_wiring;
 /// `cl_outbound::HttpTransport` over `fetch`, with timeouts.
 pub mod fetch_transport;
 /// The KV `RateLimitStore` with per-isolate shards (for the account routes).
@@ -20,6 +19,7 @@ pub mod kv_ratelimit;
 pub mod mailer;
 mod matrix_cache;
 mod metrics;
+mod ntfy_wiring;
 /// The LemonSqueezy / NOWPayments HTTP clients (`PaymentProvider`).
 pub mod payments;
 mod pg;

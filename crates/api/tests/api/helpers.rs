@@ -133,9 +133,7 @@ pub mod reader {
     use cl_app::accounts::Authenticated;
     use cl_app::api_keys::KeyAuthenticated;
     use cl_app::policy::{effective_access, Access};
-    use cl_app::ports::api_keys::{
-        ApiKeyId, ApiKeyStatus, KeyLimits, ScopeSet, StoredApiKey,
-    };
+    use cl_app::ports::api_keys::{ApiKeyId, ApiKeyStatus, KeyLimits, ScopeSet, StoredApiKey};
     use cl_app::ports::{StoredUser, TotpColumns, UserId};
     use cl_auth::email::{Email, Username};
     use cl_auth::SecretString;
@@ -227,12 +225,14 @@ pub mod reader {
 
     /// Whether the path is one of the market-data reads.
     pub fn is_read(path: &str) -> bool {
-        ["symbols", "candles", "chart", "patterns", "signals", "matrix"]
-            .iter()
-            .any(|r| {
-                let p = format!("/api/v1/{r}");
-                path == p || path.starts_with(&format!("{p}/"))
-            })
+        [
+            "symbols", "candles", "chart", "patterns", "signals", "matrix",
+        ]
+        .iter()
+        .any(|r| {
+            let p = format!("/api/v1/{r}");
+            path == p || path.starts_with(&format!("{p}/"))
+        })
     }
 }
 
@@ -244,7 +244,12 @@ pub fn send(app: &TestApp, req: Request) -> Resp {
     let read = matches!(req.method, Method::Get | Method::Head) && reader::is_read(&req.path);
     let handled = if read && !credentialed {
         req.headers.set("x-api-key", reader::TEST_KEY);
-        pollster::block_on(cl_api::handle_api_with(app, &reader::AdminReader, &req, &ctx()))
+        pollster::block_on(cl_api::handle_api_with(
+            app,
+            &reader::AdminReader,
+            &req,
+            &ctx(),
+        ))
     } else {
         pollster::block_on(handle_api(app, &req, &ctx()))
     };

@@ -699,6 +699,9 @@ fn numbers_with_more_than_eight_decimals_are_refused_per_field() {
         panic!("accepted")
     };
     let got: Vec<(&str, &str)> = fields.iter().map(|f| (f.field, f.code)).collect();
-    assert!(got.contains(&("entry_price", "too_many_decimals")), "{got:?}");
+    assert!(
+        got.contains(&("entry_price", "too_many_decimals")),
+        "{got:?}"
+    );
     assert!(got.contains(&("fees", "too_many_decimals")), "{got:?}");
 }
