@@ -30,10 +30,6 @@ async function createPortfolio(page, name) {
 
 test.describe('portfolio', () => {
   test('journey: dashboard → chart → a pending trade from a pattern', async ({ page }) => {
-    // KNOWN SERVER BUG (reported): POST /trades/from-pattern answers validation_failed
-    // (too_many_decimals) for patterns whose levels carry more than 8 decimals, which is every
-    // demo pattern. Remove this line once the server rounds the levels.
-    test.fail(true, 'from-pattern rejects levels with more than 8 decimals');
     const watch = await watchPage(page);
     const name = `Journey ${Date.now()}`;
     await createPortfolio(page, name);

@@ -58,6 +58,15 @@ pub const TOO_MANY_DECIMALS: &str = "too_many_decimals";
 
 const DAY_MS: i64 = 86_400_000;
 
+/// `v` rounded to [`MAX_DECIMALS`] places: the f64 that the 8-decimal text parses to, so the
+/// shortest form of the result (what [`decimals`] counts) has at most [`MAX_DECIMALS`].
+pub fn round_decimals(v: f64) -> f64 {
+    if !v.is_finite() {
+        return v;
+    }
+    format!("{v:.8}").parse().unwrap_or(v)
+}
+
 /// Decimal places of `v` in its shortest round-trip form (`0.1` → 1, `1e-9` → 9).
 pub fn decimals(v: f64) -> usize {
     let s = format!("{v}");
@@ -875,10 +884,15 @@ where
         now: i64,
     ) -> Result<StoredTrade, PortfolioError> {
         let p = self.portfolio(user, portfolio).await?;
+        // Detected levels carry full f64 precision; a trade keeps at most MAX_DECIMALS, the
+        // same rule a typed-in trade meets, so the prefill rounds instead of being refused.
+        input.entry_price = round_decimals(input.entry_price);
+        input.stop_loss = input.stop_loss.map(round_decimals);
+        input.take_profit = input.take_profit.map(round_decimals);
         let sl = input.stop_loss.unwrap_or(input.entry_price);
         let qty =
             trade::prefill_quantity(p.current_balance, risk_per_trade_pct, input.entry_price, sl);
-        input.quantity = qty.unwrap_or(0.0);
+        input.quantity = round_decimals(qty.unwrap_or(0.0));
         self.create_trade(user, access, portfolio, &input, now)
             .await
     }

@@ -705,3 +705,64 @@ fn numbers_with_more_than_eight_decimals_are_refused_per_field() {
     );
     assert!(got.contains(&("fees", "too_many_decimals")), "{got:?}");
 }
+
+#[test]
+fn a_pattern_with_full_precision_levels_prefills_rounded_to_eight_decimals() {
+    block_on(async {
+        let s = MemoryStore::new();
+        let (alice, p) = setup(&s).await;
+        let sym = s
+            .add_symbol(&NewSymbol {
+                symbol: "SOL/USDT".into(),
+                exchange: "binance".into(),
+                is_active: true,
+                notify_enabled: true,
+                fetch_start_ms: 0,
+                created_at: NOW,
+            })
+            .await
+            .unwrap();
+        // Detected levels carry every bit of the f64 (the demo data's do).
+        let pattern = s
+            .insert_pattern(&NewPattern {
+                symbol: sym.id,
+                tf: Timeframe::H1,
+                pattern_type: PatternType::Imbalance,
+                direction: Direction::Bullish,
+                zone: Zone::new(93.123_456_789_123, 94.912_027_745_657_82).unwrap(),
+                swept_level: None,
+                detected_at: NOW - DAY,
+                expires_at: NOW + DAY,
+                levels: TradeLevels {
+                    entry: 94.912_027_745_657_82,
+                    stop_loss: 93.123_456_789_123,
+                    tp1: 97.987_654_321_098_76,
+                    tp2: 99.0,
+                    tp3: 100.0,
+                    risk: 1.788_570_956_534_82,
+                    rr1: 1.7,
+                    rr2: 2.3,
+                    rr3: 2.9,
+                },
+                created_at: NOW,
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        let t = PortfolioService::new(&s)
+            .create_from_pattern(alice, &access(Tier::Premium), p, pattern, 1.0, NOW)
+            .await
+            .unwrap();
+        let r = &t.record;
+        assert_eq!(
+            (r.entry_price, r.stop_loss, r.take_profit),
+            (94.912_027_75, Some(93.123_456_79), Some(97.987_654_32))
+        );
+        assert!(
+            cl_app::portfolio::decimals(r.quantity) <= 8,
+            "{}",
+            r.quantity
+        );
+        assert!(r.quantity > 0.0);
+    });
+}
