@@ -35,6 +35,7 @@ use cl_app::ports::StoreError;
 use cl_outbound::{BaseUrl, ExchangeClient, ExchangeConfig, ExchangeError, Scheme};
 use cl_store_d1::D1Store;
 use serde_json::json;
+use tracing::Instrument;
 use worker::kv::KvStore;
 use worker::{event, Env, ScheduleContext, ScheduledEvent};
 
@@ -373,6 +374,32 @@ async fn maintenance(env: &Env, job: &'static str, scheduled_ms: i64) -> Result<
     }
 }
 
+/// The every-minute job after the pipeline: continues the chunked work that outgrew its
+/// request. Backtests today (`cl_app::backtests::continue_backtests`); each chunk is saved only
+/// when the stored cursor has not moved, so two overlapping runs never apply a chunk twice and
+/// no lease is needed.
+const DISPATCH_JOB: &str = "dispatch";
+/// Backtest chunks per dispatch run (each ≤ 2,000 candles plus look-back, a few queries).
+const DISPATCH_BACKTEST_CHUNKS: u32 = 4;
+
+async fn dispatch_job(env: &Env) -> Result<(), SetupError> {
+    let db = env
+        .d1(bindings::DB)
+        .map_err(|e| SetupError(format!("d1 binding: {e}")))?;
+    let store = D1Store::new(db);
+    let chunks = cl_app::backtests::continue_backtests(&store, DISPATCH_BACKTEST_CHUNKS, wall_ms())
+        .await
+        .map_err(|e| SetupError(format!("backtests: {e}")))?;
+    if chunks > 0 {
+        log(
+            "info",
+            "job_run",
+            json!({"job": DISPATCH_JOB, "backtest_chunks": chunks, "d1_round_trips": store.round_trips()}),
+        );
+    }
+    Ok(())
+}
+
 /// Runs the jobs of one cron trigger.
 pub async fn dispatch(cron: &str, scheduled_ms: i64, env: &Env) {
     let jobs = jobs_for_cron(cron);
@@ -381,22 +408,30 @@ pub async fn dispatch(cron: &str, scheduled_ms: i64, env: &Env) {
         return;
     }
     for job in jobs {
-        let result = match *job {
-            PIPELINE_JOB => pipeline(env, scheduled_ms).await,
-            STATS_JOB => maintenance(env, STATS_JOB, scheduled_ms).await,
-            GAPS_JOB => maintenance(env, GAPS_JOB, scheduled_ms).await,
-            HEALTH_JOB => maintenance(env, HEALTH_JOB, scheduled_ms).await,
-            CLEANUP_JOB => maintenance(env, CLEANUP_JOB, scheduled_ms).await,
-            SUBSCRIPTIONS_JOB => maintenance(env, SUBSCRIPTIONS_JOB, scheduled_ms).await,
-            other => {
-                log(
-                    "info",
-                    "job_not_implemented",
-                    json!({"job": other, "cron": cron}),
-                );
-                Ok(())
+        // Every line logged through `tracing` during the job carries its name and schedule
+        // (`instrument`, not `enter`: a request served meanwhile must not inherit the span).
+        let span = tracing::info_span!("cron_run", job = *job, cron, scheduled_ms);
+        let result = async {
+            match *job {
+                PIPELINE_JOB => pipeline(env, scheduled_ms).await,
+                STATS_JOB => maintenance(env, STATS_JOB, scheduled_ms).await,
+                GAPS_JOB => maintenance(env, GAPS_JOB, scheduled_ms).await,
+                HEALTH_JOB => maintenance(env, HEALTH_JOB, scheduled_ms).await,
+                CLEANUP_JOB => maintenance(env, CLEANUP_JOB, scheduled_ms).await,
+                SUBSCRIPTIONS_JOB => maintenance(env, SUBSCRIPTIONS_JOB, scheduled_ms).await,
+                DISPATCH_JOB => dispatch_job(env).await,
+                other => {
+                    log(
+                        "info",
+                        "job_not_implemented",
+                        json!({"job": other, "cron": cron}),
+                    );
+                    Ok(())
+                }
             }
-        };
+        }
+        .instrument(span)
+        .await;
         if let Err(SetupError(why)) = result {
             log(
                 "error",
