@@ -496,6 +496,26 @@ for (const name of backtestCases) {
     }));
 }
 
+// The admin notification contract (crates/store-contract/src/notification_admin.rs) on D1.
+const notificationAdminCases = await withWorker(
+  async ({ call, lines }) => (await json(await call("/notification-admin-cases"), lines)).cases,
+);
+
+test("the admin notification contract lists its cases", () => {
+  assert.ok(
+    Array.isArray(notificationAdminCases) && notificationAdminCases.length >= 3,
+    `cases: ${notificationAdminCases}`,
+  );
+});
+
+for (const name of notificationAdminCases) {
+  test(`admin notification contract on D1: ${name}`, () =>
+    withWorker(async ({ call, lines }) => {
+      const body = await json(await call(`/run-notification-admin/${name}`, { method: "POST" }), lines);
+      assert.deepEqual({ ok: body.ok, case: body.case }, { ok: true, case: name }, JSON.stringify(body));
+    }));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The API-key contract (crates/store-contract/src/api_keys.rs) on D1, one test per case.
 // ---------------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ use std::fmt;
 
 pub mod notifications;
 
+pub mod notification_admin;
+
 pub mod admin;
 
 pub mod api_keys;

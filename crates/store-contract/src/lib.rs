@@ -1416,3 +1416,6 @@ pub use maintenance::{run_maintenance_case, MaintenanceCase};
 
 pub mod notifications;
 pub use notifications::{run_notification_case, NotificationCase};
+
+pub mod notification_admin;
+pub use notification_admin::{run_notification_admin_case, NotificationAdminCase};

@@ -39,6 +39,7 @@ mod backtests;
 mod exchange_credentials;
 mod errors;
 mod notifications;
+mod notification_admin;
 mod patterns;
 mod portfolio;
 mod rows;

@@ -94,6 +94,7 @@ pub struct MemoryStore {
     notifications: RefCell<notifications::NotifyState>,
     maintenance: RefCell<maintenance::MaintenanceState>,
     admin: RefCell<admin::AdminState>,
+    notice_admin: RefCell<notification_admin::NoticeAdminState>,
     credentials: RefCell<exchange_credentials::CredentialState>,
     backtests: RefCell<backtests::BacktestState>,
 }
@@ -537,6 +538,7 @@ mod admin;
 mod billing;
 mod cron;
 mod notifications;
+mod notification_admin;
 mod maintenance;
 mod metrics;
 mod patterns;

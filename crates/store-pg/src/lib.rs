@@ -33,6 +33,7 @@ mod sql;
 mod api_keys;
 mod billing;
 mod notifications;
+mod notification_admin;
 mod portfolio;
 
 use cl_app::ports::{

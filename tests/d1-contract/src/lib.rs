@@ -170,6 +170,14 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Post, p) if p.starts_with("/run-backtest/") => {
             run_backtest(&env, &p["/run-backtest/".len()..]).await
         }
+        (Method::Get, "/notification-admin-cases") => {
+            let all = cl_store_contract::NotificationAdminCase::ALL;
+            let names: Vec<&str> = all.iter().map(|c| c.name()).collect();
+            reply(200, &json!({ "cases": names }))
+        }
+        (Method::Post, p) if p.starts_with("/run-notification-admin/") => {
+            run_notification_admin(&env, &p["/run-notification-admin/".len()..]).await
+        }
         (Method::Post, "/lockout-race") => match req.json().await {
             Ok(body) => auth_probes::lockout_race(&env, &body).await,
             Err(e) => failure(400, &format!("bad body: {e}")),
@@ -332,6 +340,20 @@ async fn run_backtest(env: &Env, name: &str) -> Result<Response> {
         Err(e) => return failure(500, &e),
     };
     cl_store_contract::run_backtest_case(case, &store).await;
+    case_done(name, &store)
+}
+
+/// Runs one admin notification contract case; a broken expectation panics.
+async fn run_notification_admin(env: &Env, name: &str) -> Result<Response> {
+    let all = cl_store_contract::NotificationAdminCase::ALL;
+    let Some(case) = all.iter().copied().find(|c| c.name() == name) else {
+        return failure(404, &format!("unknown notification admin case {name:?}"));
+    };
+    let store = match store(env) {
+        Ok(s) => s,
+        Err(e) => return failure(500, &e),
+    };
+    cl_store_contract::run_notification_admin_case(case, &store).await;
     case_done(name, &store)
 }
 

@@ -18,6 +18,7 @@ mod helpers;
 mod maintenance;
 mod migrations;
 mod notifications;
+mod notification_admin;
 mod portfolio;
 mod round_trips;
 mod schema;
