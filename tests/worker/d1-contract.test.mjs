@@ -516,6 +516,23 @@ for (const name of notificationAdminCases) {
     }));
 }
 
+// The optimizer contract (crates/store-contract/src/optimization.rs) on D1.
+const optimizationCases = await withWorker(
+  async ({ call, lines }) => (await json(await call("/optimization-cases"), lines)).cases,
+);
+
+test("the optimizer contract lists its cases", () => {
+  assert.ok(Array.isArray(optimizationCases) && optimizationCases.length >= 2, `cases: ${optimizationCases}`);
+});
+
+for (const name of optimizationCases) {
+  test(`optimizer contract on D1: ${name}`, () =>
+    withWorker(async ({ call, lines }) => {
+      const body = await json(await call(`/run-optimization/${name}`, { method: "POST" }), lines);
+      assert.deepEqual({ ok: body.ok, case: body.case }, { ok: true, case: name }, JSON.stringify(body));
+    }));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The API-key contract (crates/store-contract/src/api_keys.rs) on D1, one test per case.
 // ---------------------------------------------------------------------------------------------

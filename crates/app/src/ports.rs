@@ -19,6 +19,8 @@ pub mod notifications;
 
 pub mod notification_admin;
 
+pub mod optimization;
+
 pub mod admin;
 
 pub mod api_keys;

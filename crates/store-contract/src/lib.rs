@@ -1419,3 +1419,6 @@ pub use notifications::{run_notification_case, NotificationCase};
 
 pub mod notification_admin;
 pub use notification_admin::{run_notification_admin_case, NotificationAdminCase};
+
+pub mod optimization;
+pub use optimization::{run_optimization_case, OptimizationCase};

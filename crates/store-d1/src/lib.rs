@@ -40,6 +40,7 @@ mod exchange_credentials;
 mod errors;
 mod notifications;
 mod notification_admin;
+mod optimization;
 mod patterns;
 mod portfolio;
 mod rows;

@@ -239,7 +239,7 @@ impl D1Store {
 
     /// A conditional update batched with an existence probe: `Ok(changed)`, or
     /// `NotFound(missing)` when the row does not exist.
-    async fn update_once(
+    pub(crate) async fn update_once(
         &self,
         update: &str,
         probe_table: &'static str,

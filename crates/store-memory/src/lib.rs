@@ -95,6 +95,7 @@ pub struct MemoryStore {
     maintenance: RefCell<maintenance::MaintenanceState>,
     admin: RefCell<admin::AdminState>,
     notice_admin: RefCell<notification_admin::NoticeAdminState>,
+    optimization: RefCell<optimization::OptimizationState>,
     credentials: RefCell<exchange_credentials::CredentialState>,
     backtests: RefCell<backtests::BacktestState>,
 }
@@ -539,6 +540,7 @@ mod billing;
 mod cron;
 mod notifications;
 mod notification_admin;
+mod optimization;
 mod maintenance;
 mod metrics;
 mod patterns;

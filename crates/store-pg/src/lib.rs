@@ -34,6 +34,7 @@ mod api_keys;
 mod billing;
 mod notifications;
 mod notification_admin;
+mod optimization;
 mod portfolio;
 
 use cl_app::ports::{

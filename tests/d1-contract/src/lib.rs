@@ -178,6 +178,14 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Post, p) if p.starts_with("/run-notification-admin/") => {
             run_notification_admin(&env, &p["/run-notification-admin/".len()..]).await
         }
+        (Method::Get, "/optimization-cases") => {
+            let all = cl_store_contract::OptimizationCase::ALL;
+            let names: Vec<&str> = all.iter().map(|c| c.name()).collect();
+            reply(200, &json!({ "cases": names }))
+        }
+        (Method::Post, p) if p.starts_with("/run-optimization/") => {
+            run_optimization(&env, &p["/run-optimization/".len()..]).await
+        }
         (Method::Post, "/lockout-race") => match req.json().await {
             Ok(body) => auth_probes::lockout_race(&env, &body).await,
             Err(e) => failure(400, &format!("bad body: {e}")),
@@ -354,6 +362,20 @@ async fn run_notification_admin(env: &Env, name: &str) -> Result<Response> {
         Err(e) => return failure(500, &e),
     };
     cl_store_contract::run_notification_admin_case(case, &store).await;
+    case_done(name, &store)
+}
+
+/// Runs one optimizer contract case; a broken expectation panics.
+async fn run_optimization(env: &Env, name: &str) -> Result<Response> {
+    let all = cl_store_contract::OptimizationCase::ALL;
+    let Some(case) = all.iter().copied().find(|c| c.name() == name) else {
+        return failure(404, &format!("unknown optimization case {name:?}"));
+    };
+    let store = match store(env) {
+        Ok(s) => s,
+        Err(e) => return failure(500, &e),
+    };
+    cl_store_contract::run_optimization_case(case, &store).await;
     case_done(name, &store)
 }
 

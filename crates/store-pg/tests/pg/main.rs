@@ -19,6 +19,7 @@ mod maintenance;
 mod migrations;
 mod notifications;
 mod notification_admin;
+mod optimization;
 mod portfolio;
 mod round_trips;
 mod schema;
