@@ -29,17 +29,17 @@
 //! `cl-store-contract`), and its pure helpers by host unit tests.
 
 mod accounts;
-mod api_keys;
 mod admin;
+mod api_keys;
+mod backtests;
 mod billing;
 mod cron;
+mod errors;
+mod exchange_credentials;
 mod maintenance;
 mod metrics;
-mod backtests;
-mod exchange_credentials;
-mod errors;
-mod notifications;
 mod notification_admin;
+mod notifications;
 mod optimization;
 mod patterns;
 mod portfolio;

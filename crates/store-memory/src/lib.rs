@@ -534,18 +534,18 @@ impl HealthProbe for MemoryStore {
 }
 
 mod accounts;
-mod api_keys;
 mod admin;
+mod api_keys;
+mod backtests;
 mod billing;
 mod cron;
-mod notifications;
-mod notification_admin;
-mod optimization;
+mod exchange_credentials;
 mod maintenance;
 mod metrics;
+mod notification_admin;
+mod notifications;
+mod optimization;
 mod patterns;
-mod backtests;
-mod exchange_credentials;
 mod portfolio;
 mod ratelimit;
 pub use ratelimit::MemoryRateLimits;

@@ -21,19 +21,19 @@
 //!   keys → `NotFound`, check/not-null → `Invalid`, everything else → `Unavailable`.
 
 mod admin;
+mod backtests;
 mod cron;
+mod exchange_credentials;
 mod maintenance;
 pub mod metrics;
-mod backtests;
-mod exchange_credentials;
 pub mod migrate;
 mod patterns;
 mod sql;
 
 mod api_keys;
 mod billing;
-mod notifications;
 mod notification_admin;
+mod notifications;
 mod optimization;
 mod portfolio;
 

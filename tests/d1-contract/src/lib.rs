@@ -312,7 +312,11 @@ async fn run_billing(env: &Env, name: &str) -> Result<Response> {
 
 /// Runs one portfolio contract case; a broken expectation panics (see the crate docs).
 async fn run_portfolio(env: &Env, name: &str) -> Result<Response> {
-    let Some(case) = PortfolioCase::ALL.iter().copied().find(|c| c.name() == name) else {
+    let Some(case) = PortfolioCase::ALL
+        .iter()
+        .copied()
+        .find(|c| c.name() == name)
+    else {
         return failure(404, &format!("unknown portfolio case {name:?}"));
     };
     let store = match store(env) {

@@ -8,17 +8,17 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
-mod api_keys;
 mod admin;
-mod billing;
+mod api_keys;
 mod backtests;
+mod billing;
 mod contract;
 mod credentials;
 mod helpers;
 mod maintenance;
 mod migrations;
-mod notifications;
 mod notification_admin;
+mod notifications;
 mod optimization;
 mod portfolio;
 mod round_trips;
