@@ -92,18 +92,26 @@ LEMONSQUEEZY_VARIANTS="pro_monthly:1001,pro_yearly:1002,premium_monthly:1003,pre
 LEMONSQUEEZY_TEST_MODE="true"
 LIFETIME_PRICE_USD="999"'
 
+# The secrets a local run generates (each 32 random bytes, hex).
+DEV_SECRETS="SESSION_KEY API_KEY_PEPPER TOTP_ENCRYPTION_KEY CREDENTIALS_ENCRYPTION_KEY LEMONSQUEEZY_WEBHOOK_SECRET NOWPAYMENTS_IPN_SECRET LEMONSQUEEZY_API_KEY NOWPAYMENTS_API_KEY"
+
 ensure_dev_vars() {
   local f="$ROOT/.dev.vars"
+  local rnd
+  rnd() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
   if [ -f "$f" ]; then
-    local line
+    # An older file gains what it lacks: the settings, and a fresh secret for each secret
+    # that became required since it was written (never a default value).
+    local line name
     while IFS= read -r line; do
       grep -q "^${line%%=*}=" "$f" || printf '%s\n' "$line" >> "$f"
     done <<< "$DEV_SETTINGS"
+    for name in $DEV_SECRETS; do
+      grep -q "^$name=" "$f" || printf '%s="%s"\n' "$name" "$(rnd)" >> "$f"
+    done
     return 0
   fi
   log "generating .dev.vars with fresh random secrets"
-  local rnd
-  rnd() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
   umask 077
   cat > "$f" <<VARS
 ENVIRONMENT="development"

@@ -89,7 +89,9 @@ check build-d1-contract bash "$ROOT/tests/d1-contract/build.sh"
 check build-cli cargo build -p cryptolens-cli --locked   # the cron-vs-replay test runs it
 grep -E "wasm:|bytes" "$LOGS/build-worker.log" "$LOGS/build-frontend.log" 2>/dev/null | sed 's/^/    /'
 
-suite worker-tests count_node node --test --test-concurrency=1 "$ROOT"/tests/worker/*.test.mjs
+# The fakes' own tests first (they pin the providers' signature vectors the workerd tests use).
+suite worker-tests count_node node --test --test-concurrency=1 "$ROOT"/tests/fakes/*.test.mjs \
+  "$ROOT"/tests/worker/*.test.mjs
 
 # Browser tests drive Debian's Chromium against the real `wrangler dev` (command 1's server).
 phase "start wrangler dev"
@@ -124,6 +126,12 @@ done
 phase_done
 suite browser-tests count_playwright env BASE_URL="http://127.0.0.1:$PORT" MAIL_URL="$MAIL_URL" \
   npx playwright test -c "$ROOT/tests/browser/playwright.config.cjs" --reporter=list
+
+# A short schemathesis run against the same worker, signed in with an API key of the premium
+# user: every generated request gets a documented, schema-conformant, non-5xx answer
+# (`./run api-fuzz` runs longer).
+check api-schema env ST_EMAIL="${E2E_PREMIUM_EMAIL:-}" ST_PASSWORD="${E2E_PREMIUM_PASSWORD:-}" \
+  bash "$ROOT/scripts/schemathesis.sh" --url "http://127.0.0.1:$PORT" 30
 
 # ---------------------------------------------------------------------------------------
 echo

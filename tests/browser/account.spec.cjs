@@ -3,7 +3,7 @@
 // link → log in (honouring `next`) → enable 2FA (QR drawn in WASM, code computed here from
 // the manual key) → log out → log in with a TOTP code; protected pages redirect to the login
 // page. Zero CSP violations and no page errors everywhere.
-const { test, expect } = require('@playwright/test');
+const { anonTest: test, expect } = require('./auth.cjs');
 const { watchPage, cspViolations, screenshot, appReady, mailToken, totp } = require('./helpers.cjs');
 
 const PASSWORD = 'Correct7Horse';

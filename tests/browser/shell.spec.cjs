@@ -1,5 +1,5 @@
 // The app shell under the production CSP: navigation, deep links, the health page, the 404 page.
-const { test, expect } = require('@playwright/test');
+const { anonTest: test, expect } = require('./auth.cjs');
 const { watchPage, cspViolations, screenshot, appReady } = require('./helpers.cjs');
 
 /**

@@ -2,8 +2,7 @@
 // user creates an API key in /settings/api-keys (shown once), calls the API with it, adds an IP
 // rule and revokes it; a free user gets the upgrade prompt on premium pages. Zero CSP
 // violations and no page errors.
-const { test, expect } = require('@playwright/test');
-const { loginAs, USERS } = require('./auth.cjs');
+const { anonTest: test, expect, loginAs, USERS } = require('./auth.cjs');
 const { watchPage, cspViolations, screenshot, appReady } = require('./helpers.cjs');
 
 /** Chromium logs every non-2xx fetch ("Failed to load resource"): 403s are the point here. */

@@ -193,7 +193,9 @@ fn responses(spec: &RouteSpec) -> Value {
     // IP's limits before the route decides anything, whatever the route.
     let mut statuses = vec![400, 401, 405, 429, 500, 503];
     statuses.extend_from_slice(spec.errors);
-    if spec.access == Access::Admin {
+    // Session and admin routes refuse a key-authenticated request with 403, and admin routes a
+    // non-admin session.
+    if matches!(spec.access, Access::Admin | Access::Session) {
         statuses.push(403);
     }
     if spec.may_be_missing {
