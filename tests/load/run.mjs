@@ -124,8 +124,16 @@ const storm = run("login (one IP)", "/api/v1/auth/login", {
 // The guess storm on the load account from 49 IPs at once, then the RIGHT password: the
 // per-account limit and the lockout (reserve, then verify) must refuse it. Success = a 200.
 async function presession(ip) {
-  const c = await fetch(BASE + "/api/v1/auth/csrf", { headers: { "cf-connecting-ip": ip } });
-  return { ip, cookie: c.headers.get("set-cookie").split(";")[0].split("=")[1], token: (await c.json()).data.csrf_token };
+  // The dev server may drop a kept-alive socket right after a wrk run: retry a few times.
+  for (let tries = 0; ; tries++) {
+    try {
+      const c = await fetch(BASE + "/api/v1/auth/csrf", { headers: { "cf-connecting-ip": ip } });
+      return { ip, cookie: c.headers.get("set-cookie").split(";")[0].split("=")[1], token: (await c.json()).data.csrf_token };
+    } catch (e) {
+      if (tries >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 async function attempt({ ip, cookie, token }, pw) {
   try {
