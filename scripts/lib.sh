@@ -158,6 +158,19 @@ load_demo_data() {
   (cd "$ROOT" && npx wrangler d1 execute DB --local --persist-to "$1" --file "$sql" >/dev/null)
 }
 
+# local_user PERSIST_DIR EMAIL [create-user options]: creates (or resets) a verified account
+# in the local D1 with a random one-time password (`cryptolens create-user`) and prints that
+# password on stdout. The SQL file never holds the password, only its hash.
+local_user() {
+  local persist="$1" email="$2" sql out; shift 2
+  sql="$(mktemp "$ROOT/target/local-user.XXXXXX.sql")"
+  out="$(cd "$ROOT" && cargo run --quiet -p cryptolens-cli -- create-user --email "$email" --sql-out "$sql" "$@")" \
+    && (cd "$ROOT" && npx wrangler d1 execute DB --local --persist-to "$persist" --file "$sql" >/dev/null) \
+    || { rm -f "$sql"; return 1; }
+  rm -f "$sql"
+  sed -n 's/^password: //p' <<<"$out"
+}
+
 d1_migrate_local() {
   # d1_migrate_local PERSIST_DIR
   (cd "$ROOT" && npx wrangler d1 migrations apply DB --local --persist-to "$1" >/dev/null)

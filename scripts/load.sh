@@ -16,10 +16,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 persist="$ROOT/target/wrangler-load"; rm -rf "$persist"
 log "local D1 with demo data and a premium account"
 d1_migrate_local "$persist" && load_demo_data "$persist"
-sql="$ROOT/target/load-user.sql"
-out="$(cargo run --quiet -p cryptolens-cli -- create-user --email load@example.com --tier premium --sql-out "$sql")"
-npx wrangler d1 execute DB --local --persist-to "$persist" --file "$sql" >/dev/null; rm -f "$sql"
-export LOAD_EMAIL=load@example.com LOAD_PASSWORD="$(sed -n 's/^password: //p' <<<"$out")"
+LOAD_PASSWORD="$(local_user "$persist" load@example.com --tier premium)"
+export LOAD_EMAIL=load@example.com LOAD_PASSWORD
 
 pid=""
 cleanup() { [ -n "$pid" ] && kill -- -"$pid" 2>/dev/null; true; }

@@ -40,10 +40,8 @@ if [ -z "$url" ]; then
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   persist="$ROOT/target/wrangler-schemathesis"; rm -rf "$persist"
   d1_migrate_local "$persist" && load_demo_data "$persist"
-  sql="$ROOT/target/schemathesis-user.sql"
-  out="$(cargo run --quiet -p cryptolens-cli -- create-user --email fuzz@example.com --tier premium --sql-out "$sql")"
-  npx wrangler d1 execute DB --local --persist-to "$persist" --file "$sql" >/dev/null; rm -f "$sql"
-  export ST_EMAIL=fuzz@example.com ST_PASSWORD="$(sed -n 's/^password: //p' <<<"$out")"
+  ST_PASSWORD="$(local_user "$persist" fuzz@example.com --tier premium)"
+  export ST_EMAIL=fuzz@example.com ST_PASSWORD
   setsid npx wrangler dev --local --ip 127.0.0.1 --port "$port" --persist-to "$persist" \
   --var "APP_URL:http://127.0.0.1:$port" \
     > "$ROOT/target/schemathesis-wrangler.log" 2>&1 &

@@ -99,10 +99,9 @@ PORT=$(free_port); PERSIST="$ROOT/target/wrangler-e2e"; rm -rf "$PERSIST"
 # e2e_user EMAIL VAR [create-user options]: a verified account with a random one-time password,
 # exported as VAR_EMAIL / VAR_PASSWORD for the browser specs (tests/browser/auth.cjs).
 e2e_user() {
-  local email="$1" var="$2" sql="$ROOT/target/e2e-users.sql" out; shift 2
-  out="$(cargo run --quiet -p cryptolens-cli -- create-user --email "$email" --sql-out "$sql" "$@")" \
-    && npx wrangler d1 execute DB --local --persist-to "$PERSIST" --file "$sql" >/dev/null \
-    && export "${var}_EMAIL=$email" "${var}_PASSWORD=$(sed -n 's/^password: //p' <<<"$out")"
+  local email="$1" var="$2" password; shift 2
+  password="$(local_user "$PERSIST" "$email" "$@")" \
+    && export "${var}_EMAIL=$email" "${var}_PASSWORD=$password"
 }
 { d1_migrate_local "$PERSIST" && load_demo_data "$PERSIST" \
     && e2e_user admin@example.com E2E --admin --tier premium \
