@@ -16,7 +16,8 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
 PROFILE=wasm-release
 TRIPLE=wasm32-unknown-unknown
-DIST="$ROOT/frontend/dist"
+# FRONTEND_DIST keeps parallel builds apart (wrangler dev --assets DIR serves another one).
+DIST="${FRONTEND_DIST:-$ROOT/frontend/dist}"
 PKG="$DIST/pkg"
 BUDGET_BROTLI=$((400 * 1024))
 
