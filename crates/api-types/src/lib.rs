@@ -15,6 +15,7 @@ mod keys;
 mod market;
 mod notifications;
 mod portfolio;
+pub mod ops;
 pub mod scheduler;
 pub use admin::*;
 pub use auth::*;

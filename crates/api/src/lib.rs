@@ -44,6 +44,7 @@ pub mod keys;
 pub mod metrics;
 pub mod notifications;
 pub mod openapi;
+pub mod ops;
 pub mod params;
 pub mod payments;
 pub mod portfolio;

@@ -252,6 +252,20 @@ pub enum Route {
     MyTopicRegenerate,
     /// Queue a test notification (5/h).
     MyNotificationTest,
+    /// Queue a detection-only run of a symbol (crate::ops).
+    RunScan,
+    /// Queue a full cycle of a symbol (crate::ops).
+    RunFullCycle,
+    /// Queue a fetch of a symbol (crate::ops).
+    RunFetch,
+    /// One queued run (crate::ops).
+    RunStatus,
+    /// Admin: queue a job or quick action now (crate::ops).
+    AdminCronRunNow,
+    /// Admin: queue a chunked historical fetch of a symbol (crate::ops).
+    AdminSymbolHistoricalFetch,
+    /// Admin: import candles of a symbol (crate::ops).
+    AdminSymbolImport,
 }
 
 impl Route {
@@ -1606,6 +1620,96 @@ label.",
             "/api/v1/backtests/{id}",
             "Delete a backtest",
             Data::One("Removed"),
+        )
+    },
+
+    RouteSpec {
+        description: crate::ops::SCAN_NOTE,
+        ok_status: 202,
+        body: Some("RunRequest"),
+        errors: WRITE_LIMITED,
+        ..post(
+            Route::RunScan,
+            Access::ApiKey(&[Scope::WriteScan]),
+            "/api/v1/scan",
+            "Queue a detection run",
+            Data::One("QueuedRun"),
+        )
+    },
+    RouteSpec {
+        description: crate::ops::FULL_CYCLE_NOTE,
+        ok_status: 202,
+        body: Some("RunRequest"),
+        errors: WRITE_LIMITED,
+        ..post(
+            Route::RunFullCycle,
+            Access::ApiKey(&[Scope::WriteScan]),
+            "/api/v1/scan/run",
+            "Queue a full cycle",
+            Data::One("QueuedRun"),
+        )
+    },
+    RouteSpec {
+        description: crate::ops::FETCH_NOTE,
+        ok_status: 202,
+        body: Some("RunRequest"),
+        errors: WRITE_LIMITED,
+        ..post(
+            Route::RunFetch,
+            Access::ApiKey(&[Scope::WriteFetch]),
+            "/api/v1/fetch",
+            "Queue a fetch",
+            Data::One("QueuedRun"),
+        )
+    },
+    RouteSpec {
+        description: crate::ops::STATUS_NOTE,
+        access: Access::ApiKey(&[]),
+        params: IdParams::PARAMS,
+        data: Data::One("QueuedRun"),
+        may_be_missing: true,
+        errors: &[403],
+        ..get(Route::RunStatus, "/api/v1/runs/{id}", "One queued run")
+    },
+    RouteSpec {
+        description: crate::ops::RUN_NOW_NOTE,
+        params: crate::ops::ACTION_PARAMS,
+        ok_status: 202,
+        errors: WRITE_LIMITED,
+        ..post(
+            Route::AdminCronRunNow,
+            Access::Admin,
+            "/api/v1/admin/crons/{name}/run",
+            "Run a job now",
+            Data::One("QueuedRun"),
+        )
+    },
+    RouteSpec {
+        description: crate::ops::HISTORICAL_NOTE,
+        params: IdParams::PARAMS,
+        ok_status: 202,
+        body: Some("HistoricalFetchRequest"),
+        may_be_missing: true,
+        errors: WRITE_LIMITED,
+        ..post(
+            Route::AdminSymbolHistoricalFetch,
+            Access::Admin,
+            "/api/v1/admin/symbols/{id}/historical-fetch",
+            "Queue a historical fetch",
+            Data::One("QueuedRun"),
+        )
+    },
+    RouteSpec {
+        description: crate::ops::IMPORT_NOTE,
+        params: IdParams::PARAMS,
+        body: Some("ImportRequest"),
+        may_be_missing: true,
+        ..post(
+            Route::AdminSymbolImport,
+            Access::Admin,
+            "/api/v1/admin/symbols/{id}/import",
+            "Import candles",
+            Data::One("ImportResult"),
         )
     },
 ];

@@ -31,3 +31,6 @@ pub mod portfolio;
 pub mod exchange_credentials;
 
 pub mod backtests;
+
+pub mod candle_import;
+pub mod runs;

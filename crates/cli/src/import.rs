@@ -11,7 +11,6 @@
 //! keeps the good rows.
 
 use cl_domain::{Candle, Timeframe};
-use serde_json::Value;
 use std::io::Write;
 
 /// Rows per INSERT statement.
@@ -96,90 +95,16 @@ fn canonical_symbol(raw: &str) -> Result<String, ImportError> {
     }
 }
 
-/// One skipped row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BadRow {
-    /// 1-based data row.
-    pub row: usize,
-    /// Why.
-    pub reason: String,
-}
+pub use cl_app::candle_import::{validate, RawRow};
+use cl_app::candle_import::{raw_rows as parse_rows, Format};
 
-/// The raw rows of a file: JSON if it starts with `[` or `{`, else CSV with the header.
+/// The raw rows of a file: JSON if it starts with `[` or `{`, else CSV with the header (the
+/// one parser shared with the admin import route, `cl_app::candle_import`).
 ///
 /// # Errors
 /// [`ImportError::Shape`].
-fn raw_rows(text: &str) -> Result<Vec<Vec<String>>, ImportError> {
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('[') || trimmed.starts_with('{') {
-        let doc: Value =
-            serde_json::from_str(trimmed).map_err(|e| ImportError::Shape(format!("JSON: {e}")))?;
-        let rows = match doc {
-            Value::Array(rows) => rows,
-            Value::Object(mut o) => match o.remove("candles") {
-                Some(Value::Array(rows)) => rows,
-                _ => return Err(ImportError::Shape("no \"candles\" array".into())),
-            },
-            _ => return Err(ImportError::Shape("not an array or object".into())),
-        };
-        return Ok(rows
-            .into_iter()
-            .map(|r| match r {
-                Value::Array(vals) => vals
-                    .into_iter()
-                    .map(|v| match v {
-                        Value::String(s) => s,
-                        other => other.to_string(),
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            })
-            .collect());
-    }
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header = lines.next().unwrap_or_default().replace(' ', "");
-    if header != "timestamp,open,high,low,close,volume" {
-        return Err(ImportError::Shape(format!(
-            "expected the header timestamp,open,high,low,close,volume, found {header:?}"
-        )));
-    }
-    Ok(lines
-        .map(|l| l.split(',').map(|f| f.trim().to_owned()).collect())
-        .collect())
-}
-
-/// Validates rows: the good candles (strictly increasing) and the skipped rows.
-pub fn validate(rows: &[Vec<String>]) -> (Vec<Candle>, Vec<BadRow>) {
-    let mut good: Vec<Candle> = Vec::new();
-    let mut bad = Vec::new();
-    for (i, r) in rows.iter().enumerate() {
-        let row = i + 1;
-        let mut fail = |reason: String| bad.push(BadRow { row, reason });
-        if r.len() != 6 {
-            fail(format!("expected 6 values, found {}", r.len()));
-            continue;
-        }
-        let Ok(ts) = r[0].parse::<i64>() else {
-            fail(format!("timestamp {:?} is not an integer", r[0]));
-            continue;
-        };
-        let nums: Option<Vec<f64>> = r[1..].iter().map(|v| v.parse::<f64>().ok()).collect();
-        let Some(n) = nums else {
-            fail("a price or the volume is not a number".into());
-            continue;
-        };
-        match Candle::new(ts, n[0], n[1], n[2], n[3], n[4]) {
-            Err(e) => fail(e.to_string()),
-            Ok(c) => {
-                if good.last().is_some_and(|p| p.ts() >= c.ts()) {
-                    fail(format!("timestamp {ts} is not after the previous row"));
-                } else {
-                    good.push(c);
-                }
-            }
-        }
-    }
-    (good, bad)
+fn raw_rows(text: &str) -> Result<Vec<RawRow>, ImportError> {
+    parse_rows(text, Format::sniff(text)).map_err(|e| ImportError::Shape(e.0))
 }
 
 /// The SQL for `candles` of `symbol`/`tf` (empty when there are none).
@@ -242,7 +167,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn rows(text: &str) -> Vec<Vec<String>> {
+    fn rows(text: &str) -> Vec<RawRow> {
         raw_rows(text).unwrap()
     }
 

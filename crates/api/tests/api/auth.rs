@@ -833,6 +833,8 @@ fn every_account_route_answers_as_the_openapi_document_says() {
         .filter(|s| !cl_api::notifications::handles(s.route))
         // The scheduler family likewise, in tests/api/scheduler.rs.
         .filter(|s| !cl_api::scheduler::handles(s.route))
+        // The run queue and admin operations likewise, in tests/api/ops.rs.
+        .filter(|s| !cl_api::ops::handles(s.route))
     {
         assert!(covered.contains(spec.path), "{} never exercised", spec.path);
     }
