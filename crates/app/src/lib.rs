@@ -32,5 +32,7 @@ pub mod exchange_credentials;
 
 pub mod backtests;
 
+pub mod optimizer;
+
 pub mod candle_import;
 pub mod runs;

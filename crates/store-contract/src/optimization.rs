@@ -1,11 +1,13 @@
 //! The optimizer port's contract: jobs queued with their grid, status moves forward only
 //! (guarded in the write), progress saved while running; runs inserted once per parameter set
-//! and listed best-first. Its own list ([`OptimizationCase`], [`run_optimization_case`],
+//! and listed best-first; the next active job; trading preferences and optimizer-tuned params
+//! applied and cleared per user. Its own list ([`OptimizationCase`], [`run_optimization_case`],
 //! [`optimization_contract_tests!`]).
 
 use cl_app::ports::optimization::{
-    JobProgress, JobStatus, JsonText, NewOptimizationJob, NewOptimizationRun, OptimizationJobId,
-    OptimizationStore, RunScore,
+    DefaultRr, JobProgress, JobStatus, JsonText, NewOptimizationJob, NewOptimizationRun,
+    OptimizationJobId, OptimizationStore, RiskPerTradePct, RunScore, TradingPrefs,
+    TradingPrefsStore, TunedParams,
 };
 use cl_app::ports::{NewSymbol, NewUser, StoreError, SymbolId, SymbolStore, UserId, UserStore};
 use cl_auth::email::{Email, Username};
@@ -14,8 +16,14 @@ use cl_domain::{PatternType, Timeframe};
 use std::fmt::Debug;
 
 /// Every port the contract needs.
-pub trait OptimizationStores: OptimizationStore + UserStore + SymbolStore {}
-impl<T: OptimizationStore + UserStore + SymbolStore> OptimizationStores for T {}
+pub trait OptimizationStores:
+    OptimizationStore + TradingPrefsStore + UserStore + SymbolStore
+{
+}
+impl<T: OptimizationStore + TradingPrefsStore + UserStore + SymbolStore> OptimizationStores
+    for T
+{
+}
 
 /// One case of the optimizer contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,18 +32,25 @@ pub enum OptimizationCase {
     JobsMoveForwardOnly,
     /// [`optimization_runs_are_idempotent_and_ranked`].
     RunsIdempotentAndRanked,
+    /// [`trading_prefs_and_tuned_params_per_user`].
+    TradingPrefsAndTunedParams,
 }
 
 impl OptimizationCase {
     /// Every case.
     pub const ALL: &'static [OptimizationCase] =
-        &[Self::JobsMoveForwardOnly, Self::RunsIdempotentAndRanked];
+        &[
+            Self::JobsMoveForwardOnly,
+            Self::RunsIdempotentAndRanked,
+            Self::TradingPrefsAndTunedParams,
+        ];
 
     /// The case's function name.
     pub const fn name(self) -> &'static str {
         match self {
             Self::JobsMoveForwardOnly => "optimization_jobs_move_forward_only",
             Self::RunsIdempotentAndRanked => "optimization_runs_are_idempotent_and_ranked",
+            Self::TradingPrefsAndTunedParams => "trading_prefs_and_tuned_params_per_user",
         }
     }
 }
@@ -46,6 +61,9 @@ pub async fn run_optimization_case<S: OptimizationStores>(case: OptimizationCase
         OptimizationCase::JobsMoveForwardOnly => optimization_jobs_move_forward_only(s).await,
         OptimizationCase::RunsIdempotentAndRanked => {
             optimization_runs_are_idempotent_and_ranked(s).await;
+        }
+        OptimizationCase::TradingPrefsAndTunedParams => {
+            trading_prefs_and_tuned_params_per_user(s).await;
         }
     }
 }
@@ -61,6 +79,10 @@ macro_rules! optimization_contract_tests {
         #[test]
         fn optimization_runs_are_idempotent_and_ranked() {
             $harness($crate::optimization::OptimizationCase::RunsIdempotentAndRanked);
+        }
+        #[test]
+        fn trading_prefs_and_tuned_params_per_user() {
+            $harness($crate::optimization::OptimizationCase::TradingPrefsAndTunedParams);
         }
     };
 }
@@ -129,13 +151,25 @@ pub async fn optimization_jobs_move_forward_only<S: OptimizationStores>(s: &S) {
             .map(|j| j.id),
         Err(StoreError::NotFound("user"))
     );
-    let ids: Vec<_> = ok(s.jobs(10).await, "jobs")
+    let ids: Vec<_> = ok(s.jobs(None, 10).await, "jobs")
         .into_iter()
         .map(|j| j.id)
         .collect();
     assert_eq!(ids, vec![b.id, a.id], "newest first");
-    assert_eq!(ok(s.jobs(1).await, "one").len(), 1);
-    assert!(matches!(s.jobs(0).await, Err(StoreError::Invalid(_))));
+    let first = ok(s.jobs(None, 1).await, "one");
+    assert_eq!(first.iter().map(|j| j.id).collect::<Vec<_>>(), vec![b.id]);
+    let next: Vec<_> = ok(s.jobs(Some((b.new.created_at, b.id)), 5).await, "page 2")
+        .into_iter()
+        .map(|j| j.id)
+        .collect();
+    assert_eq!(next, vec![a.id], "keyset: strictly after the cursor");
+    assert!(ok(s.jobs(Some((a.new.created_at, a.id)), 5).await, "end").is_empty());
+    assert!(matches!(s.jobs(None, 0).await, Err(StoreError::Invalid(_))));
+    assert_eq!(
+        ok(s.next_active_job().await, "next").map(|j| j.id),
+        Some(a.id),
+        "oldest active first"
+    );
 
     let step = JobProgress {
         progress: 25.0,
@@ -216,6 +250,11 @@ pub async fn optimization_jobs_move_forward_only<S: OptimizationStores>(s: &S) {
     assert_eq!(
         (got.status, got.started_at, got.finished_at),
         (JobStatus::Cancelled, None, Some(T0 + 40))
+    );
+    assert_eq!(
+        ok(s.next_active_job().await, "none active").map(|j| j.id),
+        None,
+        "failed and cancelled jobs are not active"
     );
     let missing = OptimizationJobId(b.id.0 + 999);
     assert_eq!(ok(s.job(missing).await, "missing"), None);
@@ -339,4 +378,116 @@ pub async fn optimization_runs_are_idempotent_and_ranked<S: OptimizationStores>(
         s.best_runs(j, RunScore::WinRate, 0).await,
         Err(StoreError::Invalid(_))
     ));
+}
+
+async fn user<S: OptimizationStores>(s: &S, name: &str) -> UserId {
+    let new = NewUser {
+        email: ok(Email::parse(&format!("{name}@example.com")), "email"),
+        username: ok(Username::parse(name), "username"),
+        password_hash: SecretString::new("$pbkdf2-sha256$i=10,l=32$salt$hash".to_owned()),
+        ntfy_topic: format!("cl_topic_{name}"),
+        created_at: T0,
+    };
+    ok(s.create_user(&new).await, "create_user").id
+}
+
+/// Trading prefs default to `None` and round-trip (unknown user: `None` / `NotFound`); tuned
+/// params upsert per (user, symbol) recording the run, stay per user, and clear only the
+/// caller's rows; unknown user/symbol/run `NotFound` with nothing written.
+pub async fn trading_prefs_and_tuned_params_per_user<S: OptimizationStores>(s: &S) {
+    let alice = user(s, "alice").await;
+    let bob = user(s, "bob").await;
+    let ghost = UserId(bob.0 + 999);
+    assert_eq!(
+        ok(s.trading_prefs(alice).await, "prefs"),
+        Some(TradingPrefs::default())
+    );
+    assert_eq!(ok(s.trading_prefs(ghost).await, "ghost"), None);
+    let prefs = TradingPrefs {
+        risk_per_trade_pct: Some(ok(RiskPerTradePct::new(1.25), "risk")),
+        default_rr: Some(ok(DefaultRr::new(2.5), "rr")),
+    };
+    ok(s.set_trading_prefs(alice, &prefs).await, "set");
+    assert_eq!(ok(s.trading_prefs(alice).await, "read"), Some(prefs));
+    assert_eq!(
+        ok(s.trading_prefs(bob).await, "bob untouched"),
+        Some(TradingPrefs::default())
+    );
+    let reset = TradingPrefs {
+        risk_per_trade_pct: None,
+        ..prefs
+    };
+    ok(s.set_trading_prefs(alice, &reset).await, "reset one");
+    assert_eq!(ok(s.trading_prefs(alice).await, "reread"), Some(reset));
+    assert_eq!(
+        s.set_trading_prefs(ghost, &prefs).await,
+        Err(StoreError::NotFound("user"))
+    );
+
+    let sym = symbol(s).await;
+    let j = ok(s.create_job(&job(None, T0)).await, "job").id;
+    let r1 = ok(
+        s.insert_run(&run(j, sym, Timeframe::H1, "a", Some(3.0), None))
+            .await,
+        "run",
+    )
+    .expect("new");
+    let tuned = |run, rr: f64, at| TunedParams {
+        symbol: sym,
+        params: json(&format!(
+            r#"{{"entries": [{{"pattern_type": "order_block", "tf": "1h", "rr": {rr}}}]}}"#
+        )),
+        run: Some(run),
+        updated_at: at,
+    };
+    assert!(ok(s.tuned_params(alice).await, "none yet").is_empty());
+    ok(
+        s.apply_tuned_params(alice, &[tuned(r1, 2.0, T0)]).await,
+        "apply",
+    );
+    ok(
+        s.apply_tuned_params(bob, &[tuned(r1, 4.0, T0)]).await,
+        "apply bob",
+    );
+    ok(
+        s.apply_tuned_params(alice, &[tuned(r1, 3.0, T0 + 5)]).await,
+        "apply again replaces",
+    );
+    assert_eq!(
+        ok(s.tuned_params(alice).await, "alice"),
+        vec![tuned(r1, 3.0, T0 + 5)]
+    );
+    for (who, bad, err) in [
+        (ghost, tuned(r1, 1.0, T0), "user"),
+        (
+            alice,
+            TunedParams {
+                symbol: SymbolId(sym.0 + 999),
+                ..tuned(r1, 1.0, T0)
+            },
+            "symbol",
+        ),
+        (
+            alice,
+            tuned(cl_app::ports::optimization::OptimizationRunId(r1.0 + 999), 1.0, T0),
+            "optimization run",
+        ),
+    ] {
+        assert_eq!(
+            s.apply_tuned_params(who, &[bad]).await,
+            Err(StoreError::NotFound(err))
+        );
+    }
+    assert_eq!(
+        ok(s.tuned_params(alice).await, "unchanged"),
+        vec![tuned(r1, 3.0, T0 + 5)]
+    );
+    assert_eq!(ok(s.clear_tuned_params(alice, T0 + 9).await, "clear"), 1);
+    assert!(ok(s.tuned_params(alice).await, "cleared").is_empty());
+    assert_eq!(ok(s.clear_tuned_params(alice, T0 + 9).await, "again"), 0);
+    assert_eq!(
+        ok(s.tuned_params(bob).await, "bob kept").len(),
+        1,
+        "clearing is per user"
+    );
 }

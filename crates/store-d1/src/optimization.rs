@@ -2,18 +2,21 @@
 //! as one serialised transaction): `UPDATE … WHERE status IN (predecessors)` and an existence
 //! probe, the change read from `meta.changes`. A run insert is `ON CONFLICT (job, symbol, tf,
 //! type, params_hash) DO NOTHING RETURNING id`. JSON columns are TEXT (`json_valid` checked by
-//! the schema), parsed on read; integers go through the exact-int helpers.
+//! the schema), parsed on read; integers go through the exact-int helpers. Tuned params are
+//! ONE `INSERT … SELECT FROM json_each(?) … ON CONFLICT (user_id, symbol_id) DO UPDATE`; a
+//! foreign-key failure is followed by probes naming the missing user, symbol or run.
 
 use crate::rows::FoundRow;
 use crate::values::{
     count, flag, int, opt_int, opt_real, opt_text, read_int, read_opt_int, real, text,
 };
-use crate::{decode, D1Store};
+use crate::{changes, decode, D1Store};
 use cl_app::ports::optimization::{
     JobProgress, JobStatus, JsonText, NewOptimizationJob, NewOptimizationRun, OptimizationJobId,
-    OptimizationRunId, OptimizationStore, RunScore, StoredOptimizationJob, StoredOptimizationRun,
+    DefaultRr, OptimizationRunId, OptimizationStore, RiskPerTradePct, RunScore,
+    StoredOptimizationJob, StoredOptimizationRun, TradingPrefs, TradingPrefsStore, TunedParams,
 };
-use cl_app::ports::{StoreError, SymbolId, UserId};
+use cl_app::ports::{exact_int, StoreError, SymbolId, UserId};
 use cl_domain::{PatternType, Timeframe};
 use serde::Deserialize;
 
@@ -194,16 +197,41 @@ impl OptimizationStore for D1Store {
             .next())
     }
 
-    async fn jobs(&self, limit: u32) -> Result<Vec<StoredOptimizationJob>, StoreError> {
+    async fn jobs(
+        &self,
+        before: Option<(i64, OptimizationJobId)>,
+        limit: u32,
+    ) -> Result<Vec<StoredOptimizationJob>, StoreError> {
+        let (at, id) = before.map_or((None, None), |(at, id)| (Some(at), Some(id.0)));
         let stmt = self.stmt(
             &format!(
                 "SELECT {JOB_COLS} FROM optimization_jobs \
+                 WHERE ?2 IS NULL OR created_at < ?2 OR (created_at = ?2 AND id < ?3) \
                  ORDER BY created_at DESC, id DESC LIMIT ?1"
             ),
-            &[count(limit_of(limit)?)],
+            &[
+                count(limit_of(limit)?),
+                opt_int("before", at)?,
+                opt_int("before id", id)?,
+            ],
         )?;
         self.rows::<JobRow, StoredOptimizationJob>(JT, stmt, "optimization job")
             .await
+    }
+
+    async fn next_active_job(&self) -> Result<Option<StoredOptimizationJob>, StoreError> {
+        let stmt = self.stmt(
+            &format!(
+                "SELECT {JOB_COLS} FROM optimization_jobs \
+                 WHERE status IN ('queued', 'running') ORDER BY created_at, id LIMIT 1"
+            ),
+            &[],
+        )?;
+        Ok(self
+            .rows::<JobRow, StoredOptimizationJob>(JT, stmt, "optimization job")
+            .await?
+            .into_iter()
+            .next())
     }
 
     async fn set_job_status(
@@ -336,5 +364,187 @@ impl OptimizationStore for D1Store {
         )?;
         self.rows::<RunRow, StoredOptimizationRun>(RT, stmt, "optimization job")
             .await
+    }
+}
+
+const UT: &str = "users";
+const PT: &str = "user_symbol_preferences";
+
+#[derive(Deserialize)]
+struct TradingRow {
+    id: f64,
+    risk_per_trade: Option<f64>,
+    default_rr: Option<f64>,
+}
+
+impl TryFrom<TradingRow> for TradingPrefs {
+    type Error = StoreError;
+
+    fn try_from(r: TradingRow) -> Result<Self, StoreError> {
+        let at = Some(read_int(UT, None, "id", r.id)?);
+        let bad = |e| StoreError::corrupt(UT, at, e);
+        Ok(TradingPrefs {
+            risk_per_trade_pct: r
+                .risk_per_trade
+                .map(RiskPerTradePct::new)
+                .transpose()
+                .map_err(bad)?,
+            default_rr: r.default_rr.map(DefaultRr::new).transpose().map_err(bad)?,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct TunedRow {
+    id: f64,
+    symbol_id: f64,
+    pattern_params: String,
+    optimization_run_id: Option<f64>,
+    updated_at: f64,
+}
+
+impl TryFrom<TunedRow> for TunedParams {
+    type Error = StoreError;
+
+    fn try_from(r: TunedRow) -> Result<Self, StoreError> {
+        let at = Some(read_int(PT, None, "id", r.id)?);
+        Ok(TunedParams {
+            symbol: SymbolId(read_int(PT, at, "symbol_id", r.symbol_id)?),
+            params: json(PT, at, &r.pattern_params)?,
+            run: read_opt_int(PT, at, "optimization_run_id", r.optimization_run_id)?
+                .map(OptimizationRunId),
+            updated_at: read_int(PT, at, "updated_at", r.updated_at)?,
+        })
+    }
+}
+
+impl D1Store {
+    /// `SELECT EXISTS (…) AS found` with one parameter.
+    async fn exists(&self, sql: &str, param: worker::wasm_bindgen::JsValue) -> Result<bool, StoreError> {
+        let stmt = self.stmt(sql, &[param])?;
+        let res = self.exec(stmt, "row").await?;
+        Ok(decode::<FoundRow>(PT, &res)?
+            .first()
+            .is_some_and(|r| r.found != 0.0))
+    }
+}
+
+impl TradingPrefsStore for D1Store {
+    async fn trading_prefs(&self, user: UserId) -> Result<Option<TradingPrefs>, StoreError> {
+        let stmt = self.stmt(
+            "SELECT id, risk_per_trade, default_rr FROM users WHERE id = ?1",
+            &[int("user id", user.0)?],
+        )?;
+        Ok(self
+            .rows::<TradingRow, TradingPrefs>(UT, stmt, "user")
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn set_trading_prefs(
+        &self,
+        user: UserId,
+        prefs: &TradingPrefs,
+    ) -> Result<(), StoreError> {
+        let stmt = self.stmt(
+            "UPDATE users SET risk_per_trade = ?2, default_rr = ?3 WHERE id = ?1",
+            &[
+                int("user id", user.0)?,
+                opt_real("risk_per_trade", prefs.risk_per_trade_pct.map(RiskPerTradePct::get))?,
+                opt_real("default_rr", prefs.default_rr.map(DefaultRr::get))?,
+            ],
+        )?;
+        let res = self.exec(stmt, "user").await?;
+        if changes(&res)? == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn tuned_params(&self, user: UserId) -> Result<Vec<TunedParams>, StoreError> {
+        let stmt = self.stmt(
+            "SELECT id, symbol_id, pattern_params, optimization_run_id, updated_at \
+             FROM user_symbol_preferences WHERE user_id = ?1 AND params_source = 'optimizer' \
+             AND pattern_params IS NOT NULL ORDER BY symbol_id",
+            &[int("user id", user.0)?],
+        )?;
+        self.rows::<TunedRow, TunedParams>(PT, stmt, "user").await
+    }
+
+    async fn apply_tuned_params(
+        &self,
+        user: UserId,
+        params: &[TunedParams],
+    ) -> Result<(), StoreError> {
+        // `[[symbol, {params}, run|null, updated_at], …]`; json_extract of an object gives its
+        // JSON text back, which the schema's json_valid check accepts.
+        let mut rows = Vec::with_capacity(params.len());
+        for p in params {
+            let run = p
+                .run
+                .map(|r| exact_int("run id", r.0))
+                .transpose()?
+                .map_or_else(|| "null".to_owned(), |r| r.to_string());
+            rows.push(format!(
+                "[{},{},{},{}]",
+                exact_int("symbol id", p.symbol.0)?,
+                p.params.text(),
+                run,
+                exact_int("updated_at", p.updated_at)?
+            ));
+        }
+        let user_id = int("user id", user.0)?;
+        // `WHERE true` keeps SQLite from reading `ON CONFLICT` as a join constraint.
+        let stmt = self.stmt(
+            "INSERT INTO user_symbol_preferences (user_id, symbol_id, pattern_params, \
+             params_source, optimization_run_id, updated_at) \
+             SELECT ?1, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), \
+             'optimizer', json_extract(j.value, '$[2]'), json_extract(j.value, '$[3]') \
+             FROM json_each(?2) j WHERE true \
+             ON CONFLICT (user_id, symbol_id) DO UPDATE SET \
+             pattern_params = excluded.pattern_params, params_source = 'optimizer', \
+             optimization_run_id = excluded.optimization_run_id, \
+             updated_at = excluded.updated_at",
+            &[user_id.clone(), text(&format!("[{}]", rows.join(",")))],
+        )?;
+        match self.exec(stmt, "user").await {
+            Ok(_) => Ok(()),
+            Err(StoreError::NotFound(_)) => {
+                if !self
+                    .exists(
+                        "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1) AS found",
+                        user_id,
+                    )
+                    .await?
+                {
+                    return Err(StoreError::NotFound("user"));
+                }
+                for p in params {
+                    if !self
+                        .exists(
+                            "SELECT EXISTS (SELECT 1 FROM symbols WHERE id = ?1) AS found",
+                            int("symbol id", p.symbol.0)?,
+                        )
+                        .await?
+                    {
+                        return Err(StoreError::NotFound("symbol"));
+                    }
+                }
+                Err(StoreError::NotFound("optimization run"))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn clear_tuned_params(&self, user: UserId, now: i64) -> Result<u64, StoreError> {
+        let stmt = self.stmt(
+            "UPDATE user_symbol_preferences SET pattern_params = NULL, params_source = NULL, \
+             optimization_run_id = NULL, updated_at = ?2 \
+             WHERE user_id = ?1 AND params_source = 'optimizer'",
+            &[int("user id", user.0)?, int("now", now)?],
+        )?;
+        let res = self.exec(stmt, "user").await?;
+        changes(&res)
     }
 }

@@ -1,13 +1,15 @@
 //! The optimizer port in memory. Checks first, then one `RefCell` borrow per write (atomic
 //! like the SQL statement): status moves are guarded by [`JobStatus::can_move_to`], a run is
-//! inserted once per `(job, symbol, tf, pattern type, params key)`.
+//! inserted once per `(job, symbol, tf, pattern type, params key)`. Trading preferences and
+//! tuned params (the [`TradingPrefsStore`] half) are maps keyed by user (and symbol).
 
 use crate::MemoryStore;
 use cl_app::ports::optimization::{
     JobProgress, JobStatus, NewOptimizationJob, NewOptimizationRun, OptimizationJobId,
     OptimizationRunId, OptimizationStore, RunScore, StoredOptimizationJob, StoredOptimizationRun,
+    TradingPrefs, TradingPrefsStore, TunedParams,
 };
-use cl_app::ports::{exact_int, StoreError, SymbolStore, UserStore};
+use cl_app::ports::{exact_int, StoreError, SymbolId, SymbolStore, UserId, UserStore};
 use cl_domain::{PatternType, Timeframe};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -21,6 +23,8 @@ pub(crate) struct OptimizationState {
     runs: BTreeMap<OptimizationRunId, StoredOptimizationRun>,
     keys: Vec<RunKey>,
     last_id: i64,
+    trading: BTreeMap<UserId, TradingPrefs>,
+    tuned: BTreeMap<(UserId, SymbolId), TunedParams>,
 }
 
 fn limit_of(limit: u32) -> Result<usize, StoreError> {
@@ -64,12 +68,34 @@ impl OptimizationStore for MemoryStore {
         Ok(self.optimization.borrow().jobs.get(&id).cloned())
     }
 
-    async fn jobs(&self, limit: u32) -> Result<Vec<StoredOptimizationJob>, StoreError> {
+    async fn jobs(
+        &self,
+        before: Option<(i64, OptimizationJobId)>,
+        limit: u32,
+    ) -> Result<Vec<StoredOptimizationJob>, StoreError> {
         let n = limit_of(limit)?;
-        let mut v: Vec<_> = self.optimization.borrow().jobs.values().cloned().collect();
+        let mut v: Vec<_> = self
+            .optimization
+            .borrow()
+            .jobs
+            .values()
+            .filter(|j| before.is_none_or(|b| (j.new.created_at, j.id) < b))
+            .cloned()
+            .collect();
         v.sort_by_key(|j| std::cmp::Reverse((j.new.created_at, j.id)));
         v.truncate(n);
         Ok(v)
+    }
+
+    async fn next_active_job(&self) -> Result<Option<StoredOptimizationJob>, StoreError> {
+        Ok(self
+            .optimization
+            .borrow()
+            .jobs
+            .values()
+            .filter(|j| matches!(j.status, JobStatus::Queued | JobStatus::Running))
+            .min_by_key(|j| (j.new.created_at, j.id))
+            .cloned())
     }
 
     async fn set_job_status(
@@ -186,5 +212,78 @@ impl OptimizationStore for MemoryStore {
         });
         v.truncate(n);
         Ok(v)
+    }
+}
+
+impl TradingPrefsStore for MemoryStore {
+    async fn trading_prefs(&self, user: UserId) -> Result<Option<TradingPrefs>, StoreError> {
+        if self.user(user).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.optimization
+                .borrow()
+                .trading
+                .get(&user)
+                .copied()
+                .unwrap_or_default(),
+        ))
+    }
+
+    async fn set_trading_prefs(
+        &self,
+        user: UserId,
+        prefs: &TradingPrefs,
+    ) -> Result<(), StoreError> {
+        if self.user(user).await?.is_none() {
+            return Err(StoreError::NotFound("user"));
+        }
+        self.optimization.borrow_mut().trading.insert(user, *prefs);
+        Ok(())
+    }
+
+    async fn tuned_params(&self, user: UserId) -> Result<Vec<TunedParams>, StoreError> {
+        Ok(self
+            .optimization
+            .borrow()
+            .tuned
+            .range((user, SymbolId(i64::MIN))..=(user, SymbolId(i64::MAX)))
+            .map(|(_, t)| t.clone())
+            .collect())
+    }
+
+    async fn apply_tuned_params(
+        &self,
+        user: UserId,
+        params: &[TunedParams],
+    ) -> Result<(), StoreError> {
+        if self.user(user).await?.is_none() {
+            return Err(StoreError::NotFound("user"));
+        }
+        let symbols = self.list_symbols(false).await?;
+        for p in params {
+            exact_int("updated_at", p.updated_at)?;
+            if !symbols.iter().any(|s| s.id == p.symbol) {
+                return Err(StoreError::NotFound("symbol"));
+            }
+            if p.run
+                .is_some_and(|r| !self.optimization.borrow().runs.contains_key(&r))
+            {
+                return Err(StoreError::NotFound("optimization run"));
+            }
+        }
+        let mut st = self.optimization.borrow_mut();
+        for p in params {
+            st.tuned.insert((user, p.symbol), p.clone());
+        }
+        Ok(())
+    }
+
+    async fn clear_tuned_params(&self, user: UserId, now: i64) -> Result<u64, StoreError> {
+        exact_int("now", now)?;
+        let mut st = self.optimization.borrow_mut();
+        let before = st.tuned.len();
+        st.tuned.retain(|(u, _), _| *u != user);
+        Ok((before - st.tuned.len()) as u64)
     }
 }

@@ -1,12 +1,15 @@
 //! [`OptimizationStore`] over Postgres. Every write is one statement: a status move is
 //! `UPDATE … WHERE status IN (predecessors)` (the row lock serialises racers), a run insert is
 //! `ON CONFLICT (job, symbol, tf, type, params_hash) DO NOTHING`. JSON columns are JSONB,
-//! bound as text and read back as text, then parsed (JSONB re-formats the text).
+//! bound as text and read back as text, then parsed (JSONB re-formats the text). Tuned params
+//! are one `INSERT … SELECT FROM unnest(…) ON CONFLICT (user_id, symbol_id) DO UPDATE`, after a
+//! read that names a missing user, symbol or run.
 
 use crate::PgStore;
 use cl_app::ports::optimization::{
     JobProgress, JobStatus, JsonText, NewOptimizationJob, NewOptimizationRun, OptimizationJobId,
-    OptimizationRunId, OptimizationStore, RunScore, StoredOptimizationJob, StoredOptimizationRun,
+    DefaultRr, OptimizationRunId, OptimizationStore, RiskPerTradePct, RunScore,
+    StoredOptimizationJob, StoredOptimizationRun, TradingPrefs, TradingPrefsStore, TunedParams,
 };
 use cl_app::ports::{exact_int, StoreError, SymbolId, UserId};
 use cl_domain::{PatternType, Timeframe};
@@ -177,19 +180,39 @@ impl OptimizationStore for PgStore<'_> {
         .transpose()
     }
 
-    async fn jobs(&self, limit: u32) -> Result<Vec<StoredOptimizationJob>, StoreError> {
+    async fn jobs(
+        &self,
+        before: Option<(i64, OptimizationJobId)>,
+        limit: u32,
+    ) -> Result<Vec<StoredOptimizationJob>, StoreError> {
         let limit = limit_of(limit)?;
+        let (at, id) = before.map_or((None, None), |(at, id)| (Some(at), Some(id.0)));
         self.query(
             &format!(
                 "SELECT {JOB_COLS} FROM optimization_jobs \
+                 WHERE $2::int8 IS NULL OR (created_at, id) < ($2, $3) \
                  ORDER BY created_at DESC, id DESC LIMIT $1"
             ),
-            &[(&limit, Type::INT8)],
+            &[(&limit, Type::INT8), (&at, Type::INT8), (&id, Type::INT8)],
         )
         .await?
         .iter()
         .map(job_row)
         .collect()
+    }
+
+    async fn next_active_job(&self) -> Result<Option<StoredOptimizationJob>, StoreError> {
+        self.query(
+            &format!(
+                "SELECT {JOB_COLS} FROM optimization_jobs \
+                 WHERE status IN ('queued', 'running') ORDER BY created_at, id LIMIT 1"
+            ),
+            &[],
+        )
+        .await?
+        .first()
+        .map(job_row)
+        .transpose()
     }
 
     async fn set_job_status(
@@ -316,5 +339,154 @@ impl OptimizationStore for PgStore<'_> {
         .iter()
         .map(run_row)
         .collect()
+    }
+}
+
+const UT: &str = "users";
+const PT: &str = "user_symbol_preferences";
+
+impl TradingPrefsStore for PgStore<'_> {
+    async fn trading_prefs(&self, user: UserId) -> Result<Option<TradingPrefs>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT id, risk_per_trade, default_rr FROM users WHERE id = $1",
+                &[(&user.0, Type::INT8)],
+            )
+            .await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let bad = |e| StoreError::corrupt(UT, Some(user.0), e);
+        Ok(Some(TradingPrefs {
+            risk_per_trade_pct: get::<Option<f64>>(row, UT, "risk_per_trade")?
+                .map(RiskPerTradePct::new)
+                .transpose()
+                .map_err(bad)?,
+            default_rr: get::<Option<f64>>(row, UT, "default_rr")?
+                .map(DefaultRr::new)
+                .transpose()
+                .map_err(bad)?,
+        }))
+    }
+
+    async fn set_trading_prefs(
+        &self,
+        user: UserId,
+        prefs: &TradingPrefs,
+    ) -> Result<(), StoreError> {
+        let risk = prefs.risk_per_trade_pct.map(RiskPerTradePct::get);
+        let rr = prefs.default_rr.map(DefaultRr::get);
+        let rows = self
+            .query(
+                "UPDATE users SET risk_per_trade = $2, default_rr = $3 WHERE id = $1 RETURNING id",
+                &[
+                    (&user.0, Type::INT8),
+                    (&risk, Type::FLOAT8),
+                    (&rr, Type::FLOAT8),
+                ],
+            )
+            .await?;
+        if rows.is_empty() {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn tuned_params(&self, user: UserId) -> Result<Vec<TunedParams>, StoreError> {
+        self.query(
+            "SELECT id, symbol_id, pattern_params::text AS pattern_params, optimization_run_id, \
+             updated_at FROM user_symbol_preferences \
+             WHERE user_id = $1 AND params_source = 'optimizer' AND pattern_params IS NOT NULL \
+             ORDER BY symbol_id",
+            &[(&user.0, Type::INT8)],
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(TunedParams {
+                symbol: SymbolId(get(row, PT, "symbol_id")?),
+                params: required(json(row, PT, "pattern_params")?, PT)?,
+                run: get::<Option<i64>>(row, PT, "optimization_run_id")?.map(OptimizationRunId),
+                updated_at: get(row, PT, "updated_at")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn apply_tuned_params(
+        &self,
+        user: UserId,
+        params: &[TunedParams],
+    ) -> Result<(), StoreError> {
+        let symbols: Vec<i64> = params.iter().map(|p| p.symbol.0).collect();
+        let texts: Vec<String> = params.iter().map(|p| p.params.text()).collect();
+        let runs: Vec<Option<i64>> = params.iter().map(|p| p.run.map(|r| r.0)).collect();
+        let known_runs: Vec<i64> = runs.iter().flatten().copied().collect();
+        let times: Vec<i64> = params
+            .iter()
+            .map(|p| exact_int("updated_at", p.updated_at))
+            .collect::<Result<_, _>>()?;
+        // Name what is missing before the write (a foreign key error does not say which).
+        let probe = self
+            .query(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1) AS user_ok, \
+                 (SELECT count(DISTINCT id) FROM symbols WHERE id = ANY($2)) AS symbols, \
+                 (SELECT count(DISTINCT id) FROM optimization_runs WHERE id = ANY($3)) AS runs, \
+                 cardinality(ARRAY(SELECT DISTINCT unnest($2::int8[]))) AS want_symbols, \
+                 cardinality(ARRAY(SELECT DISTINCT unnest($3::int8[]))) AS want_runs",
+                &[
+                    (&user.0, Type::INT8),
+                    (&symbols, Type::INT8_ARRAY),
+                    (&known_runs, Type::INT8_ARRAY),
+                ],
+            )
+            .await?;
+        let row = probe
+            .first()
+            .ok_or_else(|| StoreError::Unavailable("no answer".into()))?;
+        if !get::<bool>(row, PT, "user_ok")? {
+            return Err(StoreError::NotFound("user"));
+        }
+        let count = |c: &str| -> Result<i64, StoreError> {
+            get::<Option<i64>>(row, PT, c).map(|v| v.unwrap_or(0))
+        };
+        if count("symbols")? != i64::from(get::<i32>(row, PT, "want_symbols")?) {
+            return Err(StoreError::NotFound("symbol"));
+        }
+        if count("runs")? != i64::from(get::<i32>(row, PT, "want_runs")?) {
+            return Err(StoreError::NotFound("optimization run"));
+        }
+        self.query(
+            "INSERT INTO user_symbol_preferences (user_id, symbol_id, pattern_params, \
+             params_source, optimization_run_id, updated_at) \
+             SELECT $1, x.s, x.p::jsonb, 'optimizer', x.r, x.t \
+             FROM unnest($2::int8[], $3::text[], $4::int8[], $5::int8[]) AS x(s, p, r, t) \
+             ON CONFLICT (user_id, symbol_id) DO UPDATE SET \
+             pattern_params = EXCLUDED.pattern_params, params_source = 'optimizer', \
+             optimization_run_id = EXCLUDED.optimization_run_id, \
+             updated_at = EXCLUDED.updated_at",
+            &[
+                (&user.0, Type::INT8),
+                (&symbols, Type::INT8_ARRAY),
+                (&texts, Type::TEXT_ARRAY),
+                (&runs, Type::INT8_ARRAY),
+                (&times, Type::INT8_ARRAY),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn clear_tuned_params(&self, user: UserId, now: i64) -> Result<u64, StoreError> {
+        exact_int("now", now)?;
+        let rows = self
+            .query(
+                "UPDATE user_symbol_preferences SET pattern_params = NULL, \
+                 params_source = NULL, optimization_run_id = NULL, updated_at = $2 \
+                 WHERE user_id = $1 AND params_source = 'optimizer' RETURNING id",
+                &[(&user.0, Type::INT8), (&now, Type::INT8)],
+            )
+            .await?;
+        Ok(rows.len() as u64)
     }
 }

@@ -320,11 +320,22 @@ pub trait OptimizationStore {
     async fn job(&self, id: OptimizationJobId)
         -> Result<Option<StoredOptimizationJob>, StoreError>;
 
-    /// Jobs newest first (`created_at` desc, id desc), at most `limit`.
+    /// Jobs newest first (`created_at` desc, id desc), at most `limit`, strictly after the
+    /// keyset position `before` = `(created_at, id)` of the last job of the previous page.
     ///
     /// # Errors
     /// `Invalid` (limit 0); `Unavailable` or `Corrupt`.
-    async fn jobs(&self, limit: u32) -> Result<Vec<StoredOptimizationJob>, StoreError>;
+    async fn jobs(
+        &self,
+        before: Option<(i64, OptimizationJobId)>,
+        limit: u32,
+    ) -> Result<Vec<StoredOptimizationJob>, StoreError>;
+
+    /// The oldest queued or running job (`created_at`, id ascending): the next to advance.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn next_active_job(&self) -> Result<Option<StoredOptimizationJob>, StoreError>;
 
     /// Moves a job to `to` if its current status may move there; `false` when it may not.
     /// Running stamps `started_at`, a terminal status `finished_at` (and `error` when given).
@@ -370,6 +381,143 @@ pub trait OptimizationStore {
     ) -> Result<Vec<StoredOptimizationRun>, StoreError>;
 }
 
+/// A user's risk per trade, % of the balance: `0.1..=10`, at most 2 decimals.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct RiskPerTradePct(f64);
+
+/// A user's default reward:risk target: `0.5..=10`, at most 2 decimals.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct DefaultRr(f64);
+
+/// Why a trading preference was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TradingPrefError {
+    /// Not finite or outside the range.
+    #[error("must be between {0} and {1}")]
+    OutOfRange(&'static str, &'static str),
+    /// More than 2 decimals.
+    #[error("at most 2 decimal places")]
+    TooManyDecimals,
+}
+
+/// Whether `v` has at most 2 decimals (tolerating binary representation noise).
+fn two_decimals(v: f64) -> bool {
+    let scaled = v * 100.0;
+    (scaled - scaled.round()).abs() < 1e-6
+}
+
+fn checked(v: f64, lo: f64, hi: f64, names: (&'static str, &'static str)) -> Result<f64, TradingPrefError> {
+    if !(v.is_finite() && (lo..=hi).contains(&v)) {
+        return Err(TradingPrefError::OutOfRange(names.0, names.1));
+    }
+    if !two_decimals(v) {
+        return Err(TradingPrefError::TooManyDecimals);
+    }
+    Ok(v)
+}
+
+impl RiskPerTradePct {
+    /// The default when the user has not set one.
+    pub const DEFAULT: f64 = 1.0;
+
+    /// Checks range and decimals.
+    ///
+    /// # Errors
+    /// [`TradingPrefError`].
+    pub fn new(v: f64) -> Result<Self, TradingPrefError> {
+        checked(v, 0.1, 10.0, ("0.1", "10")).map(Self)
+    }
+
+    /// The percent.
+    pub const fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl DefaultRr {
+    /// The default when the user has not set one (detection.md §6 `default_rr`).
+    pub const DEFAULT: f64 = 3.0;
+
+    /// Checks range and decimals.
+    ///
+    /// # Errors
+    /// [`TradingPrefError`].
+    pub fn new(v: f64) -> Result<Self, TradingPrefError> {
+        checked(v, 0.5, 10.0, ("0.5", "10")).map(Self)
+    }
+
+    /// The ratio.
+    pub const fn get(self) -> f64 {
+        self.0
+    }
+}
+
+/// The trading columns of `users`; `None` = the default.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TradingPrefs {
+    /// `users.risk_per_trade`.
+    pub risk_per_trade_pct: Option<RiskPerTradePct>,
+    /// `users.default_rr`.
+    pub default_rr: Option<DefaultRr>,
+}
+
+/// Optimizer-tuned params applied to one of a user's symbols
+/// (`user_symbol_preferences.pattern_params` with `params_source = 'optimizer'`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TunedParams {
+    /// The symbol.
+    pub symbol: SymbolId,
+    /// The per (type, TF) entries, as the optimizer wrote them.
+    pub params: JsonText,
+    /// The run recorded as the source (`optimization_run_id`; `None` once that run is gone).
+    pub run: Option<OptimizationRunId>,
+    /// When it was applied.
+    pub updated_at: i64,
+}
+
+/// The user's trading preferences and the optimizer's tuned params.
+///
+/// Lives with the optimizer port because tuned params are the optimizer's output; the two
+/// trading columns of `users` ride along as the settings page shows them together.
+#[allow(async_fn_in_trait)]
+pub trait TradingPrefsStore {
+    /// The user's trading preferences; `None` for an unknown user.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn trading_prefs(&self, user: UserId) -> Result<Option<TradingPrefs>, StoreError>;
+
+    /// Replaces the user's trading preferences.
+    ///
+    /// # Errors
+    /// `NotFound("user")`; `Unavailable`.
+    async fn set_trading_prefs(&self, user: UserId, prefs: &TradingPrefs)
+        -> Result<(), StoreError>;
+
+    /// The user's tuned params, by symbol id.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Corrupt`.
+    async fn tuned_params(&self, user: UserId) -> Result<Vec<TunedParams>, StoreError>;
+
+    /// Upserts the tuned params of each listed symbol in ONE write (source `optimizer`,
+    /// the run recorded), keeping the rows' notification flags.
+    ///
+    /// # Errors
+    /// `NotFound("user" | "symbol" | "optimization run")`; `Invalid`; `Unavailable`.
+    async fn apply_tuned_params(
+        &self,
+        user: UserId,
+        params: &[TunedParams],
+    ) -> Result<(), StoreError>;
+
+    /// Clears every optimizer-tuned param of the user (back to defaults); how many symbols.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn clear_tuned_params(&self, user: UserId, now: i64) -> Result<u64, StoreError>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,5 +560,21 @@ mod tests {
         let y = JsonText::parse(r#"{"a":1,"b":[1,2]}"#).map(|j| j.value().clone());
         assert_eq!(x, y);
         assert!(JsonText::parse("{").is_err());
+    }
+
+    #[test]
+    fn trading_prefs_check_range_and_decimals() {
+        assert_eq!(RiskPerTradePct::new(1.25).map(RiskPerTradePct::get), Ok(1.25));
+        assert!(RiskPerTradePct::new(0.1).is_ok() && RiskPerTradePct::new(10.0).is_ok());
+        for bad in [0.0, 0.09, 10.01, f64::NAN, f64::INFINITY, -1.0] {
+            assert!(RiskPerTradePct::new(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            RiskPerTradePct::new(1.234),
+            Err(TradingPrefError::TooManyDecimals)
+        );
+        assert_eq!(DefaultRr::new(2.5).map(DefaultRr::get), Ok(2.5));
+        assert!(DefaultRr::new(0.49).is_err() && DefaultRr::new(10.5).is_err());
+        assert_eq!(DefaultRr::new(3.001), Err(TradingPrefError::TooManyDecimals));
     }
 }
