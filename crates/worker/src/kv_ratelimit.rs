@@ -15,6 +15,16 @@
 //!   most once per second per window and isolate) with the isolate's own count, and applies
 //!   the fixed window of `Rule::decide`. A refused request is not counted.
 //!
+//! - short windows (under [`QUIET_BELOW_SECS`], i.e. the 10/s API limits) start *quiet*: while
+//!   this isolate has seen fewer than half the limit in the window, it decides from memory alone
+//!   and touches KV not at all. Such a window ends before KV could carry its count to another
+//!   location anyway (~60 s), and a subject that sends one request now and then (most clients)
+//!   then costs no KV operation. Once a window reaches half the limit in one isolate it is *hot*
+//!   and follows the shard protocol above (its quiet hits are part of the first write). The
+//!   price: another isolate that is itself still quiet does not see them, so a subject spread
+//!   over `n` isolates may get up to `n × limit / 2` before any of them turns hot (a soft limit,
+//!   like the rest of this file; docs/decisions.md, "Per-IP API limit").
+//!
 //! Errors: a KV read or write failure is `StoreError::Unavailable` (the caller fails closed on
 //! auth routes; the count of an allowed hit stays pending and is written next time); a subject
 //! the key format refuses is `StoreError::Invalid`. A shard value that is not a number counts
@@ -34,6 +44,8 @@ pub const WRITE_EVERY_MS: i64 = 1_000;
 pub const READ_EVERY_MS: i64 = 1_000;
 /// KV's smallest TTL; shard keys live this long past the end of their window.
 pub const TTL_MARGIN_SECS: u64 = 60;
+/// Windows shorter than this start quiet (memory only, up to half the limit per isolate).
+pub const QUIET_BELOW_SECS: u32 = 60;
 /// Windows tracked per isolate before the ones with nothing to write are dropped.
 pub const MAX_TRACKED_WINDOWS: usize = 10_000;
 
@@ -283,6 +295,15 @@ impl<'a, K: CounterKv> KvRateLimits<'a, K> {
     }
 }
 
+/// How many hits of a window one isolate decides from memory before it reads KV.
+fn quiet_share(rule: &Rule) -> u32 {
+    if rule.window_secs < QUIET_BELOW_SECS {
+        rule.limit / 2
+    } else {
+        0
+    }
+}
+
 fn write_due(w: &WindowState, now: i64) -> bool {
     w.wrote_at
         .is_none_or(|at| now.saturating_sub(at) >= WRITE_EVERY_MS)
@@ -297,6 +318,20 @@ impl<K: CounterKv> RateLimitStore for KvRateLimits<'_, K> {
             .saturating_add(i64::from(rule.window_secs.max(1)))
             .saturating_mul(1_000);
         self.counters.prune(now_ms);
+
+        // A quiet window (never read, below this isolate's quiet share): memory only.
+        {
+            let mut windows = self.counters.windows.borrow_mut();
+            let w = windows.entry(key.clone()).or_insert_with(|| WindowState {
+                ends_at,
+                ..WindowState::default()
+            });
+            if w.read_at.is_none() && w.count() < quiet_share(rule) {
+                let decision = rule.decide(w.count(), now_ms);
+                w.pending = w.pending.saturating_add(1);
+                return Ok(decision);
+            }
+        }
 
         let must_read = self
             .counters
@@ -552,6 +587,67 @@ mod tests {
         assert_eq!(c.pending(), 0);
         let stored = kv.data.borrow().get(&shard_key(&key, 0)).cloned();
         assert_eq!(stored.map(|(v, _)| v), Some("3".to_string()));
+    }
+
+    #[test]
+    fn a_per_second_window_is_memory_only_until_half_the_limit() {
+        let kv = FakeKv::default();
+        let c = IsolateCounters::new(2);
+        let rule = rules::API_PER_IP; // 10/s
+        let at = T0 + 100;
+        for i in 0..5 {
+            assert!(allowed(&hit(&kv, &c, &rule, at + i)));
+        }
+        assert_eq!(kv.puts.get(), 0, "quiet: no KV write");
+        assert!(kv.data.borrow().is_empty());
+        // The 6th turns the window hot: one read, one write holding all six.
+        assert!(allowed(&hit(&kv, &c, &rule, at + 5)));
+        assert_eq!(kv.puts.get(), 1);
+        let key = window_key("api_ip", "203.0.113.7", rule.window_start(at)).unwrap();
+        let stored = kv.data.borrow().get(&shard_key(&key, 2)).cloned();
+        assert_eq!(stored.map(|(v, _)| v), Some("6".to_string()));
+        // Still exact within the isolate: 10 allowed, the 11th refused until the next second.
+        let rest: Vec<_> = (6..12).map(|i| hit(&kv, &c, &rule, at + i)).collect();
+        assert_eq!(rest.iter().filter(|r| allowed(r)).count(), 4);
+        assert_eq!(
+            rest[4],
+            Ok(Decision::Limited {
+                retry_after_secs: 1
+            })
+        );
+        // Another subject, or the next second, starts quiet again.
+        kv.now.set(at + 1_000);
+        assert!(allowed(&run(
+            KvRateLimits::new(&kv, &c).hit(&rule, "203.0.113.8", at + 1_000)
+        )));
+        assert!(allowed(&hit(&kv, &c, &rule, at + 1_000)));
+        assert_eq!(kv.puts.get(), 2, "only the hot window and its final write");
+    }
+
+    #[test]
+    fn a_hot_isolate_sees_the_shards_of_other_hot_isolates() {
+        let kv = FakeKv::default();
+        let (a, b) = (IsolateCounters::new(1), IsolateCounters::new(2));
+        let rule = rules::API_PER_IP;
+        let at = T0 + 200;
+        // A turns hot and writes 6; B, quiet for 5, reads A's 6 at its 6th: 6 + 5 = 11 > 10.
+        for i in 0..6 {
+            assert!(allowed(&hit(&kv, &a, &rule, at + i)));
+        }
+        for i in 0..5 {
+            assert!(allowed(&hit(&kv, &b, &rule, at + 10 + i)));
+        }
+        assert!(matches!(
+            hit(&kv, &b, &rule, at + 20),
+            Ok(Decision::Limited { .. })
+        ));
+    }
+
+    #[test]
+    fn minute_windows_are_never_quiet() {
+        assert_eq!(quiet_share(&rules::LOGIN_PER_IP_MINUTE), 0);
+        assert_eq!(quiet_share(&rules::API_KEY_DEFAULT_PER_MINUTE), 0);
+        assert_eq!(quiet_share(&rules::API_PER_KEY), 5);
     }
 
     #[test]
