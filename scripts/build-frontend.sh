@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the Leptos CSR web app into frontend/dist/ (served by the worker as static assets).
 #
-#   cargo (wasm-release profile, wasm32) -> wasm-bindgen --target web -> wasm-opt -Oz (npm binaryen)
-#   -> copy frontend/public/* -> print the wasm size (raw / gzip / brotli).
+#   cargo (wasm-release profile, wasm32; both apps: cl-frontend = user, cl-admin = /admin/*)
+#   -> wasm-bindgen --target web -> wasm-opt -Oz (npm binaryen) -> copy frontend/public/*
+#   -> print each wasm's size (raw / gzip / brotli).
 #
 # Needs: the wasm32-unknown-unknown target, `wasm-bindgen` on PATH with the same version as the
 # wasm-bindgen crate in Cargo.lock, and `npm ci` (for node_modules/.bin/wasm-opt; optional).
@@ -39,63 +40,78 @@ fi
 # dev builds): about 70 KiB less brotli wasm, same behaviour. RUSTFLAGS replaces the target's
 # rustflags of .cargo/config.toml, so the getrandom backend flag is repeated here.
 export RUSTFLAGS="${RUSTFLAGS:-} --cfg getrandom_backend=\"wasm_js\" --cfg erase_components"
-log "cargo build -p cl-frontend --profile $PROFILE --target $TRIPLE (RUSTFLAGS: $RUSTFLAGS)"
-cargo build -p cl-frontend --profile "$PROFILE" --target "$TRIPLE"
-
-WASM_IN=""
-for name in cl_frontend cl-frontend; do
-  if [ -f "$TARGET_DIR/$TRIPLE/$PROFILE/$name.wasm" ]; then
-    WASM_IN="$TARGET_DIR/$TRIPLE/$PROFILE/$name.wasm"
-    break
-  fi
-done
-[ -n "$WASM_IN" ] || die "no cl-frontend wasm under $TARGET_DIR/$TRIPLE/$PROFILE"
+log "cargo build -p cl-frontend --bins --profile $PROFILE --target $TRIPLE (RUSTFLAGS: $RUSTFLAGS)"
+cargo build -p cl-frontend --bins --profile "$PROFILE" --target "$TRIPLE"
 
 log "fresh $DIST"
 rm -rf "$DIST"
 mkdir -p "$PKG"
 
-log "wasm-bindgen $cli_version ($WASM_IN)"
-wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
-  --out-dir "$PKG" --out-name app "$WASM_IN"
-
+# Two apps (docs/decisions.md, "frontend split"): <cargo bin> <output name>. The user app is
+# pkg/app.js + pkg/app_bg.wasm (index.html), the admin app pkg/admin.js + pkg/admin_bg.wasm
+# (admin.html, served by the worker for /admin/*).
+APPS=("cl-frontend app" "cl-admin admin")
 WASM_OPT="$ROOT/node_modules/.bin/wasm-opt"
-if [ -x "$WASM_OPT" ]; then
-  log "wasm-opt -Oz ($("$WASM_OPT" --version))"
-  "$WASM_OPT" -Oz "$PKG/app_bg.wasm" -o "$PKG/app_bg.opt.wasm"
-  mv "$PKG/app_bg.opt.wasm" "$PKG/app_bg.wasm"
-else
-  warn "node_modules/.bin/wasm-opt missing (run npm ci); shipping the wasm without wasm-opt"
-fi
+[ -x "$WASM_OPT" ] || warn "node_modules/.bin/wasm-opt missing (run npm ci); shipping the wasm without wasm-opt"
+for app in "${APPS[@]}"; do
+  read -r bin out <<<"$app"
+  wasm_in=""
+  for name in "${bin//-/_}" "$bin"; do
+    if [ -f "$TARGET_DIR/$TRIPLE/$PROFILE/$name.wasm" ]; then
+      wasm_in="$TARGET_DIR/$TRIPLE/$PROFILE/$name.wasm"
+      break
+    fi
+  done
+  [ -n "$wasm_in" ] || die "no $bin wasm under $TARGET_DIR/$TRIPLE/$PROFILE"
+  log "wasm-bindgen $cli_version ($wasm_in -> pkg/$out)"
+  wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+    --out-dir "$PKG" --out-name "$out" "$wasm_in"
+  if [ -x "$WASM_OPT" ]; then
+    log "wasm-opt -Oz pkg/${out}_bg.wasm ($("$WASM_OPT" --version))"
+    "$WASM_OPT" -Oz "$PKG/${out}_bg.wasm" -o "$PKG/${out}_bg.opt.wasm"
+    mv "$PKG/${out}_bg.opt.wasm" "$PKG/${out}_bg.wasm"
+  fi
+done
 
 log "copy frontend/public/"
 cp -R "$ROOT/frontend/public/." "$DIST/"
 
-# Sizes of what the browser downloads.
-WASM_OUT="$PKG/app_bg.wasm"
-raw=$(wc -c <"$WASM_OUT")
-gz=$(gzip -9 -c "$WASM_OUT" | wc -c)
-br=""
-if python3 -c 'import brotli' >/dev/null 2>&1; then
-  br=$(python3 -c 'import brotli, sys; print(len(brotli.compress(open(sys.argv[1], "rb").read(), quality=11)))' "$WASM_OUT")
-elif command -v brotli >/dev/null 2>&1; then
-  br=$(brotli -q 11 -c "$WASM_OUT" | wc -c)
-elif command -v node >/dev/null 2>&1; then
-  # Node's zlib has brotli built in (quality 11 = the maximum, like brotli -q 11).
-  br=$(node -e 'const z = require("zlib"), fs = require("fs");
-    const out = z.brotliCompressSync(fs.readFileSync(process.argv[1]),
-      { params: { [z.constants.BROTLI_PARAM_QUALITY]: 11 } });
-    console.log(out.length);' "$WASM_OUT" 2>/dev/null || true)
-fi
-js_raw=$(wc -c <"$PKG/app.js")
-js_gz=$(gzip -9 -c "$PKG/app.js" | wc -c)
-
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
-br_text="n/a (no python3 brotli, brotli CLI or node)"
-if [ -n "$br" ]; then br_text="$br B ($(kib "$br"))"; fi
-echo "wasm app_bg.wasm: raw $raw B ($(kib "$raw")) | gzip $gz B ($(kib "$gz")) | brotli $br_text"
-echo "glue app.js:      raw $js_raw B ($(kib "$js_raw")) | gzip $js_gz B ($(kib "$js_gz"))"
-if [ -n "$br" ] && [ "$br" -gt "$BUDGET_BROTLI" ]; then
-  warn "wasm is $(kib "$br") brotli, over the $(kib "$BUDGET_BROTLI") budget"
+brotli_size() {
+  if python3 -c 'import brotli' >/dev/null 2>&1; then
+    python3 -c 'import brotli, sys; print(len(brotli.compress(open(sys.argv[1], "rb").read(), quality=11)))' "$1"
+  elif command -v brotli >/dev/null 2>&1; then
+    brotli -q 11 -c "$1" | wc -c
+  elif command -v node >/dev/null 2>&1; then
+    # Node's zlib has brotli built in (quality 11 = the maximum, like brotli -q 11).
+    node -e 'const z = require("zlib"), fs = require("fs");
+      const out = z.brotliCompressSync(fs.readFileSync(process.argv[1]),
+        { params: { [z.constants.BROTLI_PARAM_QUALITY]: 11 } });
+      console.log(out.length);' "$1" 2>/dev/null || true
+  fi
+}
+
+# Sizes of what the browser downloads, per app.
+over=""
+for app in "${APPS[@]}"; do
+  read -r _ out <<<"$app"
+  wasm="$PKG/${out}_bg.wasm"
+  raw=$(wc -c <"$wasm")
+  gz=$(gzip -9 -c "$wasm" | wc -c)
+  br="$(brotli_size "$wasm")"
+  br_text="n/a (no python3 brotli, brotli CLI or node)"
+  if [ -n "$br" ]; then br_text="$br B ($(kib "$br"))"; fi
+  js_raw=$(wc -c <"$PKG/$out.js")
+  js_gz=$(gzip -9 -c "$PKG/$out.js" | wc -c)
+  printf 'wasm %-16s raw %s B (%s) | gzip %s B (%s) | brotli %s\n' "${out}_bg.wasm:" \
+    "$raw" "$(kib "$raw")" "$gz" "$(kib "$gz")" "$br_text"
+  printf 'glue %-16s raw %s B (%s) | gzip %s B (%s)\n' "$out.js:" \
+    "$js_raw" "$(kib "$js_raw")" "$js_gz" "$(kib "$js_gz")"
+  if [ -n "$br" ] && [ "$br" -gt "$BUDGET_BROTLI" ]; then
+    over="$over ${out}_bg.wasm=$(kib "$br")"
+  fi
+done
+if [ -n "$over" ]; then
+  warn "over the $(kib "$BUDGET_BROTLI") brotli budget:$over"
 fi
 log "done: $DIST"

@@ -1,49 +1,32 @@
-//! The application root: router, page layout and the route table (product.md §2).
+//! The user app's root: the router and its route table (product.md §2). The admin area
+//! (`/admin/*`) is a separate app (`admin_app.rs`, its own wasm): its routes go there, not here.
 
-use leptos::html;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-use crate::components::{SiteFooter, SiteHeader};
-use crate::pages::{
-    AdminAudit, AdminErrors, AdminUsers, PaymentDetail, PortfolioDetail, Portfolios,
-    SettingsBilling, Tags, TradeDetail, TradeNew, Upgrade,
-};
 use crate::pages::{
     ApiDocs, ChartPage, Dashboard, Features, ForgotPassword, Health, Home, Login, NotFound,
     Patterns, Pricing, Privacy, Register, ResetPassword, SettingsAccount, SettingsApiKeys,
     SettingsIndex, SettingsNotifications, SettingsSecurity, SignalDetail, Signals, Terms,
     VerifyEmail,
 };
-use crate::session::provide_session;
+use crate::pages::{
+    PaymentDetail, PortfolioDetail, Portfolios, SettingsBilling, Tags, TradeDetail, TradeNew,
+    Upgrade,
+};
+use crate::shell::{OtherApp, Shell};
 
-/// The whole app: skip link, header, the routed `<main>`, footer.
+/// The user app: every page but the admin area, inside the shared [`Shell`] layout.
 ///
 /// Unknown paths render [`NotFound`]. The worker answers every extension-less path with
-/// `index.html`, so deep links such as `/pricing` land here and are routed client-side.
+/// `index.html` (`/admin/*` with `admin.html`), so deep links such as `/pricing` land here and
+/// are routed client-side; a client-side move into `/admin/*` reloads into the admin app.
 #[component]
 pub fn App() -> impl IntoView {
-    let main_ref = NodeRef::<html::Main>::new();
-    provide_session();
-
-    // The skip link moves focus (not just the scroll position) to the main landmark. It
-    // prevents the default so the router does not turn it into a navigation.
-    let skip_to_main = move |ev: leptos::ev::MouseEvent| {
-        ev.prevent_default();
-        if let Some(main) = main_ref.get() {
-            let _ = main.focus();
-            main.scroll_into_view();
-        }
-    };
-
     view! {
         <Router>
-            <a class="skip-link" href="#main" on:click=skip_to_main>
-                "Skip to main content"
-            </a>
-            <SiteHeader />
-            <main id="main" class="site-main" tabindex="-1" node_ref=main_ref>
+            <Shell>
                 <Routes fallback=|| view! { <NotFound /> }>
                     <Route path=path!("/") view=Home />
                     <Route path=path!("/features") view=Features />
@@ -75,13 +58,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/billing") view=SettingsBilling />
                     <Route path=path!("/upgrade") view=Upgrade />
                     <Route path=path!("/payments/:id") view=PaymentDetail />
-                    <Route path=path!("/admin/users") view=AdminUsers />
-                    <Route path=path!("/admin/errors") view=AdminErrors />
-                    <Route path=path!("/admin/audit") view=AdminAudit />
+                    <Route path=path!("/admin/*any") view=OtherApp />
                     <Route path=path!("/settings/notifications") view=SettingsNotifications />
                 </Routes>
-            </main>
-            <SiteFooter />
+            </Shell>
         </Router>
     }
 }

@@ -2,7 +2,7 @@
 // in-memory D1 and KV, the D1 migrations applied, and the built frontend as assets.
 import { Miniflare, Log, LogLevel } from "miniflare";
 import { readdirSync, readFileSync } from "node:fs";
-import { join, dirname } from "node:path";
+import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -89,7 +89,8 @@ export async function startWorker({ vars = {}, omit = [], hyperdrive, migrate = 
     kvNamespaces: ["KV"],
     d1Databases: ["DB"],
     assets: {
-      directory: join(ROOT, "frontend", "dist"),
+      // FRONTEND_DIST (relative to the repo) is the dist scripts/build-frontend.sh wrote.
+      directory: resolve(ROOT, process.env.FRONTEND_DIST || join("frontend", "dist")),
       binding: "ASSETS",
       routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true },
       assetConfig: { not_found_handling: "single-page-application" },

@@ -71,11 +71,39 @@ pub fn to_worker(resp: PlainResponse) -> Result<Response> {
         .fixed(resp.body))
 }
 
+/// The admin app's page: `/admin/*` navigations load it instead of `index.html` (the admin
+/// area is its own wasm, docs/decisions.md "frontend split").
+const ADMIN_PAGE: &str = "/admin.html";
+
+/// Whether `path` is a navigation into the admin app: `/admin` or `/admin/…` whose last
+/// segment has no file extension (a real file under `/admin/` stays a file lookup).
+fn is_admin_navigation(path: &str) -> bool {
+    let rest = match path.strip_prefix("/admin") {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+        _ => return false,
+    };
+    !rest.rsplit('/').next().unwrap_or_default().contains('.')
+}
+
 /// Serves a file of the built frontend (SPA fallback is configured in wrangler.toml) and
 /// adds the same security headers as the API. The fetched response's headers are
 /// immutable, so the response is rebuilt around the same (streamed) body.
+///
+/// `/admin/*` navigations get `admin.html` (the admin app); every other extension-less path
+/// falls back to `index.html` (the user app) through the SPA setting.
 pub async fn serve_asset(env: &Env, req: Request, ctx: &RequestContext) -> Result<Response> {
-    let fetched = env.assets(bindings::ASSETS)?.fetch_request(req).await?;
+    let assets = env.assets(bindings::ASSETS)?;
+    let mut url = req.url()?;
+    let fetched = if is_admin_navigation(url.path()) {
+        url.set_path(ADMIN_PAGE);
+        url.set_query(None);
+        let mut init = worker::RequestInit::new();
+        init.with_method(req.method()).with_headers(req.headers().clone());
+        let admin = Request::new_with_init(url.as_str(), &init)?;
+        assets.fetch_request(admin).await?
+    } else {
+        assets.fetch_request(req).await?
+    };
     let status = fetched.status_code();
     let mut plain: Headers = fetched.headers().entries().collect();
     cl_api::headers::apply_security_headers(&mut plain);

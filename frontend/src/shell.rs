@@ -1,0 +1,72 @@
+//! What the user app and the admin app share around their routes: the page layout and the
+//! hand-over between the two apps.
+//!
+//! The two apps are separate wasm binaries (see the library docs), so a route of the other
+//! app can only be reached by a full page load: the worker then serves that app's HTML.
+//! Links across apps carry `rel="external"` where we write them; any other client-side
+//! arrival on a foreign path (a plain link, `navigate(..)` after login) lands on
+//! [`OtherApp`], which reloads the page at that URL.
+
+use leptos::html;
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+use crate::components::{SiteFooter, SiteHeader};
+use crate::pages::NotFound;
+use crate::session::provide_session;
+
+/// The path this document was loaded at, captured when an app mounts.
+#[derive(Clone)]
+struct LoadedAt(String);
+
+/// Whether `path` belongs to the admin app (the worker's rule for serving `admin.html`).
+pub fn is_admin_path(path: &str) -> bool {
+    path == "/admin" || path.starts_with("/admin/")
+}
+
+/// The layout of both apps: skip link, header, the routed `<main>`, footer. Call it inside
+/// the `<Router>`; it also provides the session.
+#[component]
+pub fn Shell(children: Children) -> impl IntoView {
+    let main_ref = NodeRef::<html::Main>::new();
+    provide_session();
+    provide_context(LoadedAt(
+        window().location().pathname().unwrap_or_default(),
+    ));
+
+    // The skip link moves focus (not just the scroll position) to the main landmark. It
+    // prevents the default so the router does not turn it into a navigation.
+    let skip_to_main = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        if let Some(main) = main_ref.get() {
+            let _ = main.focus();
+            main.scroll_into_view();
+        }
+    };
+
+    view! {
+        <a class="skip-link" href="#main" on:click=skip_to_main>
+            "Skip to main content"
+        </a>
+        <SiteHeader />
+        <main id="main" class="site-main" tabindex="-1" node_ref=main_ref>
+            {children()}
+        </main>
+        <SiteFooter />
+    }
+}
+
+/// A path of the other app reached by a client-side navigation: reload the page so the
+/// worker serves the right app. If this document was itself loaded at this path (the server
+/// sent the wrong app), reloading would loop, so it shows "not found" instead.
+#[component]
+pub fn OtherApp() -> impl IntoView {
+    let location = use_location();
+    let path = location.pathname.get_untracked();
+    let loaded_here = use_context::<LoadedAt>().is_some_and(|at| at.0 == path);
+    if loaded_here {
+        return view! { <NotFound /> }.into_any();
+    }
+    let _ = window().location().reload();
+    view! { <p class="boot-message">"Loading…"</p> }.into_any()
+}
