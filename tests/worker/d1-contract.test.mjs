@@ -516,6 +516,23 @@ for (const name of notificationAdminCases) {
     }));
 }
 
+// The run-queue contract (crates/store-contract/src/run_queue.rs) on D1.
+const runQueueCases = await withWorker(
+  async ({ call, lines }) => (await json(await call("/run-queue-cases"), lines)).cases,
+);
+
+test("the run-queue contract lists its cases", () => {
+  assert.ok(Array.isArray(runQueueCases) && runQueueCases.length >= 3, `cases: ${runQueueCases}`);
+});
+
+for (const name of runQueueCases) {
+  test(`run-queue contract on D1: ${name}`, () =>
+    withWorker(async ({ call, lines }) => {
+      const body = await json(await call(`/run-run-queue/${name}`, { method: "POST" }), lines);
+      assert.deepEqual({ ok: body.ok, case: body.case }, { ok: true, case: name }, JSON.stringify(body));
+    }));
+}
+
 // The optimizer contract (crates/store-contract/src/optimization.rs) on D1.
 const optimizationCases = await withWorker(
   async ({ call, lines }) => (await json(await call("/optimization-cases"), lines)).cases,

@@ -175,6 +175,134 @@ pub fn validate(rows: &[RawRow]) -> (Vec<Candle>, Vec<BadRow>) {
     (good, bad)
 }
 
+/// Most skipped rows listed in an [`ImportOutcome`].
+pub const MAX_LISTED_ERRORS: usize = 100;
+/// Candles per `upsert_candles` call (each call is atomic on its own).
+const CHUNK: usize = 500;
+
+/// What [`import_candles`] stored.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ImportOutcome {
+    /// Valid rows.
+    pub valid: u64,
+    /// Newly stored 1m candles.
+    pub imported: u64,
+    /// Skipped rows, counted.
+    pub skipped: u64,
+    /// The first [`MAX_LISTED_ERRORS`] skipped rows.
+    pub errors: Vec<BadRow>,
+    /// Higher-TF buckets rewritten.
+    pub aggregated: u64,
+    /// First valid open time.
+    pub first_ts: Option<i64>,
+    /// Last valid open time.
+    pub last_ts: Option<i64>,
+}
+
+/// Why an import failed as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    /// The text is not the declared shape (nothing stored).
+    #[error(transparent)]
+    Shape(#[from] ShapeError),
+    /// The store failed (chunks before it are stored; a re-run is idempotent).
+    #[error(transparent)]
+    Store(#[from] crate::ports::StoreError),
+}
+
+/// The import use case (admin route): parse `text` as `format`, validate, store the 1m
+/// candles idempotently (`upsert_candles`: an existing candle is never rewritten), then
+/// rebuild the stored higher-TF buckets of the imported range from the 1m candles.
+///
+/// # Errors
+/// [`ImportError`].
+pub async fn import_candles<S>(
+    store: &S,
+    symbol: crate::ports::SymbolId,
+    text: &str,
+    format: Format,
+    now_ms: i64,
+) -> Result<ImportOutcome, ImportError>
+where
+    S: crate::ports::CandleStore + crate::jobs::maintenance::MaintenanceStore,
+{
+    let rows = raw_rows(text, format)?;
+    let (good, bad) = validate(&rows);
+    let mut out = ImportOutcome {
+        valid: u64::try_from(good.len()).unwrap_or(u64::MAX),
+        skipped: u64::try_from(bad.len()).unwrap_or(u64::MAX),
+        first_ts: good.first().map(Candle::ts),
+        last_ts: good.last().map(Candle::ts),
+        ..ImportOutcome::default()
+    };
+    out.errors = bad.into_iter().take(MAX_LISTED_ERRORS).collect();
+    for chunk in good.chunks(CHUNK) {
+        out.imported += store
+            .upsert_candles(symbol, cl_domain::Timeframe::M1, chunk)
+            .await?;
+    }
+    if let (Some(first), Some(last)) = (out.first_ts, out.last_ts) {
+        out.aggregated = aggregate_range(store, symbol, first, last, now_ms).await?;
+    }
+    Ok(out)
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Brings every higher TF in line with the stored 1m candles of `first..=last` (imported or
+/// backfilled minutes): the buckets touching the range are rebuilt from ONE read of the 1m
+/// candles of their days; a bucket at or before the TF's newest stored one is rewritten, a
+/// newer one inserted (never the bucket containing `now_ms`). Returns the buckets written.
+///
+/// # Errors
+/// A [`crate::ports::StoreError`] from the reads or writes.
+pub async fn aggregate_range<S>(
+    store: &S,
+    symbol: crate::ports::SymbolId,
+    first: i64,
+    last: i64,
+    now_ms: i64,
+) -> Result<u64, crate::ports::StoreError>
+where
+    S: crate::ports::CandleStore + crate::jobs::maintenance::MaintenanceStore,
+{
+    use cl_domain::{CandleSeries, Timeframe};
+    let from = first - first.rem_euclid(DAY_MS);
+    let to = (last - last.rem_euclid(DAY_MS) + DAY_MS).min(now_ms - now_ms.rem_euclid(60_000));
+    if to <= from {
+        return Ok(0);
+    }
+    let limit = u32::try_from((to - from) / 60_000 + 1).unwrap_or(u32::MAX);
+    let rows = store
+        .candles_in_range(symbol, Timeframe::M1, from, to, limit)
+        .await?;
+    let Ok(series) = CandleSeries::new(rows) else {
+        return Ok(0);
+    };
+    let mut written = 0;
+    for tf in Timeframe::ALL.into_iter().filter(|tf| *tf != Timeframe::M1) {
+        let lo = tf.bucket_start(first);
+        let hi = tf.bucket_start(last);
+        let buckets: Vec<Candle> = cl_domain::aggregate::aggregate(&series, tf, now_ms, None)
+            .into_iter()
+            .filter(|c| c.ts() >= lo && c.ts() <= hi)
+            .collect();
+        if buckets.is_empty() {
+            continue;
+        }
+        let newest = store.last_candle_ts(symbol, tf).await?;
+        let split = newest.map_or(0, |n| buckets.partition_point(|c| c.ts() <= n));
+        let (old, new) = buckets.split_at(split);
+        if !old.is_empty() {
+            written += store.rewrite_candles(symbol, tf, old).await?;
+        }
+        if !new.is_empty() {
+            written += store.upsert_candles(symbol, tf, new).await?;
+        }
+    }
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -10,8 +10,8 @@
 //!   signal, expiry), then the notifier;
 //! - `full_cycle`: the pipeline's fetch (from the last stored 1m candle, `fetch_pages` pages)
 //!   then [`run_symbol_tick`] with those candles, then the notifier;
-//! - `fetch`: the same fetch, the 1m candles stored and the already stored higher-TF buckets
-//!   of the range rebuilt ([`reaggregate`]); new buckets come with the next pipeline tick;
+//! - `fetch`: the same fetch, the 1m candles stored and the higher-TF buckets of the range
+//!   brought in line ([`crate::candle_import::aggregate_range`]), no detection;
 //! - without a symbol (admin quick actions) the three above walk every active symbol,
 //!   `symbols_per_chunk` per tick, the next symbol id saved as the cursor;
 //! - `stats`, `cleanup`, `db_health`: the job's own use case with trigger `manual` (its lease
@@ -24,7 +24,6 @@
 
 use crate::cron::{clip_error, CronRunId, RunCounts, RunStatus, RunTrigger};
 use crate::jobs::cleanup::{run_cleanup_job, CleanupConfig};
-use crate::jobs::gaps::reaggregate;
 use crate::jobs::health::run_health_job;
 use crate::jobs::maintenance::MaintenanceStore;
 use crate::jobs::runner::JobReport;
@@ -101,21 +100,15 @@ pub async fn symbol_by_id<S: SymbolStore>(
         .find(|s| s.id == id))
 }
 
-/// Resolves the symbol and records the run as `queued`; with `audit`, the audit row is
-/// written FIRST (an action never exists without its row).
+/// The symbol a request names: an ACTIVE one by name, any one by id, or none.
 ///
 /// # Errors
-/// [`EnqueueError`].
-pub async fn enqueue<S>(
+/// [`EnqueueError::UnknownSymbol`], [`EnqueueError::InactiveSymbol`], store failures.
+pub async fn resolve_symbol<S: SymbolStore>(
     store: &S,
-    ask: &RunAsk,
-    audit: Option<NewAuditEntry>,
-    now_ms: i64,
-) -> Result<(QueuedRun, Option<StoredSymbol>), EnqueueError>
-where
-    S: RunQueueStore + SymbolStore + AdminStore,
-{
-    let symbol = match &ask.symbol {
+    symbol: &SymbolRef,
+) -> Result<Option<StoredSymbol>, EnqueueError> {
+    Ok(match symbol {
         SymbolRef::ActiveName(name) => {
             let s = store
                 .symbol_by_name(name)
@@ -132,7 +125,24 @@ where
                 .ok_or(EnqueueError::UnknownSymbol)?,
         ),
         SymbolRef::None => None,
-    };
+    })
+}
+
+/// Resolves the symbol and records the run as `queued`; with `audit`, the audit row is
+/// written FIRST (an action never exists without its row).
+///
+/// # Errors
+/// [`EnqueueError`].
+pub async fn enqueue<S>(
+    store: &S,
+    ask: &RunAsk,
+    audit: Option<NewAuditEntry>,
+    now_ms: i64,
+) -> Result<(QueuedRun, Option<StoredSymbol>), EnqueueError>
+where
+    S: RunQueueStore + SymbolStore + AdminStore,
+{
+    let symbol = resolve_symbol(store, &ask.symbol).await?;
     if let Some(mut entry) = audit {
         if let Some(s) = &symbol {
             entry.target = format!("symbol:{}", s.symbol);
@@ -238,6 +248,7 @@ pub trait RunStores:
     + PatternStore
     + SignalStore
     + MaintenanceStore
+    + crate::ports::stats::StatsStore
     + crate::cron::CronStore
 {
 }
@@ -248,6 +259,7 @@ impl<
             + PatternStore
             + SignalStore
             + MaintenanceStore
+            + crate::ports::stats::StatsStore
             + crate::cron::CronStore,
     > RunStores for T
 {
@@ -396,15 +408,21 @@ where
 {
     let counts = run.counts.clone().unwrap_or_default();
     match run.new.kind {
-        RunKind::Stats => job_step(run, counts, run_stats_job(store, clock, RunTrigger::Manual).await),
+        RunKind::Stats => job_step(
+            run,
+            counts,
+            run_stats_job(store, clock, RunTrigger::Manual).await,
+        ),
         RunKind::Cleanup => job_step(
             run,
             counts,
             run_cleanup_job(store, clock, &config.cleanup, RunTrigger::Manual).await,
         ),
-        RunKind::DbHealth => {
-            job_step(run, counts, run_health_job(store, clock, RunTrigger::Manual).await)
-        }
+        RunKind::DbHealth => job_step(
+            run,
+            counts,
+            run_health_job(store, clock, RunTrigger::Manual).await,
+        ),
         RunKind::HistoricalFetch => historical(store, source, config, run, counts, now).await,
         RunKind::Scan | RunKind::FullCycle | RunKind::Fetch => {
             symbol_chunk(store, source, notifier, config, run, counts, now).await
@@ -489,7 +507,8 @@ where
         return Ok(());
     };
     counts.candles += store.upsert_candles(symbol, Timeframe::M1, candles).await?;
-    let rebuilt = reaggregate(store, symbol, &Timeframe::ALL, first.ts(), last.ts(), now).await?;
+    let rebuilt =
+        crate::candle_import::aggregate_range(store, symbol, first.ts(), last.ts(), now).await?;
     counts.add("aggregated", rebuilt);
     Ok(())
 }
@@ -575,13 +594,21 @@ where
             (todo.into_iter().take(n).collect(), rest)
         }
     };
-    let total = counts.symbols
-        + counts.abandoned
-        + u64::try_from(batch.len() + rest).unwrap_or(0);
+    let total = counts.symbols + counts.abandoned + u64::try_from(batch.len() + rest).unwrap_or(0);
     let mut errors = Vec::new();
     let mut to_notify = Vec::new();
     for symbol in &batch {
-        match one_symbol(store, source, config, run.new.kind, symbol, now, &mut counts).await {
+        match one_symbol(
+            store,
+            source,
+            config,
+            run.new.kind,
+            symbol,
+            now,
+            &mut counts,
+        )
+        .await
+        {
             Ok(ids) => to_notify.extend(ids),
             Err(e) => {
                 counts.abandoned += 1;

@@ -1422,3 +1422,6 @@ pub use notification_admin::{run_notification_admin_case, NotificationAdminCase}
 
 pub mod optimization;
 pub use optimization::{run_optimization_case, OptimizationCase};
+
+pub mod run_queue;
+pub use run_queue::{run_run_queue_case, RunQueueCase};

@@ -44,6 +44,7 @@ mod optimization;
 mod patterns;
 mod portfolio;
 mod rows;
+mod run_queue;
 mod sql;
 mod values;
 

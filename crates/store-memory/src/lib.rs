@@ -98,6 +98,7 @@ pub struct MemoryStore {
     optimization: RefCell<optimization::OptimizationState>,
     credentials: RefCell<exchange_credentials::CredentialState>,
     backtests: RefCell<backtests::BacktestState>,
+    run_queue: RefCell<run_queue::RunQueueState>,
 }
 
 impl MemoryStore {
@@ -548,4 +549,5 @@ mod optimization;
 mod patterns;
 mod portfolio;
 mod ratelimit;
+mod run_queue;
 pub use ratelimit::MemoryRateLimits;

@@ -36,6 +36,7 @@ mod notification_admin;
 mod notifications;
 mod optimization;
 mod portfolio;
+mod run_queue;
 
 use cl_app::ports::{
     exact_int, CandleStore, Cursor, HealthProbe, KeyWindow, MatrixCell, MatrixPattern, NewPattern,

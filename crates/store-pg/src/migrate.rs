@@ -50,6 +50,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0008", "billing_updated_at"),
     migration!("0009", "cron_lease"),
     migration!("0010", "pattern_list"),
+    migration!("0011", "run_queue"),
 ];
 
 /// Serialises concurrent runners (any constant unique to this project).

@@ -178,6 +178,14 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Post, p) if p.starts_with("/run-notification-admin/") => {
             run_notification_admin(&env, &p["/run-notification-admin/".len()..]).await
         }
+        (Method::Get, "/run-queue-cases") => {
+            let all = cl_store_contract::RunQueueCase::ALL;
+            let names: Vec<&str> = all.iter().map(|c| c.name()).collect();
+            reply(200, &json!({ "cases": names }))
+        }
+        (Method::Post, p) if p.starts_with("/run-run-queue/") => {
+            run_run_queue(&env, &p["/run-run-queue/".len()..]).await
+        }
         (Method::Get, "/optimization-cases") => {
             let all = cl_store_contract::OptimizationCase::ALL;
             let names: Vec<&str> = all.iter().map(|c| c.name()).collect();
@@ -366,6 +374,20 @@ async fn run_notification_admin(env: &Env, name: &str) -> Result<Response> {
         Err(e) => return failure(500, &e),
     };
     cl_store_contract::run_notification_admin_case(case, &store).await;
+    case_done(name, &store)
+}
+
+/// Runs one run-queue contract case; a broken expectation panics.
+async fn run_run_queue(env: &Env, name: &str) -> Result<Response> {
+    let all = cl_store_contract::RunQueueCase::ALL;
+    let Some(case) = all.iter().copied().find(|c| c.name() == name) else {
+        return failure(404, &format!("unknown run-queue case {name:?}"));
+    };
+    let store = match store(env) {
+        Ok(s) => s,
+        Err(e) => return failure(500, &e),
+    };
+    cl_store_contract::run_run_queue_case(case, &store).await;
     case_done(name, &store)
 }
 

@@ -22,4 +22,5 @@ mod notifications;
 mod optimization;
 mod portfolio;
 mod round_trips;
+mod run_queue;
 mod schema;
