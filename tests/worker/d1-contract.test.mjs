@@ -533,6 +533,26 @@ for (const name of runQueueCases) {
     }));
 }
 
+// The broadcast delivery contract (crates/store-contract/src/broadcast_delivery.rs) on D1.
+const broadcastDeliveryCases = await withWorker(
+  async ({ call, lines }) => (await json(await call("/broadcast-delivery-cases"), lines)).cases,
+);
+
+test("the broadcast delivery contract lists its cases", () => {
+  assert.ok(
+    Array.isArray(broadcastDeliveryCases) && broadcastDeliveryCases.length >= 3,
+    `cases: ${broadcastDeliveryCases}`,
+  );
+});
+
+for (const name of broadcastDeliveryCases) {
+  test(`broadcast delivery contract on D1: ${name}`, () =>
+    withWorker(async ({ call, lines }) => {
+      const body = await json(await call(`/run-broadcast-delivery/${name}`, { method: "POST" }), lines);
+      assert.deepEqual({ ok: body.ok, case: body.case }, { ok: true, case: name }, JSON.stringify(body));
+    }));
+}
+
 // The optimizer contract (crates/store-contract/src/optimization.rs) on D1.
 const optimizationCases = await withWorker(
   async ({ call, lines }) => (await json(await call("/optimization-cases"), lines)).cases,

@@ -20,6 +20,8 @@ pub mod cron;
 pub mod jobs;
 pub mod notify;
 
+pub mod notify_admin;
+
 pub mod accounts;
 pub mod admin;
 pub mod api_keys;

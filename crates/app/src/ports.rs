@@ -19,6 +19,8 @@ pub mod notifications;
 
 pub mod notification_admin;
 
+pub mod broadcast_delivery;
+
 pub mod optimization;
 
 pub mod admin;
@@ -1671,6 +1673,7 @@ pub trait AccountStores:
     + notifications::NotificationStore
     + SymbolStore
     + crate::cron::CronStore
+    + crate::notify_admin::NotifyAdminStores
 {
 }
 impl<
@@ -1683,6 +1686,7 @@ impl<
             + admin::AdminStore
             + notifications::NotificationStore
             + crate::cron::CronStore
+            + crate::notify_admin::NotifyAdminStores
             + SymbolStore,
     > AccountStores for T
 {

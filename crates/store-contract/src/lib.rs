@@ -1420,6 +1420,9 @@ pub use notifications::{run_notification_case, NotificationCase};
 pub mod notification_admin;
 pub use notification_admin::{run_notification_admin_case, NotificationAdminCase};
 
+pub mod broadcast_delivery;
+pub use broadcast_delivery::{run_broadcast_delivery_case, BroadcastDeliveryCase};
+
 pub mod optimization;
 pub use optimization::{run_optimization_case, OptimizationCase};
 

@@ -33,6 +33,7 @@ mod admin;
 mod api_keys;
 mod backtests;
 mod billing;
+mod broadcast_delivery;
 mod cron;
 mod errors;
 mod exchange_credentials;

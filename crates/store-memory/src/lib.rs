@@ -95,6 +95,7 @@ pub struct MemoryStore {
     maintenance: RefCell<maintenance::MaintenanceState>,
     admin: RefCell<admin::AdminState>,
     notice_admin: RefCell<notification_admin::NoticeAdminState>,
+    broadcast_delivery: RefCell<broadcast_delivery::BroadcastDeliveryState>,
     optimization: RefCell<optimization::OptimizationState>,
     credentials: RefCell<exchange_credentials::CredentialState>,
     backtests: RefCell<backtests::BacktestState>,
@@ -539,6 +540,7 @@ mod admin;
 mod api_keys;
 mod backtests;
 mod billing;
+mod broadcast_delivery;
 mod cron;
 mod exchange_credentials;
 mod maintenance;

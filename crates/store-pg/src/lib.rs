@@ -32,6 +32,7 @@ mod sql;
 
 mod api_keys;
 mod billing;
+mod broadcast_delivery;
 mod notification_admin;
 mod notifications;
 mod optimization;

@@ -51,6 +51,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0009", "cron_lease"),
     migration!("0010", "pattern_list"),
     migration!("0011", "run_queue"),
+    migration!("0012", "broadcast_deliveries"),
 ];
 
 /// Serialises concurrent runners (any constant unique to this project).

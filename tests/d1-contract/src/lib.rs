@@ -178,6 +178,14 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Post, p) if p.starts_with("/run-notification-admin/") => {
             run_notification_admin(&env, &p["/run-notification-admin/".len()..]).await
         }
+        (Method::Get, "/broadcast-delivery-cases") => {
+            let all = cl_store_contract::BroadcastDeliveryCase::ALL;
+            let names: Vec<&str> = all.iter().map(|c| c.name()).collect();
+            reply(200, &json!({ "cases": names }))
+        }
+        (Method::Post, p) if p.starts_with("/run-broadcast-delivery/") => {
+            run_broadcast_delivery(&env, &p["/run-broadcast-delivery/".len()..]).await
+        }
         (Method::Get, "/run-queue-cases") => {
             let all = cl_store_contract::RunQueueCase::ALL;
             let names: Vec<&str> = all.iter().map(|c| c.name()).collect();
@@ -388,6 +396,20 @@ async fn run_run_queue(env: &Env, name: &str) -> Result<Response> {
         Err(e) => return failure(500, &e),
     };
     cl_store_contract::run_run_queue_case(case, &store).await;
+    case_done(name, &store)
+}
+
+/// Runs one broadcast delivery contract case; a broken expectation panics.
+async fn run_broadcast_delivery(env: &Env, name: &str) -> Result<Response> {
+    let all = cl_store_contract::BroadcastDeliveryCase::ALL;
+    let Some(case) = all.iter().copied().find(|c| c.name() == name) else {
+        return failure(404, &format!("unknown broadcast delivery case {name:?}"));
+    };
+    let store = match store(env) {
+        Ok(s) => s,
+        Err(e) => return failure(500, &e),
+    };
+    cl_store_contract::run_broadcast_delivery_case(case, &store).await;
     case_done(name, &store)
 }
 

@@ -12,6 +12,7 @@ mod admin;
 mod api_keys;
 mod backtests;
 mod billing;
+mod broadcast_delivery;
 mod contract;
 mod credentials;
 mod helpers;

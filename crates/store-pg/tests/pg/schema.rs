@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// Every table of product.md §10.
-const SPEC_TABLES: [&str; 40] = [
+const SPEC_TABLES: [&str; 41] = [
     "users",
     "auth_lockouts",
     "sessions",
@@ -49,6 +49,8 @@ const SPEC_TABLES: [&str; 40] = [
     "notification_templates",
     "broadcast_notifications",
     "scheduled_notifications",
+    // Migration 0012: one row per recipient of an admin broadcast.
+    "broadcast_deliveries",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
