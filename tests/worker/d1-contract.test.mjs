@@ -667,3 +667,20 @@ test("single billing, portfolio and pattern-list calls cost what the design prom
     // The pattern list is ONE statement.
     assert.deepEqual(body.list_patterns, { round_trips: 1, statements: 1 });
   }));
+
+// The stats contract (crates/store-contract/src/stats.rs) on D1.
+const statsCases = await withWorker(
+  async ({ call, lines }) => (await json(await call("/stats-cases"), lines)).cases,
+);
+
+test("the stats contract lists its cases", () => {
+  assert.ok(Array.isArray(statsCases) && statsCases.length >= 3, `cases: ${statsCases}`);
+});
+
+for (const name of statsCases) {
+  test(`stats contract on D1: ${name}`, () =>
+    withWorker(async ({ call, lines }) => {
+      const body = await json(await call(`/run-stats/${name}`, { method: "POST" }), lines);
+      assert.deepEqual({ ok: body.ok, case: body.case }, { ok: true, case: name }, JSON.stringify(body));
+    }));
+}

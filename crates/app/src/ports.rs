@@ -31,6 +31,8 @@ pub mod exchange_credentials;
 
 pub mod backtests;
 
+pub mod stats;
+
 pub mod run_queue;
 
 // ---------------------------------------------------------------------------------------------

@@ -1418,6 +1418,8 @@ pub mod notifications;
 pub use notifications::{run_notification_case, NotificationCase};
 
 pub mod notification_admin;
+pub mod stats;
+pub use stats::{run_stats_case, StatsCase};
 pub use notification_admin::{run_notification_admin_case, NotificationAdminCase};
 
 pub mod broadcast_delivery;

@@ -29,7 +29,7 @@ const AUDIT: &str = "audit_log";
 const USER: &str = "user";
 
 /// `INSERT INTO audit_log … SELECT ?first.. WHERE <cond>` (7 parameters from `first`).
-fn audit_where(first: usize, cond: &str) -> String {
+pub(crate) fn audit_where(first: usize, cond: &str) -> String {
     let p = |i: usize| format!("?{}", first + i);
     format!(
         "INSERT INTO audit_log (actor_id, action, target, details, ip, request_id, at) \
@@ -44,7 +44,7 @@ SELECT {}, {}, {}, {}, {}, {}, {} WHERE {cond}",
     )
 }
 
-fn audit_values(e: &NewAuditEntry) -> Result<Vec<JsValue>, StoreError> {
+pub(crate) fn audit_values(e: &NewAuditEntry) -> Result<Vec<JsValue>, StoreError> {
     e.validate()?;
     Ok(vec![
         opt_int("actor", e.actor.map(|a| a.0))?,

@@ -47,6 +47,7 @@ mod portfolio;
 mod rows;
 mod run_queue;
 mod sql;
+mod stats;
 mod values;
 
 use cl_app::ports::{

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Default)]
 pub(crate) struct AdminState {
     audit: BTreeMap<i64, StoredAuditEntry>,
-    errors: BTreeMap<i64, StoredError>,
+    pub(crate) errors: BTreeMap<i64, StoredError>,
     logs: BTreeMap<i64, StoredLogEntry>,
     last_audit_id: i64,
     last_error_id: i64,
@@ -30,7 +30,7 @@ pub(crate) struct AdminState {
 }
 
 impl AdminState {
-    fn push_audit(&mut self, entry: &NewAuditEntry) -> i64 {
+    pub(crate) fn push_audit(&mut self, entry: &NewAuditEntry) -> i64 {
         self.last_audit_id += 1;
         let id = self.last_audit_id;
         self.audit.insert(

@@ -100,6 +100,7 @@ pub struct MemoryStore {
     credentials: RefCell<exchange_credentials::CredentialState>,
     backtests: RefCell<backtests::BacktestState>,
     run_queue: RefCell<run_queue::RunQueueState>,
+    stats: RefCell<stats::StatsState>,
 }
 
 impl MemoryStore {
@@ -552,4 +553,5 @@ mod patterns;
 mod portfolio;
 mod ratelimit;
 mod run_queue;
+mod stats;
 pub use ratelimit::MemoryRateLimits;

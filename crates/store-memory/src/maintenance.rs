@@ -18,9 +18,9 @@ const MIN: i64 = 60_000;
 /// Stats cache, known gaps (by `(symbol, tf, gap_start)`) and settings.
 #[derive(Debug, Default)]
 pub(crate) struct MaintenanceState {
-    stats: BTreeMap<String, StatsEntry>,
+    pub(crate) stats: BTreeMap<String, StatsEntry>,
     known_gaps: BTreeMap<(SymbolId, Timeframe, i64), NewKnownGap>,
-    settings: BTreeMap<String, String>,
+    pub(crate) settings: BTreeMap<String, String>,
 }
 
 impl MemoryStore {

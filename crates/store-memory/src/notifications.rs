@@ -35,6 +35,23 @@ pub(crate) struct NotifyState {
     last_channel_id: i64,
 }
 
+impl NotifyState {
+    /// User notifications by status: queued, sent, failed, skipped (the admin stats).
+    pub(crate) fn status_counts(&self) -> [u64; 4] {
+        let mut out = [0; 4];
+        for r in self.rows.values() {
+            let i = match r.stored.status {
+                DeliveryStatus::Queued => 0,
+                DeliveryStatus::Sent => 1,
+                DeliveryStatus::Failed => 2,
+                DeliveryStatus::Skipped => 3,
+            };
+            out[i] += 1;
+        }
+        out
+    }
+}
+
 fn policy_sub(s: &cl_app::ports::BillingSubscription) -> Subscription {
     use cl_billing::plan::Plan as P;
     use cl_billing::subscription::SubscriptionStatus as S;

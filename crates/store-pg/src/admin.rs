@@ -32,7 +32,7 @@ type Param<'a> = (&'a (dyn ToSql + Sync), Type);
 const AUDIT_COLS: &str = "actor_id, action, target, details, ip, request_id, at";
 
 /// `INSERT INTO audit_log … SELECT <7 params from $first> FROM <from>`.
-fn audit_from(first: usize, from: &str) -> String {
+pub(crate) fn audit_from(first: usize, from: &str) -> String {
     let p = |i: usize| format!("${}", first + i);
     format!(
         "INSERT INTO audit_log ({AUDIT_COLS}) SELECT {}, {}, {}, {}::text::jsonb, {}, {}, {} FROM {from}",
@@ -47,13 +47,13 @@ fn audit_from(first: usize, from: &str) -> String {
 }
 
 /// The owned values of an audit row, bound in [`AUDIT_COLS`] order.
-struct AuditValues<'e> {
+pub(crate) struct AuditValues<'e> {
     actor: Option<i64>,
     e: &'e NewAuditEntry,
 }
 
 impl<'e> AuditValues<'e> {
-    fn of(e: &'e NewAuditEntry) -> Result<Self, StoreError> {
+    pub(crate) fn of(e: &'e NewAuditEntry) -> Result<Self, StoreError> {
         e.validate()?;
         Ok(Self {
             actor: e.actor.map(|a| a.0),
@@ -61,7 +61,7 @@ impl<'e> AuditValues<'e> {
         })
     }
 
-    fn params(&self) -> [Param<'_>; 7] {
+    pub(crate) fn params(&self) -> [Param<'_>; 7] {
         [
             (&self.actor, Type::INT8),
             (&self.e.action, Type::TEXT),

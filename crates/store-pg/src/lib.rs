@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod migrate;
 mod patterns;
 mod sql;
+mod stats;
 
 mod api_keys;
 mod billing;

@@ -170,6 +170,14 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Post, p) if p.starts_with("/run-backtest/") => {
             run_backtest(&env, &p["/run-backtest/".len()..]).await
         }
+        (Method::Get, "/stats-cases") => {
+            let all = cl_store_contract::StatsCase::ALL;
+            let names: Vec<&str> = all.iter().map(|c| c.name()).collect();
+            reply(200, &json!({ "cases": names }))
+        }
+        (Method::Post, p) if p.starts_with("/run-stats/") => {
+            run_stats(&env, &p["/run-stats/".len()..]).await
+        }
         (Method::Get, "/notification-admin-cases") => {
             let all = cl_store_contract::NotificationAdminCase::ALL;
             let names: Vec<&str> = all.iter().map(|c| c.name()).collect();
@@ -368,6 +376,20 @@ async fn run_backtest(env: &Env, name: &str) -> Result<Response> {
         Err(e) => return failure(500, &e),
     };
     cl_store_contract::run_backtest_case(case, &store).await;
+    case_done(name, &store)
+}
+
+/// Runs one stats contract case; a broken expectation panics.
+async fn run_stats(env: &Env, name: &str) -> Result<Response> {
+    let all = cl_store_contract::StatsCase::ALL;
+    let Some(case) = all.iter().copied().find(|c| c.name() == name) else {
+        return failure(404, &format!("unknown stats case {name:?}"));
+    };
+    let store = match store(env) {
+        Ok(s) => s,
+        Err(e) => return failure(500, &e),
+    };
+    cl_store_contract::run_stats_case(case, &store).await;
     case_done(name, &store)
 }
 

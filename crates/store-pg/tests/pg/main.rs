@@ -25,3 +25,4 @@ mod portfolio;
 mod round_trips;
 mod run_queue;
 mod schema;
+mod stats;
