@@ -14,6 +14,7 @@ mod billing;
 mod keys;
 mod market;
 mod notifications;
+mod notify_admin;
 mod portfolio;
 pub mod ops;
 pub mod scheduler;
@@ -23,6 +24,7 @@ pub use billing::*;
 pub use keys::*;
 pub use market::*;
 pub use notifications::*;
+pub use notify_admin::*;
 pub use portfolio::*;
 
 /// The one response envelope (product.md §3).

@@ -1021,6 +1021,9 @@ where
             r if crate::admin::handles(r) => {
                 crate::admin::serve(self.store, self.clock, matched, caller, req, ctx).await
             }
+            r if crate::notify_admin::handles(r) => {
+                crate::notify_admin::serve(self.store, self.clock, matched, caller, req, ctx).await
+            }
             r if crate::ops::handles(r) => crate::ops::serve_unwired(),
             Route::CspReport => self.csp_report(&call).await,
             r if crate::portfolio::family_handles(r) => match self.portfolio {

@@ -43,6 +43,7 @@ pub mod http;
 pub mod keys;
 pub mod metrics;
 pub mod notifications;
+pub mod notify_admin;
 pub mod openapi;
 pub mod ops;
 pub mod params;

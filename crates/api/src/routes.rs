@@ -252,6 +252,28 @@ pub enum Route {
     MyTopicRegenerate,
     /// Queue a test notification (5/h).
     MyNotificationTest,
+    /// Admin: notification templates (crate::notify_admin).
+    AdminNoticeTemplates,
+    /// Admin: create a template.
+    AdminNoticeTemplateCreate,
+    /// Admin: replace a template.
+    AdminNoticeTemplateEdit,
+    /// Admin: delete a template.
+    AdminNoticeTemplateDelete,
+    /// Admin: count an audience.
+    AdminNoticeAudience,
+    /// Admin: broadcasts, newest first.
+    AdminBroadcasts,
+    /// Admin: queue a broadcast.
+    AdminBroadcastCreate,
+    /// Admin: scheduled notifications.
+    AdminSchedules,
+    /// Admin: schedule a notification.
+    AdminScheduleCreate,
+    /// Admin: cancel a scheduled notification.
+    AdminScheduleCancel,
+    /// Admin: queue an ntfy test send.
+    AdminNoticeTest,
     /// Queue a detection-only run of a symbol (crate::ops).
     RunScan,
     /// Queue a full cycle of a symbol (crate::ops).
@@ -413,6 +435,8 @@ const fn delete(route: Route, path: &'static str, summary: &'static str, data: D
 
 const WRITE_LIMITED: &[u16] = &[403, 413, 415, 429];
 const WRITE_CONFLICT: &[u16] = &[403, 409, 413, 415];
+const NOTICE_TEMPLATE_NOTE: &str = "Placeholders `{app}`, `{date}`, `{time}`, `{topic}` only \
+(else `unknown_placeholder` on the field); 409 when the name exists. Audited.";
 
 const ADMIN_SENSITIVE_NOTE: &str = "Needs a re-authentication within 10 minutes \
 (`reauth_required`); never on your own account (409); never the last active admin (409). Ends \
@@ -1541,6 +1565,140 @@ a minute) sends it. Verified email only (403 `email_unverified`); 5 per hour (42
             "/api/v1/me/notifications/test",
             "Send a test notification",
             Data::One("Topic"),
+        )
+    },
+    // ----- admin: notifications (product.md §5, §9; crate::notify_admin) -----
+    RouteSpec {
+        description: "By name.",
+        data: Data::List("NoticeTemplate"),
+        access: Access::Admin,
+        ..get(
+            Route::AdminNoticeTemplates,
+            "/api/v1/admin/notifications/templates",
+            "Notification templates",
+        )
+    },
+    RouteSpec {
+        description: NOTICE_TEMPLATE_NOTE,
+        body: Some("NoticeTemplateRequest"),
+        ok_status: 201,
+        errors: WRITE_CONFLICT,
+        ..post(
+            Route::AdminNoticeTemplateCreate,
+            Access::Admin,
+            "/api/v1/admin/notifications/templates",
+            "Create a template",
+            Data::One("NoticeTemplate"),
+        )
+    },
+    RouteSpec {
+        description: NOTICE_TEMPLATE_NOTE,
+        params: IdParams::PARAMS,
+        body: Some("NoticeTemplateRequest"),
+        may_be_missing: true,
+        errors: WRITE_CONFLICT,
+        ..write(
+            Route::AdminNoticeTemplateEdit,
+            Method::Put,
+            Access::Admin,
+            "/api/v1/admin/notifications/templates/{id}",
+            "Replace a template",
+            Data::One("NoticeTemplate"),
+        )
+    },
+    RouteSpec {
+        description: "Broadcasts and schedules keep their copy of the content. Audited.",
+        params: IdParams::PARAMS,
+        may_be_missing: true,
+        ..write(
+            Route::AdminNoticeTemplateDelete,
+            Method::Delete,
+            Access::Admin,
+            "/api/v1/admin/notifications/templates/{id}",
+            "Delete a template",
+            Data::One("NoticeDeleted"),
+        )
+    },
+    RouteSpec {
+        description: "How many would receive a broadcast right now (active, verified users with notifications on, by tier; or the topics of `global`/`topics`). Writes nothing; a POST because a topic list can be long.",
+        body: Some("AudienceRequest"),
+        ..post(
+            Route::AdminNoticeAudience,
+            Access::Admin,
+            "/api/v1/admin/notifications/audience",
+            "Count an audience",
+            Data::One("AudienceCount"),
+        )
+    },
+    RouteSpec {
+        description: "Newest first (50), with live delivery counts.",
+        data: Data::List("Broadcast"),
+        access: Access::Admin,
+        ..get(
+            Route::AdminBroadcasts,
+            "/api/v1/admin/notifications/broadcasts",
+            "Broadcasts",
+        )
+    },
+    RouteSpec {
+        description: "Queued (202); the every-minute dispatch job writes one delivery per \
+recipient and sends each once. Audited.",
+        body: Some("BroadcastRequest"),
+        ok_status: 202,
+        ..post(
+            Route::AdminBroadcastCreate,
+            Access::Admin,
+            "/api/v1/admin/notifications/broadcasts",
+            "Broadcast a notification",
+            Data::One("Broadcast"),
+        )
+    },
+    RouteSpec {
+        description: "Soonest first, every state.",
+        data: Data::List("Schedule"),
+        access: Access::Admin,
+        ..get(
+            Route::AdminSchedules,
+            "/api/v1/admin/notifications/schedules",
+            "Scheduled notifications",
+        )
+    },
+    RouteSpec {
+        description: "Sent by the first dispatch run at or after `send_at`, once. Audited.",
+        body: Some("ScheduleRequest"),
+        ok_status: 201,
+        ..post(
+            Route::AdminScheduleCreate,
+            Access::Admin,
+            "/api/v1/admin/notifications/schedules",
+            "Schedule a notification",
+            Data::One("Schedule"),
+        )
+    },
+    RouteSpec {
+        description: "409 when it is no longer scheduled (sent or cancelled). Audited.",
+        params: IdParams::PARAMS,
+        may_be_missing: true,
+        errors: WRITE_CONFLICT,
+        ..post(
+            Route::AdminScheduleCancel,
+            Access::Admin,
+            "/api/v1/admin/notifications/schedules/{id}/cancel",
+            "Cancel a scheduled notification",
+            Data::One("Schedule"),
+        )
+    },
+    RouteSpec {
+        description: "Queues a test message to `topic` or the global topic; the next scheduled \
+run sends it. Audited.",
+        body: Some("AdminTestRequest"),
+        ok_status: 202,
+        ..post(
+            Route::AdminNoticeTest,
+            Access::Admin,
+            "/api/v1/admin/notifications/test",
+            "ntfy test send",
+            Data::One("AdminTest"),
         )
     },
     RouteSpec {

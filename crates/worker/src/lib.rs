@@ -9,6 +9,7 @@
 mod adapters;
 mod auth_wiring;
 mod bindings;
+mod broadcast_wiring;
 mod convert;
 mod error_tracker;
 /// `cl_outbound::HttpTransport` over `fetch`, with timeouts.

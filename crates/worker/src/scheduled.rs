@@ -397,6 +397,7 @@ async fn dispatch_job(env: &Env) -> Result<(), SetupError> {
             json!({"job": DISPATCH_JOB, "backtest_chunks": chunks, "d1_round_trips": store.round_trips()}),
         );
     }
+    crate::broadcast_wiring::dispatch_broadcasts(env, &store, wall_ms()).await;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ mod helpers;
 mod keys;
 mod metrics;
 mod notifications;
+mod notify_admin;
 mod openapi;
 mod payments;
 mod portfolio;
