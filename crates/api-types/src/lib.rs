@@ -14,6 +14,7 @@ mod billing;
 mod keys;
 mod market;
 mod notifications;
+mod optimizer;
 mod notify_admin;
 mod portfolio;
 pub mod ops;
@@ -24,6 +25,7 @@ pub use billing::*;
 pub use keys::*;
 pub use market::*;
 pub use notifications::*;
+pub use optimizer::*;
 pub use notify_admin::*;
 pub use portfolio::*;
 

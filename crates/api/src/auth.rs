@@ -1050,6 +1050,9 @@ where
             r if crate::notifications::handles(r) => {
                 crate::notifications::serve(self, matched, caller, req, ctx).await
             }
+            r if crate::optimizer::handles(r) => {
+                crate::optimizer::serve(self.store, self.clock, matched, caller, req, ctx).await
+            }
             _ => Err(ApiError::new(ErrorCode::NotFound)),
         }?;
         // Refresh the cookie of an authenticated request unless the handler set or cleared it.

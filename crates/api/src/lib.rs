@@ -42,6 +42,7 @@ pub mod health;
 pub mod http;
 pub mod keys;
 pub mod metrics;
+pub mod optimizer;
 pub mod notifications;
 pub mod notify_admin;
 pub mod openapi;

@@ -613,6 +613,7 @@ fn schemas() -> Value {
     s.extend(crate::scheduler::openapi_schemas());
     s.extend(crate::ops::openapi_schemas());
     s.extend(crate::notifications::openapi_schemas());
+    s.extend(crate::optimizer::openapi_schemas());
     s.extend(crate::notify_admin::openapi_schemas());
     // One line per route family: each family module declares its own DTO schemas.
     Value::Object(s.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())

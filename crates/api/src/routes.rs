@@ -226,6 +226,24 @@ pub enum Route {
     Backtest,
     /// Delete a backtest.
     BacktestDelete,
+    /// Admin: optimizer jobs, newest first (crate::optimizer).
+    OptimizerJobs,
+    /// Admin: queue an optimizer job.
+    OptimizerJobCreate,
+    /// Admin: one job with progress, results and best params.
+    OptimizerJob,
+    /// Admin: compare the best params of two jobs.
+    OptimizerCompare,
+    /// Admin: apply a job's best params to a user.
+    OptimizerApply,
+    /// Admin: clear a user's tuned params.
+    OptimizerClear,
+    /// My trading preferences and tuned params.
+    MyTradingPrefs,
+    /// Set my trading preferences (pro+).
+    MyTradingPrefsPut,
+    /// Reset my tuned params to the defaults.
+    MyTunedParamsReset,
     /// Start a checkout (crate::payments).
     PaymentCheckout,
     /// My payments (keyset pages).
@@ -1494,6 +1512,119 @@ of the body), verified before the body is used; ≤ 256 KiB. No session, no CSRF
             "/api/v1/webhooks/nowpayments",
             "NOWPayments IPN",
             Data::One("WebhookAck"),
+        )
+    },
+    // ----- optimizer (product.md §8, §9) and trading prefs (§2, §3; crate::optimizer) -----
+    RouteSpec {
+        description: "Newest first (`created_at` desc, ties by id desc), keyset pages.",
+        params: crate::params::PaymentsParams::PARAMS,
+        data: Data::Page("OptimizerJob"),
+        access: Access::Admin,
+        ..get(
+            Route::OptimizerJobs,
+            "/api/v1/admin/optimizer/jobs",
+            "Optimizer jobs",
+        )
+    },
+    RouteSpec {
+        description: "Queues a grid search over symbols × TFs × pattern types × the detection.md \
+grid (rr 1–5 × SL buffer 3–30 % × expiry 0.5/1/2); at most 5000 runs. The every-minute dispatch \
+job runs it in chunks; poll `GET /admin/optimizer/jobs/{id}`. Audited.",
+        ok_status: 202,
+        body: Some("OptimizerJobRequest"),
+        ..post(
+            Route::OptimizerJobCreate,
+            Access::Admin,
+            "/api/v1/admin/optimizer/jobs",
+            "Queue an optimizer job",
+            Data::One("OptimizerJob"),
+        )
+    },
+    RouteSpec {
+        description: "Progress, the top 100 runs by `metric` and the best run per (symbol, type, \
+TF) among runs with at least 10 trades.",
+        params: crate::optimizer::JobParams::PARAMS,
+        data: Data::One("OptimizerJobDetail"),
+        access: Access::Admin,
+        may_be_missing: true,
+        ..get(
+            Route::OptimizerJob,
+            "/api/v1/admin/optimizer/jobs/{id}",
+            "One optimizer job",
+        )
+    },
+    RouteSpec {
+        description: "Side by side, the best run of each job per (symbol, type, TF) either has.",
+        params: crate::optimizer::CompareParams::PARAMS,
+        data: Data::List("OptimizerComparison"),
+        access: Access::Admin,
+        may_be_missing: true,
+        ..get(
+            Route::OptimizerCompare,
+            "/api/v1/admin/optimizer/jobs/{id}/compare/{other}",
+            "Compare two optimizer jobs",
+        )
+    },
+    RouteSpec {
+        description: "Writes the job's best params by `metric` into the user's per-symbol \
+preferences (source `optimizer`, the run recorded). 409 when no run has 10 trades. Audited.",
+        params: crate::optimizer::JobPath::PARAMS,
+        body: Some("OptimizerApplyRequest"),
+        may_be_missing: true,
+        errors: WRITE_CONFLICT,
+        ..post(
+            Route::OptimizerApply,
+            Access::Admin,
+            "/api/v1/admin/optimizer/jobs/{id}/apply",
+            "Apply best params to a user",
+            Data::One("OptimizerApplied"),
+        )
+    },
+    RouteSpec {
+        description: "Removes every optimizer-tuned param of the user (back to defaults). Audited.",
+        params: crate::optimizer::UserPath::PARAMS,
+        may_be_missing: true,
+        ..write(
+            Route::OptimizerClear,
+            Method::Delete,
+            Access::Admin,
+            "/api/v1/admin/optimizer/users/{id}/params",
+            "Clear a user's tuned params",
+            Data::One("OptimizerApplied"),
+        )
+    },
+    RouteSpec {
+        access: Access::Session,
+        description: "Risk per trade % and default R:R (null = the default; `editable` for pro \
+and premium) and the optimizer-tuned params applied to the caller (read-only).",
+        data: Data::One("TradingPrefs"),
+        ..get(
+            Route::MyTradingPrefs,
+            "/api/v1/me/preferences/trading",
+            "My trading preferences",
+        )
+    },
+    RouteSpec {
+        description: "Pro and premium (403 `tier_required`): risk per trade % 0.1–10, default \
+R:R 0.5–10, at most 2 decimals; null or absent = the default. Field errors → 400.",
+        body: Some("TradingPrefsRequest"),
+        ..write(
+            Route::MyTradingPrefsPut,
+            Method::Put,
+            Access::Session,
+            "/api/v1/me/preferences/trading",
+            "Set my trading preferences",
+            Data::One("TradingPrefs"),
+        )
+    },
+    RouteSpec {
+        description: "Removes the optimizer-tuned params applied to the caller (back to the \
+defaults); any tier.",
+        ..delete(
+            Route::MyTunedParamsReset,
+            "/api/v1/me/preferences/tuned",
+            "Reset my tuned params",
+            Data::One("TradingPrefs"),
         )
     },
     // ----- notification settings (product.md §3, §5; crate::notifications) -----

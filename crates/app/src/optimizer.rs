@@ -26,6 +26,7 @@ use crate::accounts::{Authenticated, FieldError};
 use crate::admin::AuditContext;
 use crate::backtests::stats_json;
 use crate::policy::Access;
+use crate::portfolio::{decimals, MAX_DECIMALS};
 use crate::ports::admin::{AdminStore, NewAuditEntry};
 use crate::ports::optimization::{
     DefaultRr, JobProgress, JobStatus, JsonText, NewOptimizationJob, NewOptimizationRun,
@@ -34,7 +35,6 @@ use crate::ports::optimization::{
     TradingPrefsStore, TunedParams,
 };
 use crate::ports::{CandleStore, StoreError, SymbolId, SymbolStore, UserId, UserStore};
-use crate::portfolio::{decimals, MAX_DECIMALS};
 use cl_domain::backtest::{
     best_runs, run_backtest_scaled, BacktestParams, BacktestStats, GridPoint, OptimizationRun,
     OptimizerGrid, SelectionMetric, RR_MAX, RR_MIN, SLIPPAGE_PCT_MAX, SL_BUFFER_PCT_MAX,
@@ -518,7 +518,11 @@ where
             None => 0.0,
             Some(x) if x.is_finite() && (0.0..=SLIPPAGE_PCT_MAX).contains(&x) => {
                 if decimals(x) > MAX_DECIMALS {
-                    e.add("slippage_pct", "too_many_decimals", "at most 8 decimal places");
+                    e.add(
+                        "slippage_pct",
+                        "too_many_decimals",
+                        "at most 8 decimal places",
+                    );
                 }
                 x
             }
@@ -577,7 +581,10 @@ where
     ) -> Result<Vec<JobView>, OptimizerError> {
         require_admin(auth)?;
         let jobs = self.store.jobs(before, limit).await?;
-        Ok(jobs.into_iter().map(JobView::of).collect::<Result<_, _>>()?)
+        Ok(jobs
+            .into_iter()
+            .map(JobView::of)
+            .collect::<Result<_, _>>()?)
     }
 
     /// One job.

@@ -1672,6 +1672,8 @@ pub trait AccountStores:
     + LockoutStore
     + BillingStore
     + admin::AdminStore
+    + optimization::OptimizationStore
+    + optimization::TradingPrefsStore
     + notifications::NotificationStore
     + SymbolStore
     + crate::cron::CronStore
@@ -1686,6 +1688,8 @@ impl<
             + LockoutStore
             + BillingStore
             + admin::AdminStore
+            + optimization::OptimizationStore
+            + optimization::TradingPrefsStore
             + notifications::NotificationStore
             + crate::cron::CronStore
             + crate::notify_admin::NotifyAdminStores

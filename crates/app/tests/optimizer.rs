@@ -148,7 +148,10 @@ fn the_default_grid_is_detection_md_and_a_job_covers_every_combo() {
     let g = OptimizerGrid::default();
     assert_eq!(g.points().len(), 5 * 7 * 3);
     assert_eq!(g.rr, vec![1.0, 2.0, 3.0, 4.0, 5.0]);
-    assert_eq!(g.sl_buffer_pct, vec![3.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0]);
+    assert_eq!(
+        g.sl_buffer_pct,
+        vec![3.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0]
+    );
     assert_eq!(g.expiry_multiplier, vec![0.5, 1.0, 2.0]);
     let f = fixture();
     let v = block_on(f.svc().create(&f.admin(), &ctx(), &input(), T0)).unwrap();
@@ -162,7 +165,10 @@ fn chunks_resume_to_the_same_runs_as_one_go_and_match_the_domain() {
     let f = fixture();
     let chunked = f.create(&input());
     // One chunk: running, a cursor, progress = 35 / 210.
-    assert_eq!(block_on(continue_optimizations(&f.app.store, 1, T0)).unwrap(), 1);
+    assert_eq!(
+        block_on(continue_optimizations(&f.app.store, 1, T0)).unwrap(),
+        1
+    );
     let job = block_on(f.app.store.job(chunked)).unwrap().unwrap();
     assert_eq!(job.status, JobStatus::Running);
     let expected = POINTS_PER_CHUNK as f64 / 210.0 * 100.0;
@@ -176,7 +182,10 @@ fn chunks_resume_to_the_same_runs_as_one_go_and_match_the_domain() {
     // Tick by tick to the end.
     let mut ticks = 1;
     while block_on(f.app.store.job(chunked)).unwrap().unwrap().status != JobStatus::Done {
-        assert_eq!(block_on(continue_optimizations(&f.app.store, 1, T0)).unwrap(), 1);
+        assert_eq!(
+            block_on(continue_optimizations(&f.app.store, 1, T0)).unwrap(),
+            1
+        );
         ticks += 1;
         assert!(ticks < 50, "never finished");
     }
@@ -184,7 +193,10 @@ fn chunks_resume_to_the_same_runs_as_one_go_and_match_the_domain() {
     assert_eq!(done.progress, 100.0);
     // `stale` went back to the start, so a few chunks ran again; at least 210/35 = 6.
     assert!(ticks >= 6);
-    assert_eq!(block_on(continue_optimizations(&f.app.store, 5, T0)).unwrap(), 0);
+    assert_eq!(
+        block_on(continue_optimizations(&f.app.store, 5, T0)).unwrap(),
+        0
+    );
 
     // The same job in one go.
     let one_go = f.create(&input());
@@ -286,7 +298,10 @@ fn best_params_need_ten_trades_and_are_per_symbol_type_tf() {
     // Sharpe: no run has one, so nothing is eligible.
     assert!(best_of(&runs, SelectionMetric::Sharpe).is_empty());
     // Ties on the metric keep more trades.
-    let tie = vec![run(7, Timeframe::H1, 10, 30.0), run(8, Timeframe::H1, 20, 30.0)];
+    let tie = vec![
+        run(7, Timeframe::H1, 10, 30.0),
+        run(8, Timeframe::H1, 20, 30.0),
+    ];
     let ids: Vec<i64> = best_of(&tie, SelectionMetric::TotalProfit)
         .iter()
         .map(|r| r.id.0)
@@ -334,10 +349,17 @@ fn apply_writes_the_best_params_to_a_user_and_clear_removes_them() {
     assert!(cmp.iter().all(|c| c.a.is_some() && c.a == c.b));
     // Clear (admin) and reset (the user) empty it.
     assert_eq!(block_on(svc.clear(&admin, &ctx(), f.user, T0)).unwrap(), 1);
-    assert!(block_on(my_tuned_params(&f.app.store, f.user)).unwrap().is_empty());
+    assert!(block_on(my_tuned_params(&f.app.store, f.user))
+        .unwrap()
+        .is_empty());
     block_on(svc.apply(&admin, &ctx(), job, SelectionMetric::WinRate, f.user, T0)).unwrap();
-    assert_eq!(block_on(reset_my_tuned_params(&f.app.store, f.user, T0)).unwrap(), 1);
-    assert!(block_on(my_tuned_params(&f.app.store, f.user)).unwrap().is_empty());
+    assert_eq!(
+        block_on(reset_my_tuned_params(&f.app.store, f.user, T0)).unwrap(),
+        1
+    );
+    assert!(block_on(my_tuned_params(&f.app.store, f.user))
+        .unwrap()
+        .is_empty());
     let actions = f.audit_actions();
     for a in ["optimizer.create", "optimizer.apply", "optimizer.clear"] {
         assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
@@ -436,7 +458,9 @@ fn trading_prefs_are_pro_and_validated() {
             ("default_rr", "too_many_decimals")
         ]
     );
-    let stored = block_on(f.app.store.trading_prefs(f.user)).unwrap().unwrap();
+    let stored = block_on(f.app.store.trading_prefs(f.user))
+        .unwrap()
+        .unwrap();
     assert_eq!(stored, Default::default(), "nothing written");
     let prefs = set(Tier::Premium, Some(1.5), Some(2.5)).unwrap();
     assert_eq!(

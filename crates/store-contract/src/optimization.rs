@@ -20,10 +20,7 @@ pub trait OptimizationStores:
     OptimizationStore + TradingPrefsStore + UserStore + SymbolStore
 {
 }
-impl<T: OptimizationStore + TradingPrefsStore + UserStore + SymbolStore> OptimizationStores
-    for T
-{
-}
+impl<T: OptimizationStore + TradingPrefsStore + UserStore + SymbolStore> OptimizationStores for T {}
 
 /// One case of the optimizer contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,12 +35,11 @@ pub enum OptimizationCase {
 
 impl OptimizationCase {
     /// Every case.
-    pub const ALL: &'static [OptimizationCase] =
-        &[
-            Self::JobsMoveForwardOnly,
-            Self::RunsIdempotentAndRanked,
-            Self::TradingPrefsAndTunedParams,
-        ];
+    pub const ALL: &'static [OptimizationCase] = &[
+        Self::JobsMoveForwardOnly,
+        Self::RunsIdempotentAndRanked,
+        Self::TradingPrefsAndTunedParams,
+    ];
 
     /// The case's function name.
     pub const fn name(self) -> &'static str {
@@ -469,7 +465,11 @@ pub async fn trading_prefs_and_tuned_params_per_user<S: OptimizationStores>(s: &
         ),
         (
             alice,
-            tuned(cl_app::ports::optimization::OptimizationRunId(r1.0 + 999), 1.0, T0),
+            tuned(
+                cl_app::ports::optimization::OptimizationRunId(r1.0 + 999),
+                1.0,
+                T0,
+            ),
             "optimization run",
         ),
     ] {

@@ -12,8 +12,8 @@ use crate::values::{
 };
 use crate::{changes, decode, D1Store};
 use cl_app::ports::optimization::{
-    JobProgress, JobStatus, JsonText, NewOptimizationJob, NewOptimizationRun, OptimizationJobId,
-    DefaultRr, OptimizationRunId, OptimizationStore, RiskPerTradePct, RunScore,
+    DefaultRr, JobProgress, JobStatus, JsonText, NewOptimizationJob, NewOptimizationRun,
+    OptimizationJobId, OptimizationRunId, OptimizationStore, RiskPerTradePct, RunScore,
     StoredOptimizationJob, StoredOptimizationRun, TradingPrefs, TradingPrefsStore, TunedParams,
 };
 use cl_app::ports::{exact_int, StoreError, SymbolId, UserId};
@@ -420,7 +420,11 @@ impl TryFrom<TunedRow> for TunedParams {
 
 impl D1Store {
     /// `SELECT EXISTS (…) AS found` with one parameter.
-    async fn exists(&self, sql: &str, param: worker::wasm_bindgen::JsValue) -> Result<bool, StoreError> {
+    async fn exists(
+        &self,
+        sql: &str,
+        param: worker::wasm_bindgen::JsValue,
+    ) -> Result<bool, StoreError> {
         let stmt = self.stmt(sql, &[param])?;
         let res = self.exec(stmt, "row").await?;
         Ok(decode::<FoundRow>(PT, &res)?
@@ -451,7 +455,10 @@ impl TradingPrefsStore for D1Store {
             "UPDATE users SET risk_per_trade = ?2, default_rr = ?3 WHERE id = ?1",
             &[
                 int("user id", user.0)?,
-                opt_real("risk_per_trade", prefs.risk_per_trade_pct.map(RiskPerTradePct::get))?,
+                opt_real(
+                    "risk_per_trade",
+                    prefs.risk_per_trade_pct.map(RiskPerTradePct::get),
+                )?,
                 opt_real("default_rr", prefs.default_rr.map(DefaultRr::get))?,
             ],
         )?;

@@ -7,8 +7,8 @@
 
 use crate::PgStore;
 use cl_app::ports::optimization::{
-    JobProgress, JobStatus, JsonText, NewOptimizationJob, NewOptimizationRun, OptimizationJobId,
-    DefaultRr, OptimizationRunId, OptimizationStore, RiskPerTradePct, RunScore,
+    DefaultRr, JobProgress, JobStatus, JsonText, NewOptimizationJob, NewOptimizationRun,
+    OptimizationJobId, OptimizationRunId, OptimizationStore, RiskPerTradePct, RunScore,
     StoredOptimizationJob, StoredOptimizationRun, TradingPrefs, TradingPrefsStore, TunedParams,
 };
 use cl_app::ports::{exact_int, StoreError, SymbolId, UserId};

@@ -381,6 +381,8 @@ async fn maintenance(env: &Env, job: &'static str, scheduled_ms: i64) -> Result<
 const DISPATCH_JOB: &str = "dispatch";
 /// Backtest chunks per dispatch run (each ≤ 2,000 candles plus look-back, a few queries).
 const DISPATCH_BACKTEST_CHUNKS: u32 = 4;
+/// Optimizer chunks per dispatch run (each ≤ 35 grid points of one combo, ≤ 5,000 candles).
+const DISPATCH_OPTIMIZER_CHUNKS: u32 = 2;
 
 async fn dispatch_job(env: &Env) -> Result<(), SetupError> {
     let db = env
@@ -390,11 +392,15 @@ async fn dispatch_job(env: &Env) -> Result<(), SetupError> {
     let chunks = cl_app::backtests::continue_backtests(&store, DISPATCH_BACKTEST_CHUNKS, wall_ms())
         .await
         .map_err(|e| SetupError(format!("backtests: {e}")))?;
-    if chunks > 0 {
+    let opt_chunks =
+        cl_app::optimizer::continue_optimizations(&store, DISPATCH_OPTIMIZER_CHUNKS, wall_ms())
+            .await
+            .map_err(|e| SetupError(format!("optimizer: {e}")))?;
+    if chunks > 0 || opt_chunks > 0 {
         log(
             "info",
             "job_run",
-            json!({"job": DISPATCH_JOB, "backtest_chunks": chunks, "d1_round_trips": store.round_trips()}),
+            json!({"job": DISPATCH_JOB, "backtest_chunks": chunks, "optimizer_chunks": opt_chunks, "d1_round_trips": store.round_trips()}),
         );
     }
     crate::broadcast_wiring::dispatch_broadcasts(env, &store, wall_ms()).await;

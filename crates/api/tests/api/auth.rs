@@ -831,6 +831,8 @@ fn every_account_route_answers_as_the_openapi_document_says() {
         .filter(|s| !cl_api::admin::handles(s.route))
         // The notification settings likewise, in tests/api/notifications.rs.
         .filter(|s| !cl_api::notifications::handles(s.route))
+        // The optimizer and trading preferences likewise, in tests/api/optimizer.rs.
+        .filter(|s| !cl_api::optimizer::handles(s.route))
         // Admin notifications likewise, in tests/api/notify_admin.rs.
         .filter(|s| !cl_api::notify_admin::handles(s.route))
         // The scheduler family likewise, in tests/api/scheduler.rs.

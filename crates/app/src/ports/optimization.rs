@@ -406,7 +406,12 @@ fn two_decimals(v: f64) -> bool {
     (scaled - scaled.round()).abs() < 1e-6
 }
 
-fn checked(v: f64, lo: f64, hi: f64, names: (&'static str, &'static str)) -> Result<f64, TradingPrefError> {
+fn checked(
+    v: f64,
+    lo: f64,
+    hi: f64,
+    names: (&'static str, &'static str),
+) -> Result<f64, TradingPrefError> {
     if !(v.is_finite() && (lo..=hi).contains(&v)) {
         return Err(TradingPrefError::OutOfRange(names.0, names.1));
     }
@@ -564,7 +569,10 @@ mod tests {
 
     #[test]
     fn trading_prefs_check_range_and_decimals() {
-        assert_eq!(RiskPerTradePct::new(1.25).map(RiskPerTradePct::get), Ok(1.25));
+        assert_eq!(
+            RiskPerTradePct::new(1.25).map(RiskPerTradePct::get),
+            Ok(1.25)
+        );
         assert!(RiskPerTradePct::new(0.1).is_ok() && RiskPerTradePct::new(10.0).is_ok());
         for bad in [0.0, 0.09, 10.01, f64::NAN, f64::INFINITY, -1.0] {
             assert!(RiskPerTradePct::new(bad).is_err(), "{bad}");
@@ -575,6 +583,9 @@ mod tests {
         );
         assert_eq!(DefaultRr::new(2.5).map(DefaultRr::get), Ok(2.5));
         assert!(DefaultRr::new(0.49).is_err() && DefaultRr::new(10.5).is_err());
-        assert_eq!(DefaultRr::new(3.001), Err(TradingPrefError::TooManyDecimals));
+        assert_eq!(
+            DefaultRr::new(3.001),
+            Err(TradingPrefError::TooManyDecimals)
+        );
     }
 }
