@@ -44,13 +44,18 @@ after(async () => {
   await w?.dispose();
 });
 
-/** A signed-in browser: the session cookie, the session's CSRF token, the app's Origin. */
+/** A signed-in browser: the session cookie, the session's CSRF token, the app's Origin. Each
+ * request comes from an address of its own: these tests make more than the 10 requests a second
+ * the per-IP API limit allows one address (api-ip-limit.test.mjs covers that limit). */
+let browserIps = 0;
 async function browser(session) {
   const res = await w.fetch("/api/v1/auth/csrf", { headers: { cookie: session.cookie } });
   assert.equal(res.status, 200);
   const csrf = (await res.json()).data.csrf_token;
   return async (method, path, body) => {
-    const headers = { cookie: session.cookie, origin: ORIGIN, "x-csrf-token": csrf, "cf-connecting-ip": "198.51.100.1" };
+    browserIps += 1;
+    const ip = `198.51.${100 + Math.floor(browserIps / 250)}.${(browserIps % 250) + 1}`;
+    const headers = { cookie: session.cookie, origin: ORIGIN, "x-csrf-token": csrf, "cf-connecting-ip": ip };
     if (body !== undefined) headers["content-type"] = "application/json";
     const r = await w.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await r.text();

@@ -244,6 +244,8 @@ pub async fn guard<A: AccountDeps>(
         accounts.emit(&line);
         err
     };
+    // Every caller, before any credential is looked at: 10/s per client IP.
+    crate::client_limit::check(accounts, config, spec, ctx).await?;
     if key_in_query(&req.query) {
         return Err(deny(
             "key_denied",

@@ -78,6 +78,17 @@ pub trait AccountDeps {
         route: &str,
     ) -> Result<cl_app::api_keys::KeyAuthenticated, ApiError>;
 
+    /// Counts one request of `subject` against the per-IP API limit (`crate::client_limit`).
+    ///
+    /// # Errors
+    /// The limiter's failure.
+    async fn hit_ip_limit(
+        &self,
+        _subject: &str,
+    ) -> Result<cl_auth::ratelimit::Decision, cl_app::ports::StoreError> {
+        Ok(cl_auth::ratelimit::Decision::Allowed { remaining: 0 })
+    }
+
     /// The session's effective tier access (subscription and view-as; `crate::keys`).
     ///
     /// # Errors
@@ -950,6 +961,14 @@ where
         route: &str,
     ) -> Result<cl_app::api_keys::KeyAuthenticated, ApiError> {
         crate::keys::authenticate(self, presented, ctx, route).await
+    }
+
+    async fn hit_ip_limit(
+        &self,
+        subject: &str,
+    ) -> Result<cl_auth::ratelimit::Decision, cl_app::ports::StoreError> {
+        let rule = cl_auth::ratelimit::rules::API_PER_IP;
+        self.limits.hit(&rule, subject, self.clock.now_ms()).await
     }
 
     async fn session_access(

@@ -8,7 +8,8 @@
 //! - The key is in the `POST /keys` answer ONCE (`secret`); listings show `cle_<prefix>_…<last4>`.
 //! - [`authenticate`] is what the gate calls for `Authorization: Bearer` / `X-API-Key`: the
 //!   service's checks (one 401 for every refusal, the reason only in the security log), then
-//!   the KV rate limits — 10/s per key, 10/s per client IP, and the key's own per-minute,
+//!   the KV rate limits — 10/s per key (the gate already counted 10/s per client IP,
+//!   `crate::client_limit`), and the key's own per-minute,
 //!   per-hour and per-day limits — failing closed with 429 + `Retry-After`, then one usage count (hour bucket +
 //!   `last_used_at`; a failed count is logged, the request still runs).
 //! - [`session_access`] is the session side of the one tier policy: the stored subscription
@@ -42,7 +43,7 @@ use cl_app::ports::api_keys::{
     StoredIpRule, SubscriptionLookup,
 };
 use cl_app::ports::{AccountStores, Clock, Mailer, PasswordHasher, RateLimitStore, UserId};
-use cl_auth::net::{parse_client_ip, rate_limit_subject};
+use cl_auth::net::parse_client_ip;
 use cl_auth::ratelimit::{rules, Decision, Rule};
 use serde_json::Value;
 
@@ -498,9 +499,6 @@ where
         Err(KeyAuthError::Store(e)) => return Err(e.into()),
     };
     let user = Some(key.user.id);
-    let ip_subject = ip
-        .map(rate_limit_subject)
-        .unwrap_or_else(|| "unknown".to_owned());
     let key_subject = format!("k{}", key.key.id.0);
     // The key's own limits (owner-adjustable), same scopes as the defaults of §11.10.
     let own = |base: Rule, limit: u32| Rule { limit, ..base };
@@ -508,7 +506,6 @@ where
     let now = acc.clock.now_ms();
     for (rule, subject) in [
         (rules::API_PER_KEY, key_subject.as_str()),
-        (rules::API_PER_IP, ip_subject.as_str()),
         (
             own(rules::API_KEY_DEFAULT_PER_MINUTE, l.per_min),
             key_subject.as_str(),

@@ -28,6 +28,7 @@ pub mod admin;
 pub mod auth;
 pub mod backtests;
 pub mod body;
+pub mod client_limit;
 pub mod config;
 pub mod context;
 pub mod cookies;
