@@ -9,6 +9,7 @@ pub mod auth;
 pub mod billing;
 pub mod keys;
 pub mod notify;
+pub mod ops;
 pub mod portfolio;
 
 use std::fmt;

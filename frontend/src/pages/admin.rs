@@ -19,18 +19,20 @@ use crate::session::RequireSession;
 const PAGE: u32 = 50;
 
 #[component]
-fn AdminTabs() -> impl IntoView {
+pub(crate) fn AdminTabs() -> impl IntoView {
     view! {
         <nav class="settings-tabs" aria-label="Admin sections">
             <A href="/admin/users" attr:class="settings-tab">"Users"</A>
             <A href="/admin/errors" attr:class="settings-tab">"Errors"</A>
             <A href="/admin/audit" attr:class="settings-tab">"Audit log"</A>
+            <A href="/admin/crons" attr:class="settings-tab">"Crons"</A>
+            <A href="/admin/symbols" attr:class="settings-tab">"Symbols"</A>
         </nav>
     }
 }
 
 /// Shows an action's failure; `reauth_required` gets a hint where to re-authenticate.
-fn show_failure(errors: FormErrors, err: &ApiError) {
+pub(crate) fn show_failure(errors: FormErrors, err: &ApiError) {
     errors.show(err);
     if err.code() == Some("reauth_required") {
         errors.form.set(Some(format!(

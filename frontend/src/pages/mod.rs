@@ -1,6 +1,8 @@
 //! One module per route of the web app (product.md §2).
 
 mod admin;
+mod admin_crons;
+mod admin_symbols;
 mod api_docs;
 mod api_keys;
 mod auth;
@@ -21,6 +23,8 @@ mod settings;
 mod signals;
 
 pub use admin::{AdminAudit, AdminErrors, AdminUsers};
+pub use admin_crons::AdminCrons;
+pub use admin_symbols::AdminSymbols;
 pub use api_docs::ApiDocs;
 pub use api_keys::SettingsApiKeys;
 pub use auth::{ForgotPassword, Login, Register, ResetPassword, VerifyEmail};
