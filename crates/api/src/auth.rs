@@ -1043,7 +1043,10 @@ where
             r if crate::notify_admin::handles(r) => {
                 crate::notify_admin::serve(self.store, self.clock, matched, caller, req, ctx).await
             }
-            r if crate::ops::handles(r) => crate::ops::serve_unwired(),
+            r if crate::ops::handles(r) => {
+                crate::ops::serve(self.store, self.clock, self.limits, matched, caller, req, ctx)
+                    .await
+            }
             Route::CspReport => self.csp_report(&call).await,
             r if crate::portfolio::family_handles(r) => match self.portfolio {
                 Some(family) => family.serve(r, path, caller, req, ctx).await,

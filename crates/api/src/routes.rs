@@ -517,9 +517,9 @@ Admins only; 2 per minute.",
         )
     },
     RouteSpec {
-        description: "Newest first (start, then id).",
+        description: "Newest first (start, then id); keyset pages (`limit`, `cursor`).",
         params: crate::scheduler::RUNS_PARAMS,
-        data: Data::List("CronRun"),
+        data: Data::Page("CronRun"),
         access: Access::Admin,
         ..get(
             Route::AdminCronRuns,

@@ -7,6 +7,10 @@
 //! additionally requires the caller to BE an admin, so a plain user session is refused with
 //! `forbidden`. The history route is `Admin`. Job names come from a fixed allowlist; anything
 //! else is a `validation_failed` on `name`, never a store lookup.
+//!
+//! Every toggle writes an audit row (`cron.toggle`, target `cron:<name>`, the new state)
+//! before the switch moves. The history is keyset-paginated (`limit` + opaque `cursor`,
+//! newest first by start then id; `meta.next_cursor` null on the last page).
 
 use crate::access::Caller;
 use crate::context::RequestContext;
@@ -18,7 +22,9 @@ use crate::routes::{Matched, Route};
 use cl_api_types::scheduler::{CronRunDto, SchedulerJobDto, SchedulerStatusDto};
 use cl_api_types::{ErrorCode, FieldError};
 use cl_app::cron::{CronJob, CronRun, CronStore};
-use cl_app::ports::{Clock, RateLimitStore};
+use cl_app::ports::admin::{AdminStore, NewAuditEntry};
+use cl_app::ports::run_queue::RunQueueStore;
+use cl_app::ports::{Clock, Cursor, RateLimitStore, MAX_EXACT_INT};
 use cl_auth::ratelimit::{Decision, Rule};
 use serde_json::Value;
 
@@ -66,6 +72,12 @@ pub const RUNS_PARAMS: &[ParamDoc] = &[
         },
         description: "How many runs (newest first).",
     },
+    ParamDoc {
+        name: "cursor",
+        location: In::Query,
+        kind: ParamKind::Cursor,
+        description: "Opaque cursor from `meta.next_cursor` of the previous page.",
+    },
 ];
 
 const ROUTES: [Route; 3] = [
@@ -96,25 +108,44 @@ fn job_name(matched: &Matched) -> Result<&'static str, ApiError> {
         .ok_or_else(|| invalid("name", "invalid_value", "not a scheduled job"))
 }
 
-/// The query: only `limit` (when `allow_limit`), at most once, within 1..=cap.
-fn limit(req: &Request, allow_limit: bool) -> Result<u32, ApiError> {
-    let mut limit = None;
+/// The query: only `limit` and `cursor` (when `paged`), each at most once; `limit` within
+/// 1..=cap, `cursor` as handed out in `meta.next_cursor`.
+fn page(req: &Request, paged: bool) -> Result<(u32, Option<Cursor>), ApiError> {
+    let (mut limit, mut cursor) = (None, None);
     for pair in req.query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if key != "limit" || !allow_limit {
-            return Err(invalid(key, "unknown_field", "unknown query parameter"));
+        match key {
+            "limit" if paged => {
+                if limit.is_some() {
+                    return Err(invalid("limit", "duplicate", "given more than once"));
+                }
+                let n: u32 = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=RUNS_LIMIT.1).contains(n))
+                    .ok_or_else(|| invalid("limit", "out_of_range", "must be 1..=100"))?;
+                limit = Some(n);
+            }
+            "cursor" if paged => {
+                if cursor.is_some() {
+                    return Err(invalid("cursor", "duplicate", "given more than once"));
+                }
+                let c = Cursor::decode(value)
+                    .ok()
+                    .filter(|c| value.len() <= 64 && c.ts <= MAX_EXACT_INT && c.id <= MAX_EXACT_INT)
+                    .ok_or_else(|| {
+                        invalid(
+                            "cursor",
+                            "invalid_format",
+                            "is not a cursor returned by this API",
+                        )
+                    })?;
+                cursor = Some(c);
+            }
+            _ => return Err(invalid(key, "unknown_field", "unknown query parameter")),
         }
-        if limit.is_some() {
-            return Err(invalid("limit", "duplicate", "given more than once"));
-        }
-        let n: u32 = value
-            .parse()
-            .ok()
-            .filter(|n| (1..=RUNS_LIMIT.1).contains(n))
-            .ok_or_else(|| invalid("limit", "out_of_range", "must be 1..=100"))?;
-        limit = Some(n);
     }
-    Ok(limit.unwrap_or(RUNS_LIMIT.0))
+    Ok((limit.unwrap_or(RUNS_LIMIT.0), cursor))
 }
 
 /// The caller must be an admin (a session or an admin's key holding `admin:scheduler`).
@@ -182,14 +213,14 @@ pub async fn serve<S, C, L>(
     ctx: &RequestContext,
 ) -> Result<Response, ApiError>
 where
-    S: CronStore,
+    S: CronStore + RunQueueStore + AdminStore,
     C: Clock,
     L: RateLimitStore,
 {
     let admin = admin_id(caller)?;
     match matched.spec.route {
         Route::SchedulerStatus => {
-            limit(req, false)?;
+            page(req, false)?;
             let mut jobs = Vec::with_capacity(JOBS.len());
             for name in JOBS {
                 if let Some(job) = store.cron_job(name).await? {
@@ -199,7 +230,7 @@ where
             error::ok(ctx, 200, SchedulerStatusDto { jobs })
         }
         Route::SchedulerToggle => {
-            limit(req, false)?;
+            page(req, false)?;
             let name = job_name(matched)?;
             let now = clock.now_ms();
             // Counted after validation, so a typo does not spend the admin's budget.
@@ -223,6 +254,22 @@ where
                 .cron_job(name)
                 .await?
                 .ok_or_else(|| ApiError::new(ErrorCode::NotFound))?;
+            // The audit row first: a switch never moves without its row.
+            store
+                .append_audit(&NewAuditEntry {
+                    actor: caller.user().map(|u| u.id),
+                    action: "cron.toggle".to_owned(),
+                    target: format!("cron:{name}"),
+                    details: Some(serde_json::json!({ "enabled": !job.enabled }).to_string()),
+                    ip: ctx
+                        .client_ip
+                        .as_deref()
+                        .and_then(|h| cl_auth::net::parse_client_ip(h).ok())
+                        .map(|ip| ip.to_string()),
+                    request_id: Some(ctx.request_id.chars().take(64).collect()),
+                    at: now,
+                })
+                .await?;
             store.set_job_enabled(name, !job.enabled, now).await?;
             let job = store
                 .cron_job(name)
@@ -231,11 +278,20 @@ where
             error::ok(ctx, 200, job_dto(store, job).await?)
         }
         Route::AdminCronRuns => {
-            let n = limit(req, true)?;
+            let (n, cursor) = page(req, true)?;
             let name = job_name(matched)?;
-            let runs = store.list_runs(name, n).await?;
+            let mut runs = store.cron_runs_page(name, cursor, n + 1).await?;
+            let more = runs.len() > n as usize;
+            runs.truncate(n as usize);
+            let next = more.then(|| runs.last()).flatten().map(|r| {
+                Cursor {
+                    ts: r.started_at,
+                    id: r.id.0,
+                }
+                .encode()
+            });
             let items: Vec<CronRunDto> = runs.into_iter().map(run_dto).collect();
-            error::ok(ctx, 200, items)
+            error::ok_page(ctx, items, next)
         }
         _ => Err(ApiError::new(ErrorCode::NotFound)),
     }

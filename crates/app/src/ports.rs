@@ -1666,6 +1666,9 @@ pub trait LockoutStore {
 /// Every store port the account use cases need, as one bound.
 pub trait AccountStores:
     UserStore
+    + run_queue::RunQueueStore
+    + CandleStore
+    + crate::jobs::maintenance::MaintenanceStore
     + SessionStore
     + AuthTokenStore
     + RecoveryCodeStore
@@ -1682,6 +1685,9 @@ pub trait AccountStores:
 }
 impl<
         T: UserStore
+            + run_queue::RunQueueStore
+            + CandleStore
+            + crate::jobs::maintenance::MaintenanceStore
             + SessionStore
             + AuthTokenStore
             + RecoveryCodeStore

@@ -54,6 +54,9 @@ pub async fn from_worker(mut req: Request) -> Result<PlainRequest> {
 fn body_cap(path: &str) -> usize {
     if path.starts_with("/api/v1/webhooks/") {
         MAX_WEBHOOK_BODY_BYTES
+    } else if path.starts_with("/api/v1/admin/symbols/") && path.ends_with("/import") {
+        // The candle import (5 MiB of text in a JSON envelope); its handler checks again.
+        cl_api::ops::MAX_IMPORT_BODY
     } else {
         MAX_BODY_BYTES
     }

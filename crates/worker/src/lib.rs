@@ -25,6 +25,7 @@ mod ntfy_wiring;
 pub mod payments;
 mod pg;
 mod probes;
+mod run_queue_wiring;
 mod scheduled;
 /// The WebCrypto PBKDF2 `PasswordHasher` (for the account routes).
 pub mod webcrypto_hasher;

@@ -52,8 +52,8 @@ pub const PIPELINE_BUDGET_MS: &str = "PIPELINE_BUDGET_MS";
 const KV_MIN_TTL_SECS: u64 = 60;
 
 /// The app's candle source over the outbound kline client.
-struct ExchangeSource<'a> {
-    client: ExchangeClient<FetchTransport, DelaySleeper, RunClock, &'a KvBreakerStore>,
+pub(crate) struct ExchangeSource<'a> {
+    pub(crate) client: ExchangeClient<FetchTransport, DelaySleeper, RunClock, &'a KvBreakerStore>,
 }
 
 fn failure(e: &ExchangeError) -> FetchFailure {
@@ -94,7 +94,7 @@ impl CandleSource for ExchangeSource<'_> {
     }
 }
 
-fn log(level: &str, event: &str, fields: serde_json::Value) {
+pub(crate) fn log(level: &str, event: &str, fields: serde_json::Value) {
     let mut line = json!({"level": level, "event": event, "ts": wall_ms()});
     if let (Some(line), serde_json::Value::Object(extra)) = (line.as_object_mut(), fields) {
         line.extend(extra);
@@ -107,10 +107,10 @@ fn log(level: &str, event: &str, fields: serde_json::Value) {
 }
 
 /// Why the scheduled state could not be built (logged, never sent anywhere).
-struct SetupError(String);
+pub(crate) struct SetupError(pub(crate) String);
 
 /// The exchange's base URL from config, with the scheme rule of the environment.
-fn exchange_base(env: &Env) -> Result<BaseUrl, SetupError> {
+pub(crate) fn exchange_base(env: &Env) -> Result<BaseUrl, SetupError> {
     let raw = bindings::lookup(env, EXCHANGE_BASE_URL)
         .ok_or_else(|| SetupError(format!("{EXCHANGE_BASE_URL} is not set")))?;
     let development = bindings::lookup(env, "ENVIRONMENT").as_deref() == Some("development");
@@ -426,7 +426,11 @@ pub async fn dispatch(cron: &str, scheduled_ms: i64, env: &Env) {
                 HEALTH_JOB => maintenance(env, HEALTH_JOB, scheduled_ms).await,
                 CLEANUP_JOB => maintenance(env, CLEANUP_JOB, scheduled_ms).await,
                 SUBSCRIPTIONS_JOB => maintenance(env, SUBSCRIPTIONS_JOB, scheduled_ms).await,
-                DISPATCH_JOB => dispatch_job(env).await,
+                DISPATCH_JOB => {
+                    // On-demand runs first (crate::run_queue_wiring), then the chunked jobs.
+                    crate::run_queue_wiring::run_queue(env, scheduled_ms).await;
+                    dispatch_job(env).await
+                }
                 other => {
                     log(
                         "info",

@@ -11,6 +11,7 @@ mod metrics;
 mod notifications;
 mod notify_admin;
 mod openapi;
+mod ops;
 mod optimizer;
 mod payments;
 mod portfolio;
