@@ -9,6 +9,7 @@ pub mod auth;
 pub mod billing;
 pub mod keys;
 pub mod notify;
+pub mod notify_admin;
 pub mod ops;
 pub mod portfolio;
 

@@ -25,6 +25,7 @@ pub(crate) fn AdminTabs() -> impl IntoView {
             <A href="/admin/users" attr:class="settings-tab">"Users"</A>
             <A href="/admin/errors" attr:class="settings-tab">"Errors"</A>
             <A href="/admin/audit" attr:class="settings-tab">"Audit log"</A>
+            <A href="/admin/notifications" attr:class="settings-tab">"Notifications"</A>
             <A href="/admin/crons" attr:class="settings-tab">"Crons"</A>
             <A href="/admin/symbols" attr:class="settings-tab">"Symbols"</A>
         </nav>

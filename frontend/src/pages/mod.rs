@@ -1,6 +1,7 @@
 //! One module per route of the web app (product.md §2).
 
 mod admin;
+mod admin_notifications;
 mod admin_crons;
 mod admin_symbols;
 mod api_docs;
@@ -23,6 +24,7 @@ mod settings;
 mod signals;
 
 pub use admin::{AdminAudit, AdminErrors, AdminUsers};
+pub use admin_notifications::AdminNotifications;
 pub use admin_crons::AdminCrons;
 pub use admin_symbols::AdminSymbols;
 pub use api_docs::ApiDocs;
