@@ -3,6 +3,7 @@
 // (tests/load/wrk.lua) route by route and prints, per route, throughput, p50/p95/p99 and the
 // statuses seen, then checks what must hold under concurrency:
 //   - no 5xx on any route;
+//   - the per-IP API limit from one address (about 10 allowed a second, the rest 429);
 //   - the matrix p99 against its 20 ms goal (reported, not asserted: the machine is shared);
 //   - a parallel guess storm on one account gets at most the allowed attempts past the rate
 //     limit and the lockout (counted, asserted).
@@ -107,6 +108,9 @@ run("matrix (session)", "/api/v1/matrix", { headers: sessionHeaders });
 run("patterns (session)", "/api/v1/patterns?limit=50", { headers: sessionHeaders });
 run("candles (session)", "/api/v1/candles/BTC-USDT/1h", { headers: sessionHeaders });
 run("health/live", "/api/v1/health/live", {});
+// One client address: the per-IP API limit (10/s, every caller) answers the rest with 429.
+const oneIp = run("matrix (one IP)", "/api/v1/matrix", { headers: sessionHeaders, connections: 8, spreadIps: false, seconds: 3 });
+console.log(`  per-IP limit: ${((oneIp.statuses["200"] ?? 0) / (oneIp.duration_us / 1e6)).toFixed(1)} allowed/s from one IP (limit 10/s)`);
 if (keyHeaders) {
   // One key: its 10/s limit answers most of this with 429, as designed.
   run("symbols (API key)", "/api/v1/symbols", { headers: keyHeaders, connections: 8 });
