@@ -59,7 +59,8 @@ test("each job runs from its cron string and records a run with counts", async (
     const stats = await runsOf(c.db, "stats");
     assert.equal(stats.length, 1);
     assert.equal(stats[0].status, "ok", stats[0].error);
-    assert.equal(stats[0].counts.stats_keys, 3);
+    // global + 2 symbols, and the analytics of pro, premium and the 2 symbols.
+    assert.equal(stats[0].counts.stats_keys, 7);
     const global = JSON.parse(await count(c.db, "SELECT data FROM stats_cache WHERE key = 'global'"));
     assert.equal(global.symbols, 2);
     const btc = JSON.parse(await count(c.db, "SELECT data FROM stats_cache WHERE key = 'symbol:BTC/USDT'"));
@@ -253,7 +254,8 @@ test("scheduler over HTTP: an admin reads the status, toggles a job (2/min) and 
     const stats = status.body.data.jobs.find((j) => j.name === "stats");
     assert.equal(stats.enabled, true);
     assert.equal(stats.last_run.status, "ok");
-    assert.equal(stats.last_run.counts.stats_keys, 2);
+    // global + BTC/USDT, and the analytics of pro, premium and BTC/USDT.
+    assert.equal(stats.last_run.counts.stats_keys, 5);
 
     for (const [method, path] of [["GET", "/api/v1/scheduler/status"], ["POST", "/api/v1/scheduler/jobs/stats/toggle"], ["GET", "/api/v1/admin/crons/stats/runs"]]) {
       const denied = await call(user, method, path);

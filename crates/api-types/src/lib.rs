@@ -19,6 +19,7 @@ mod notify_admin;
 mod portfolio;
 pub mod ops;
 pub mod scheduler;
+mod stats;
 pub use admin::*;
 pub use auth::*;
 pub use billing::*;
@@ -28,6 +29,7 @@ pub use notifications::*;
 pub use optimizer::*;
 pub use notify_admin::*;
 pub use portfolio::*;
+pub use stats::*;
 
 /// The one response envelope (product.md §3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -414,7 +414,7 @@ impl Extract for AuditQuery {
 }
 
 /// `GET /admin/logs`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogsQuery {
     /// Filters.
     pub filter: LogFilter,
@@ -436,6 +436,12 @@ impl Extract for LogsQuery {
             kind: ParamKind::Choice(LOG_CATEGORIES),
             description: "Only this category.",
         },
+        ParamDoc {
+            name: "symbol",
+            location: In::Query,
+            kind: ParamKind::Symbol,
+            description: "Only rows about this symbol (`BTC-USDT` or `BTC%2FUSDT`).",
+        },
         SINCE,
         UNTIL,
         LIMIT,
@@ -444,11 +450,24 @@ impl Extract for LogsQuery {
 
     fn extract(req: &Request, _: &PathParams) -> Result<Self, ApiError> {
         let mut q = Query::parse(req, Self::PARAMS);
+        let symbol = match q.get("symbol").map(crate::params::SymbolName::parse) {
+            None => None,
+            Some(Ok(s)) => Some(s.as_str().to_owned()),
+            Some(Err(e)) => {
+                q.errors.push(FieldError {
+                    field: "symbol".to_owned(),
+                    code: e.code.to_owned(),
+                    message: e.message,
+                });
+                None
+            }
+        };
         let filter = LogFilter {
             level: q.choice("level", |s| LogLevel::parse(s).ok()),
             category: q.choice("category", |s| LogCategory::parse(s).ok()),
             since: q.int("since", 0, MAX_EXACT_INT),
             until: q.int("until", 0, MAX_EXACT_INT),
+            symbol,
         };
         let page = q.page();
         q.finish(Self { filter, page })

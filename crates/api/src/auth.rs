@@ -1037,6 +1037,9 @@ where
                 )
                 .await
             }
+            r if crate::stats::handles(r) => {
+                crate::stats::serve(self.store, self.clock, matched, caller, req, ctx).await
+            }
             r if crate::admin::handles(r) => {
                 crate::admin::serve(self.store, self.clock, matched, caller, req, ctx).await
             }

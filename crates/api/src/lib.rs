@@ -53,6 +53,7 @@ pub mod payments;
 pub mod portfolio;
 pub mod routes;
 pub mod scheduler;
+pub mod stats;
 
 use auth::AccountDeps;
 use cl_api_types::{ErrorCode, HealthStatus, Liveness};

@@ -610,6 +610,7 @@ fn schemas() -> Value {
     s.extend(crate::keys::openapi_schemas());
     s.extend(crate::payments::openapi_schemas());
     s.extend(crate::admin::openapi_schemas());
+    s.extend(crate::stats::openapi_schemas());
     s.extend(crate::scheduler::openapi_schemas());
     s.extend(crate::ops::openapi_schemas());
     s.extend(crate::notifications::openapi_schemas());

@@ -932,6 +932,104 @@ impl Extract for PaymentsParams {
     }
 }
 
+/// `GET /stats?symbol=`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsParams {
+    /// One symbol's analytics; `None`: the caller's tier-wide analytics.
+    pub symbol: Option<SymbolName>,
+}
+
+impl Extract for StatsParams {
+    const PARAMS: &'static [ParamDoc] = &[query(
+        "symbol",
+        ParamKind::Symbol,
+        "One symbol (`BASE-QUOTE` or `BASE%2FQUOTE`); absent: every symbol of your tier.",
+    )];
+
+    fn extract(req: &Request, _: &PathParams) -> Result<Self, ApiError> {
+        let mut f = Fields::default();
+        let q = Query::parse(&req.query, Self::PARAMS, &mut f);
+        let symbol = q.opt(&mut f, "symbol", parse_symbol);
+        f.finish(symbol.map(|symbol| Self { symbol }))
+    }
+}
+
+/// `GET /admin/subscriptions`: default and cap of `limit`.
+pub const ADMIN_SUBSCRIPTIONS_LIMIT: (u32, u32) = (50, 500);
+/// The `plan` filter's words.
+pub const PLAN_WORDS: &[&str] = &["pro", "premium", "lifetime"];
+/// The `status` filter's words.
+pub const SUBSCRIPTION_STATUS_WORDS: &[&str] = &["active", "expired", "cancelled", "suspended"];
+
+/// `GET /admin/subscriptions?plan&status&expiring_within_days&limit&cursor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdminSubscriptionsParams {
+    /// Only this plan (one of [`PLAN_WORDS`]).
+    pub plan: Option<&'static str>,
+    /// Only this status (one of [`SUBSCRIPTION_STATUS_WORDS`]).
+    pub status: Option<&'static str>,
+    /// Only subscriptions expiring from now to now + this many days (1..=365).
+    pub expiring_within_days: Option<u32>,
+    /// Page size.
+    pub limit: u32,
+    /// Rows after this position.
+    pub cursor: Option<Cursor>,
+}
+
+fn word(raw: &str, all: &'static [&'static str]) -> Result<&'static str, FieldIssue> {
+    choice(raw, all, |w| w)
+}
+
+impl Extract for AdminSubscriptionsParams {
+    const PARAMS: &'static [ParamDoc] = &[
+        query("plan", ParamKind::Choice(PLAN_WORDS), "Only this plan."),
+        query(
+            "status",
+            ParamKind::Choice(SUBSCRIPTION_STATUS_WORDS),
+            "Only this status.",
+        ),
+        query(
+            "expiring_within_days",
+            ParamKind::Limit { default: 7, max: 365 },
+            "Only subscriptions expiring between now and now + N days (lifetime never).",
+        ),
+        query(
+            "limit",
+            ParamKind::Limit {
+                default: ADMIN_SUBSCRIPTIONS_LIMIT.0,
+                max: ADMIN_SUBSCRIPTIONS_LIMIT.1,
+            },
+            "Page size.",
+        ),
+        CURSOR,
+    ];
+
+    fn extract(req: &Request, _: &PathParams) -> Result<Self, ApiError> {
+        let mut f = Fields::default();
+        let q = Query::parse(&req.query, Self::PARAMS, &mut f);
+        let plan = q.opt(&mut f, "plan", |r| word(r, PLAN_WORDS));
+        let status = q.opt(&mut f, "status", |r| word(r, SUBSCRIPTION_STATUS_WORDS));
+        let days = q.opt(&mut f, "expiring_within_days", |r| parse_limit(r, 365));
+        let limit = q.opt(&mut f, "limit", |r| {
+            parse_limit(r, ADMIN_SUBSCRIPTIONS_LIMIT.1)
+        });
+        let cursor = q.opt(&mut f, "cursor", parse_cursor);
+        let value = match (plan, status, days, limit, cursor) {
+            (Some(plan), Some(status), Some(expiring_within_days), Some(limit), Some(cursor)) => {
+                Some(Self {
+                    plan,
+                    status,
+                    expiring_within_days,
+                    limit: limit.unwrap_or(ADMIN_SUBSCRIPTIONS_LIMIT.0),
+                    cursor,
+                })
+            }
+            _ => None,
+        };
+        f.finish(value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

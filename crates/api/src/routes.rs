@@ -124,6 +124,16 @@ pub enum Route {
     AdminAudit,
     /// Admin: logs.
     AdminLogs,
+    /// Analytics of the caller's tier or one symbol, from the stats cache (crate::stats).
+    Stats,
+    /// Admin: global stats (crate::stats).
+    AdminStats,
+    /// Admin: subscriptions with filters (crate::stats).
+    AdminSubscriptions,
+    /// Admin: the global settings (crate::stats).
+    AdminSettings,
+    /// Admin: change the global settings (crate::stats).
+    AdminSettingsPut,
     /// Admin: the error tracker.
     AdminErrors,
     /// Admin: acknowledge an error group.
@@ -965,11 +975,63 @@ re-authentication within 10 minutes (`reauth_required`). Audited.",
         ..get(Route::AdminAudit, "/api/v1/admin/audit", "Audit log")
     },
     RouteSpec {
-        description: "Newest first (`ts` desc, ties by id desc), keyset pages.",
+        description: "Newest first (`ts` desc, ties by id desc), keyset pages; filters by \
+category, level, symbol and time (`since` inclusive, `until` exclusive).",
         params: crate::admin::LogsQuery::PARAMS,
         data: Data::Page("LogEntry"),
         access: Access::Admin,
         ..get(Route::AdminLogs, "/api/v1/admin/logs", "Logs")
+    },
+    RouteSpec {
+        description: "Pro and premium (`tier_required` for free). Pattern counts by type, \
+timeframe and direction, fill/expiry/invalidation rates and signal outcomes, over the symbols \
+of your tier, or of one symbol (`tier_required` above your tier, 404 before the stats job has \
+seen it). Read from the stats cache (recomputed every 5 minutes).",
+        params: crate::params::StatsParams::PARAMS,
+        data: Data::One("Analytics"),
+        may_be_missing: true,
+        ..read(Route::Stats, "/api/v1/stats", "Analytics")
+    },
+    RouteSpec {
+        description: "Users, subscriptions, notification deliveries, new errors and the \
+all-symbol analytics, in one read.",
+        data: Data::One("AdminStats"),
+        access: Access::Admin,
+        ..get(Route::AdminStats, "/api/v1/admin/stats", "Global stats (admin)")
+    },
+    RouteSpec {
+        description: "Newest first (`created_at` desc, ties by id desc), keyset pages, with \
+the owner's email and username.",
+        params: crate::params::AdminSubscriptionsParams::PARAMS,
+        data: Data::Page("SubscriptionRow"),
+        access: Access::Admin,
+        ..get(
+            Route::AdminSubscriptions,
+            "/api/v1/admin/subscriptions",
+            "Subscriptions (admin)",
+        )
+    },
+    RouteSpec {
+        data: Data::One("GlobalSettings"),
+        access: Access::Admin,
+        ..get(
+            Route::AdminSettings,
+            "/api/v1/admin/settings",
+            "Global settings (admin)",
+        )
+    },
+    RouteSpec {
+        description: "Absent members keep their value. Every bad member is reported at once \
+and nothing is written. Only changed keys are written, with one audit row (`settings.update`).",
+        body: Some("GlobalSettingsRequest"),
+        ..write(
+            Route::AdminSettingsPut,
+            Method::Put,
+            Access::Admin,
+            "/api/v1/admin/settings",
+            "Change global settings (admin)",
+            Data::One("GlobalSettings"),
+        )
     },
     RouteSpec {
         description: "Grouped by fingerprint, most recently seen first, keyset pages.",
@@ -2068,6 +2130,8 @@ pub const fn planned_scopes(route: Route) -> &'static [Scope] {
         Route::Patterns | Route::Pattern => &[Scope::ReadPatterns],
         Route::Signals | Route::Signal => &[Scope::ReadSignals],
         Route::Matrix => &[Scope::ReadMatrix],
+        // The analytics are pattern and signal counts: the pattern read scope covers them.
+        Route::Stats => &[Scope::ReadPatterns],
         _ => &[],
     }
 }

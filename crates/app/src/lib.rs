@@ -28,6 +28,8 @@ pub mod api_keys;
 pub mod billing;
 pub mod metrics;
 pub mod policy;
+pub mod global_settings;
+pub mod stats;
 pub mod portfolio;
 
 pub mod exchange_credentials;

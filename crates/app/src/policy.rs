@@ -226,6 +226,20 @@ impl Access {
         }
     }
 
+    /// The analytics page and `/stats` (pro and premium).
+    ///
+    /// # Errors
+    /// [`TierDenied`] (pro) when the tier has no analytics.
+    pub fn require_analytics(&self) -> Result<(), TierDenied> {
+        if self.limits.analytics {
+            Ok(())
+        } else {
+            Err(TierDenied {
+                required: Tier::Pro,
+            })
+        }
+    }
+
     /// How many of the newest rows of a history list are visible: `None` = all.
     ///
     /// # Errors
@@ -485,6 +499,27 @@ mod tests {
             status,
             expires_at,
         }
+    }
+
+    #[test]
+    fn analytics_need_pro_and_an_admin_viewing_as_free_loses_them() {
+        let free = effective_access(false, None, None, NOW);
+        assert_eq!(
+            free.require_analytics(),
+            Err(TierDenied {
+                required: Tier::Pro
+            })
+        );
+        let pro_sub = sub(Plan::Pro, SubscriptionStatus::Active, None);
+        assert!(effective_access(false, None, Some(&pro_sub), NOW)
+            .require_analytics()
+            .is_ok());
+        assert!(effective_access(true, None, None, NOW)
+            .require_analytics()
+            .is_ok());
+        assert!(effective_access(true, Some(Tier::Free), None, NOW)
+            .require_analytics()
+            .is_err());
     }
 
     #[test]

@@ -1681,6 +1681,7 @@ pub trait AccountStores:
     + SymbolStore
     + crate::cron::CronStore
     + crate::notify_admin::NotifyAdminStores
+    + stats::StatsStore
 {
 }
 impl<
@@ -1699,6 +1700,7 @@ impl<
             + notifications::NotificationStore
             + crate::cron::CronStore
             + crate::notify_admin::NotifyAdminStores
+            + stats::StatsStore
             + SymbolStore,
     > AccountStores for T
 {

@@ -97,7 +97,13 @@ fn stats_job_writes_global_and_per_symbol_entries_and_records_a_run() {
     let clock = ManualClock::new(NOW);
     let (outcome, report) = block_on(run_stats_job(&s, &clock, RunTrigger::Cron)).unwrap();
     assert_eq!(outcome, JobOutcome::Ran(RunStatus::Ok));
-    assert_eq!(report.counts.get("stats_keys"), 2);
+    // global + BTC/USDT + the analytics of pro, premium and BTC/USDT.
+    assert_eq!(report.counts.get("stats_keys"), 5);
+    let analytics = block_on(s.stats_entry("analytics:symbol:BTC/USDT")).unwrap().unwrap();
+    let parsed: cl_app::stats::Analytics = serde_json::from_str(&analytics.data).unwrap();
+    assert_eq!(parsed.scope, "BTC/USDT");
+    assert_eq!(parsed.computed_at, Some(NOW));
+    assert!(block_on(s.stats_entry("analytics:pro")).unwrap().is_some());
     let global = block_on(s.stats_entry("global")).unwrap().unwrap();
     assert!(global.data.contains("\"symbols\":1"), "{}", global.data);
     let btc = block_on(s.stats_entry("symbol:BTC/USDT")).unwrap().unwrap();

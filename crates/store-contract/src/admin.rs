@@ -763,4 +763,29 @@ pub async fn admin_logs_filter<S: AdminStores>(s: &S) {
     let hits = ok(s.logs(&f, page(10)).await, "time").items;
     let ts: Vec<i64> = hits.iter().map(|r| r.entry.ts).collect();
     assert_eq!(ts, [T0 + 2, T0 + 1]);
+
+    // The symbol filter is exact.
+    let eth = NewLogEntry {
+        ts: T0 - 1,
+        category: LogCategory::Scan,
+        level: LogLevel::Debug,
+        message: "eth".into(),
+        symbol: Some("ETH/USDT".into()),
+        tf: None,
+        request_id: None,
+    };
+    ok(s.append_log(&eth).await, "append eth");
+    let f = LogFilter {
+        symbol: Some("ETH/USDT".into()),
+        ..LogFilter::default()
+    };
+    let hits = ok(s.logs(&f, page(10)).await, "symbol").items;
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].entry.message, "eth");
+    let f = LogFilter {
+        symbol: Some("BTC/USDT".into()),
+        level: Some(LogLevel::Info),
+        ..LogFilter::default()
+    };
+    assert_eq!(ok(s.logs(&f, page(10)).await, "btc info").items.len(), 2);
 }

@@ -105,7 +105,7 @@ const LOG_SELECT: &str = "\
 SELECT id, ts, category, level, message, symbol, tf, request_id FROM logs
 WHERE (?1 IS NULL OR level = ?1) AND (?2 IS NULL OR category = ?2)
   AND (?3 IS NULL OR ts >= ?3) AND (?4 IS NULL OR ts < ?4)
-  AND (?5 IS NULL OR (ts, id) < (?5, ?6))
+  AND (?5 IS NULL OR (ts, id) < (?5, ?6)) AND (?8 IS NULL OR symbol = ?8)
 ORDER BY ts DESC, id DESC LIMIT ?7";
 
 /// Keeps at least one OTHER active admin when the change takes admin rights away.
@@ -647,6 +647,7 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
                 cts,
                 cid,
                 fetch_limit(page),
+                opt_text(filter.symbol.as_deref()),
             ],
         )?;
         let rows = self

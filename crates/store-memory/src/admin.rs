@@ -385,6 +385,10 @@ impl AdminStore for MemoryStore {
                 filter.level.is_none_or(|l| e.level == l)
                     && filter.category.is_none_or(|c| e.category == c)
                     && in_range(e.ts, filter.since, filter.until)
+                    && filter
+                        .symbol
+                        .as_ref()
+                        .is_none_or(|s| e.symbol.as_ref() == Some(s))
             })
             .map(|r| (r.entry.ts, r.id, r.clone()));
         let rows = newest(rows, page);

@@ -108,7 +108,7 @@ const LOG_SELECT: &str = "\
 SELECT id, ts, category, level, message, symbol, tf, request_id FROM logs
 WHERE ($1::text IS NULL OR level = $1) AND ($2::text IS NULL OR category = $2)
   AND ($3::int8 IS NULL OR ts >= $3) AND ($4::int8 IS NULL OR ts < $4)
-  AND ($5::int8 IS NULL OR (ts, id) < ($5, $6))
+  AND ($5::int8 IS NULL OR (ts, id) < ($5, $6)) AND ($8::text IS NULL OR symbol = $8)
 ORDER BY ts DESC, id DESC LIMIT $7";
 
 const LOCK_ADMINS: &str = "SELECT id FROM users WHERE is_admin AND is_active FOR UPDATE";
@@ -656,6 +656,7 @@ a AS ({}) SELECT * FROM s",
                     (&cts, Type::INT8),
                     (&cid, Type::INT8),
                     (&limit, Type::INT8),
+                    (&filter.symbol, Type::TEXT),
                 ],
             )
             .await?;

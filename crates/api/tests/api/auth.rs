@@ -839,6 +839,8 @@ fn every_account_route_answers_as_the_openapi_document_says() {
         .filter(|s| !cl_api::scheduler::handles(s.route))
         // The run queue and admin operations likewise, in tests/api/ops.rs.
         .filter(|s| !cl_api::ops::handles(s.route))
+        // Analytics and the admin stats/settings likewise, in tests/api/stats.rs.
+        .filter(|s| !cl_api::stats::handles(s.route))
     {
         assert!(covered.contains(spec.path), "{} never exercised", spec.path);
     }

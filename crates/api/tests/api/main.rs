@@ -19,3 +19,4 @@ mod read;
 mod rig;
 mod scheduler;
 mod schema;
+mod stats;

@@ -1,12 +1,14 @@
 //! The `stats` job (product.md §4, every 5 minutes): recomputes the stats cache, one `global`
-//! entry and one `symbol:<NAME>` entry per symbol, from ONE grouped query, and writes them in
-//! ONE atomic batch that overwrites by key (so a re-run or a double trigger just rewrites the
-//! same keys).
+//! entry and one `symbol:<NAME>` entry per symbol, from ONE grouped query, plus the analytics
+//! entries of `/analytics` (crate::stats::analytics_entries) from ONE more grouped count, and
+//! writes them in ONE atomic batch that overwrites by key (so a re-run or a double trigger just
+//! rewrites the same keys).
 
 use super::maintenance::{MaintenanceStore, StatsEntry, SymbolStats};
 use super::runner::{begin, finish, settle, Begin, JobReport};
 use super::JobOutcome;
 use crate::cron::{CronStore, RunCounts, RunTrigger};
+use crate::ports::stats::StatsStore;
 use crate::ports::{Clock, StoreError};
 
 /// The job's name in `cron_jobs`.
@@ -85,7 +87,7 @@ pub async fn run_stats_job<S, C>(
     trigger: RunTrigger,
 ) -> Result<(JobOutcome, JobReport), StoreError>
 where
-    S: MaintenanceStore + CronStore,
+    S: MaintenanceStore + CronStore + StatsStore,
     C: Clock,
 {
     let run = match begin(store, clock, STATS_JOB, STATS_LEASE_MS, trigger).await? {
@@ -96,11 +98,14 @@ where
     let now = run.started();
     let work = async {
         let rows = store.symbol_stats(now.saturating_sub(DAY_MS)).await?;
-        let entries = stats_entries(&rows, now);
+        let mut entries = stats_entries(&rows, now);
+        let names: Vec<_> = rows.iter().map(|r| (r.symbol, r.name.clone())).collect();
+        let analytics = store.analytics_counts().await?;
+        entries.extend(crate::stats::analytics_entries(&names, &analytics, now));
         store.put_stats(&entries).await?;
         counts.symbols = u64::try_from(rows.len()).unwrap_or(0);
         counts.add("stats_keys", u64::try_from(entries.len()).unwrap_or(0));
-        counts.queries = 2;
+        counts.queries = 3;
         Ok(None)
     }
     .await;

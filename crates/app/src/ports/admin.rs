@@ -420,7 +420,7 @@ pub struct StoredLogEntry {
 }
 
 /// Filters of the log list; times as in [`AuditFilter`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogFilter {
     /// Only this level.
     pub level: Option<LogLevel>,
@@ -430,6 +430,8 @@ pub struct LogFilter {
     pub since: Option<i64>,
     /// `ts < until`.
     pub until: Option<i64>,
+    /// Only rows about this symbol (exact, canonical `BTC/USDT`).
+    pub symbol: Option<String>,
 }
 
 /// Checks a page request (limit ≥ 1, cursor within 2^53).
