@@ -6,8 +6,10 @@
 
 pub mod admin;
 pub mod auth;
+pub mod backtests;
 pub mod billing;
 pub mod keys;
+pub mod me;
 pub mod notify;
 pub mod notify_admin;
 pub mod ops;

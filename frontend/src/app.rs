@@ -11,6 +11,7 @@ use crate::pages::{
     SettingsIndex, SettingsNotifications, SettingsSecurity, SignalDetail, Signals, Terms,
     VerifyEmail,
 };
+use crate::pages::{BacktestDetail, Backtests, SettingsExchange, SettingsSymbols};
 use crate::pages::{
     PaymentDetail, PortfolioDetail, Portfolios, SettingsBilling, Tags, TradeDetail, TradeNew,
     Upgrade,
@@ -60,6 +61,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/payments/:id") view=PaymentDetail />
                     <Route path=path!("/admin/*any") view=OtherApp />
                     <Route path=path!("/settings/notifications") view=SettingsNotifications />
+                    <Route path=path!("/backtest") view=Backtests />
+                    <Route path=path!("/backtest/:id") view=BacktestDetail />
+                    <Route path=path!("/settings/symbols") view=SettingsSymbols />
+                    <Route path=path!("/settings/exchange") view=SettingsExchange />
                 </Routes>
             </Shell>
         </Router>

@@ -68,6 +68,7 @@ const NAV_ITEMS: [NavItem; 8] = [
 #[component]
 pub fn SiteHeader() -> impl IntoView {
     let (open, set_open) = signal(false);
+    let session = use_session();
 
     view! {
         <header class="site-header">
@@ -114,6 +115,17 @@ pub fn SiteHeader() -> impl IntoView {
                                 }
                             })
                             .collect_view()}
+                        // Signed-in tools: Portfolio from pro up; Backtest for everyone signed
+                        // in (below premium it shows the upgrade prompt).
+                        {move || {
+                            session.me().map(|me| {
+                                let pro = me.tier != "free";
+                                view! {
+                                    {pro.then(|| view! { <li><A href="/portfolio" attr:class="nav-link">"Portfolio"</A></li> })}
+                                    <li><A href="/backtest" attr:class="nav-link">"Backtest"</A></li>
+                                }
+                            })
+                        }}
                     </ul>
                 </nav>
                 <AccountMenu />

@@ -18,8 +18,7 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api::portfolio::{self as pf, TradeQuery, TradeSource};
 use crate::api::ApiError;
-use crate::components::chart::geometry::Viewport;
-use crate::components::chart::{Chart, Series};
+use crate::components::chart::equity::EquityCurve;
 use crate::components::form::{Field, FormAlert, FormErrors, FormSuccess, Submit};
 use crate::components::{set_page_title, ErrorBanner, Loading};
 use crate::format;
@@ -498,29 +497,14 @@ fn stats_panel(p: &PortfolioDto, s: &PortfolioStatsDto) -> AnyView {
 #[component]
 fn EquityPanel(s: PortfolioStatsDto) -> impl IntoView {
     let points: Vec<(i64, f64)> = s.equity_curve.iter().map(|p| (p.at, p.equity)).collect();
-    let n = points.len();
-    let viewport = RwSignal::new(Viewport::latest(n, n.max(2) as f64));
-    let selected = RwSignal::new(None::<i64>);
     view! {
         <section class="panel equity-panel" aria-labelledby="equity-title">
             <h2 id="equity-title" class="panel-title">"Equity curve"</h2>
-            {if n < 2 {
-                view! { <p class="empty-state">"The curve starts with your first closed trade."</p> }.into_any()
-            } else {
-                view! {
-                    <Chart
-                        series=Signal::derive(move || Series::Line(points.clone()))
-                        zones=Signal::derive(Vec::new)
-                        selected=selected
-                        levels=Signal::derive(|| None)
-                        viewport=viewport
-                        step_ms=86_400_000
-                        daily=true
-                        label="Equity curve: balance after each closed trade"
-                    />
-                }
-                .into_any()
-            }}
+            <EquityCurve
+                points=points
+                label="Equity curve: balance after each closed trade"
+                empty="The curve starts with your first closed trade."
+            />
         </section>
     }
 }

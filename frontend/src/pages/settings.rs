@@ -19,11 +19,13 @@ use crate::format;
 use crate::session::{use_session, RequireSession};
 
 /// The settings sections that exist, in tab order.
-const TABS: [(&str, &str); 4] = [
+const TABS: [(&str, &str); 6] = [
     ("/settings/account", "Account"),
     ("/settings/security", "Security"),
     ("/settings/notifications", "Notifications"),
+    ("/settings/symbols", "Symbols"),
     ("/settings/api-keys", "API keys"),
+    ("/settings/exchange", "Exchange"),
 ];
 
 /// `/settings` → the account tab.
@@ -83,6 +85,7 @@ pub fn ReauthFields(
         "setup" => ("setup-password", "setup-code"),
         "codes" => ("codes-password", "codes-code"),
         "key" => ("key-password", "key-code"),
+        "exchange" => ("exchange-password", "exchange-code"),
         _ => ("off-password", "off-code"),
     };
     view! {

@@ -6,6 +6,7 @@
 //! SVG attributes (`x`, `y`, `width`, `height`, `d`, `transform` — attributes, not styles, so
 //! the strict CSP is satisfied) and colours everything through CSS classes.
 
+pub mod equity;
 pub mod geometry;
 
 use leptos::ev;
