@@ -26,6 +26,10 @@ pub fn AdminApp() -> impl IntoView {
                     <Route path=path!("/admin/notifications") view=crate::pages::AdminNotifications />
                     <Route path=path!("/admin/crons") view=crate::pages::AdminCrons />
                     <Route path=path!("/admin/symbols") view=crate::pages::AdminSymbols />
+                    <Route path=path!("/admin/stats") view=crate::pages::AdminStats />
+                    <Route path=path!("/admin/subscriptions") view=crate::pages::AdminSubscriptions />
+                    <Route path=path!("/admin/logs") view=crate::pages::AdminLogs />
+                    <Route path=path!("/admin/settings") view=crate::pages::AdminSettings />
                 </Routes>
             </Shell>
         </Router>

@@ -14,6 +14,7 @@ pub mod notify;
 pub mod notify_admin;
 pub mod ops;
 pub mod portfolio;
+pub mod stats;
 
 use std::fmt;
 

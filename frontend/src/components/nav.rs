@@ -122,6 +122,7 @@ pub fn SiteHeader() -> impl IntoView {
                                 let pro = me.tier != "free";
                                 view! {
                                     {pro.then(|| view! { <li><A href="/portfolio" attr:class="nav-link">"Portfolio"</A></li> })}
+                                    {pro.then(|| view! { <li><A href="/analytics" attr:class="nav-link">"Analytics"</A></li> })}
                                     <li><A href="/backtest" attr:class="nav-link">"Backtest"</A></li>
                                 }
                             })

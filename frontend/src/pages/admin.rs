@@ -28,6 +28,10 @@ pub(crate) fn AdminTabs() -> impl IntoView {
             <A href="/admin/notifications" attr:class="settings-tab">"Notifications"</A>
             <A href="/admin/crons" attr:class="settings-tab">"Crons"</A>
             <A href="/admin/symbols" attr:class="settings-tab">"Symbols"</A>
+            <A href="/admin/stats" attr:class="settings-tab">"Stats"</A>
+            <A href="/admin/subscriptions" attr:class="settings-tab">"Subscriptions"</A>
+            <A href="/admin/logs" attr:class="settings-tab">"Logs"</A>
+            <A href="/admin/settings" attr:class="settings-tab">"Settings"</A>
         </nav>
     }
 }
