@@ -1,34 +1,33 @@
-//! The user app's root: the router and its route table (product.md §2). The admin area
-//! (`/admin/*`) is a separate app (`admin_app.rs`, its own wasm): its routes go there, not here.
+//! The user app's root: the router and its route table (product.md §2): public pages, market
+//! data and sign-in. Settings, portfolio, trades, billing and backtests are the account app
+//! (`account_app.rs`), `/admin/*` the admin app (`admin_app.rs`): each its own wasm, so their
+//! routes go there, not here (`cl_api_types::spa` says which app owns a path).
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-use crate::pages::{
-    ApiDocs, ChartPage, Dashboard, Features, ForgotPassword, Health, Home, Login, NotFound,
-    Patterns, Pricing, Privacy, Register, ResetPassword, SettingsAccount, SettingsApiKeys,
-    SettingsIndex, SettingsNotifications, SettingsSecurity, SignalDetail, Signals, Terms,
-    VerifyEmail,
-};
-use crate::pages::{BacktestDetail, Backtests, SettingsExchange, SettingsSymbols};
-use crate::pages::{
-    PaymentDetail, PortfolioDetail, Portfolios, SettingsBilling, Tags, TradeDetail, TradeNew,
-    Upgrade,
-};
-use crate::shell::{OtherApp, Shell};
+use cl_api_types::spa::SpaApp;
 
-/// The user app: every page but the admin area, inside the shared [`Shell`] layout.
+use crate::pages::{
+    ApiDocs, ChartPage, Dashboard, Features, ForgotPassword, Health, Home, Login, Patterns,
+    Pricing, Privacy, Register, ResetPassword, SignalDetail, Signals, Terms, VerifyEmail,
+};
+use crate::shell::{fallback, Shell};
+
+/// The user app inside the shared [`Shell`] layout.
 ///
-/// Unknown paths render [`NotFound`]. The worker answers every extension-less path with
-/// `index.html` (`/admin/*` with `admin.html`), so deep links such as `/pricing` land here and
-/// are routed client-side; a client-side move into `/admin/*` reloads into the admin app.
+/// The worker answers every extension-less path outside the other apps (account, trading,
+/// admin) with `index.html`, so deep links such as `/pricing` land here and are routed
+/// client-side.
+/// Unknown paths of this app render "not found"; a client-side move into another app's
+/// path reloads into that app (`shell::fallback`).
 #[component]
 pub fn App() -> impl IntoView {
     view! {
         <Router>
             <Shell>
-                <Routes fallback=|| view! { <NotFound /> }>
+                <Routes fallback=|| fallback(SpaApp::User)>
                     <Route path=path!("/") view=Home />
                     <Route path=path!("/features") view=Features />
                     <Route path=path!("/pricing") view=Pricing />
@@ -38,7 +37,6 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/api-docs") view=ApiDocs />
                     <Route path=path!("/dashboard") view=Dashboard />
                     <Route path=path!("/patterns") view=Patterns />
-                    <Route path=path!("/analytics") view=crate::pages::Analytics />
                     <Route path=path!("/chart/:symbol/:tf") view=ChartPage />
                     <Route path=path!("/signals") view=Signals />
                     <Route path=path!("/signals/:id") view=SignalDetail />
@@ -47,25 +45,6 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/verify-email") view=VerifyEmail />
                     <Route path=path!("/forgot-password") view=ForgotPassword />
                     <Route path=path!("/reset-password") view=ResetPassword />
-                    <Route path=path!("/settings") view=SettingsIndex />
-                    <Route path=path!("/settings/account") view=SettingsAccount />
-                    <Route path=path!("/settings/security") view=SettingsSecurity />
-                    <Route path=path!("/settings/api-keys") view=SettingsApiKeys />
-                    <Route path=path!("/portfolio") view=Portfolios />
-                    <Route path=path!("/portfolio/:id") view=PortfolioDetail />
-                    <Route path=path!("/portfolio/:id/trades/new") view=TradeNew />
-                    <Route path=path!("/trades/new") view=TradeNew />
-                    <Route path=path!("/trades/:id") view=TradeDetail />
-                    <Route path=path!("/tags") view=Tags />
-                    <Route path=path!("/settings/billing") view=SettingsBilling />
-                    <Route path=path!("/upgrade") view=Upgrade />
-                    <Route path=path!("/payments/:id") view=PaymentDetail />
-                    <Route path=path!("/admin/*any") view=OtherApp />
-                    <Route path=path!("/settings/notifications") view=SettingsNotifications />
-                    <Route path=path!("/backtest") view=Backtests />
-                    <Route path=path!("/backtest/:id") view=BacktestDetail />
-                    <Route path=path!("/settings/symbols") view=SettingsSymbols />
-                    <Route path=path!("/settings/exchange") view=SettingsExchange />
                 </Routes>
             </Shell>
         </Router>

@@ -4,17 +4,23 @@
 //! `wasm32-unknown-unknown` and served as static assets by the same Cloudflare worker that
 //! serves `/api/v1/*` (so every API call is same-origin).
 //!
-//! Two entry points share this library (docs/decisions.md, "frontend split"):
-//! - `src/main.rs` → `pkg/app_bg.wasm`: the user app, [`app::App`] (every page but `/admin/*`);
+//! Four entry points share this library (docs/decisions.md, "frontend split"):
+//! - `src/main.rs` → `pkg/app_bg.wasm`: the user app, [`app::App`] (public pages, market
+//!   data, sign-in; `index.html`, the SPA fallback);
+//! - `src/bin/account.rs` → `pkg/account_bg.wasm`: the account app,
+//!   [`account_app::AccountApp`] (settings, billing; `account.html`);
+//! - `src/bin/trading.rs` → `pkg/trading_bg.wasm`: the trading app,
+//!   [`trading_app::TradingApp`] (portfolio, trades, tags, backtests; `trading.html`);
 //! - `src/bin/admin.rs` → `pkg/admin_bg.wasm`: the admin app, [`admin_app::AdminApp`]
-//!   (only `/admin/*`; the worker serves `admin.html` for those navigations).
+//!   (`/admin/*`; `admin.html`).
 //!
-//! Each binary links only the pages its router names (LTO drops the rest), so the admin pages
-//! never weigh on the user download and the user wasm stays under the 400 KiB brotli budget.
-//! Moving between the two apps is a full page load ([`shell::OtherApp`]).
+//! `cl_api_types::spa` says which app owns a path; the worker serves that app's page. Each
+//! binary links only the pages its router names (LTO drops the rest), so every wasm stays
+//! under the 400 KiB brotli budget (issue #9). Moving between apps is a full page load
+//! ([`shell::fallback`]).
 //!
 //! Layout (style rule 9):
-//! - [`app`], [`admin_app`]: the routers and route tables; [`shell`]: the page layout they share
+//! - [`app`], [`account_app`], [`trading_app`], [`admin_app`]: the routers and route tables; [`shell`]: the page layout they share
 //!   (skip link, header, `<main>`, footer) and the cross-app hand-over.
 //! - `api`: the typed `/api/v1` client; it unwraps the shared [`cl_api_types::Envelope`] and
 //!   returns `Result<T, ApiError>`.
@@ -23,8 +29,9 @@
 //!
 //! The strict CSP (product.md §11.14) forbids inline scripts and styles: all styling lives in
 //! `public/style.css`, views only set classes (`class=`, `class:name=`), and the bootstrap
-//! scripts are the external `public/boot.js` and `public/admin-boot.js`.
+//! scripts are the external `public/boot.js`, `account-boot.js` and `admin-boot.js`.
 
+pub mod account_app;
 pub mod admin_app;
 mod api;
 pub mod app;
@@ -33,3 +40,4 @@ mod format;
 mod pages;
 mod session;
 pub mod shell;
+pub mod trading_app;

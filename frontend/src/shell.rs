@@ -1,12 +1,13 @@
 //! What the user app and the admin app share around their routes: the page layout and the
 //! hand-over between the two apps.
 //!
-//! The two apps are separate wasm binaries (see the library docs), so a route of the other
-//! app can only be reached by a full page load: the worker then serves that app's HTML.
-//! Links across apps carry `rel="external"` where we write them; any other client-side
-//! arrival on a foreign path (a plain link, `navigate(..)` after login) lands on
-//! [`OtherApp`], which reloads the page at that URL.
+//! The apps are separate wasm binaries (see the library docs), so a route of another app can
+//! only be reached by a full page load: the worker then serves that app's HTML
+//! ([`SpaApp::for_path`] is the one table both sides read). A client-side arrival on a foreign
+//! path (a link, `navigate(..)` after login) lands on the router's [`fallback`], which
+//! reloads the page at that URL ([`OtherApp`]).
 
+use cl_api_types::spa::SpaApp;
 use leptos::html;
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
@@ -19,9 +20,15 @@ use crate::session::provide_session;
 #[derive(Clone)]
 struct LoadedAt(String);
 
-/// Whether `path` belongs to the admin app (the worker's rule for serving `admin.html`).
-pub fn is_admin_path(path: &str) -> bool {
-    path == "/admin" || path.starts_with("/admin/")
+/// The router fallback of `app`: "not found" for its own paths, the hand-over to the owning
+/// app for any other.
+pub fn fallback(app: SpaApp) -> AnyView {
+    let path = use_location().pathname.get_untracked();
+    if SpaApp::for_path(&path) == app {
+        view! { <NotFound /> }.into_any()
+    } else {
+        view! { <OtherApp /> }.into_any()
+    }
 }
 
 /// The layout of both apps: skip link, header, the routed `<main>`, footer. Call it inside

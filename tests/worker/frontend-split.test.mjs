@@ -1,7 +1,9 @@
-// The two frontend apps (docs/decisions.md, "frontend split") as the worker serves them in
+// The four frontend apps (docs/decisions.md, "frontend split") as the worker serves them in
 // workerd: /admin and /admin/* navigations get admin.html (which boots only the admin wasm),
-// every other extension-less path index.html (only the user wasm), files stay files, and
-// both pages carry the security headers and no inline script or style.
+// the account paths (/settings, /upgrade, /payments: cl_api_types::spa) account.html, the
+// trading paths (/portfolio, /trades, /tags, /backtest) trading.html, every other
+// extension-less path index.html (only the user wasm); files stay files, and every page
+// carries the security headers and no inline script or style.
 // Needs a built frontend (FRONTEND_DIST, default frontend/dist) and worker (WORKER_OUT).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -25,8 +27,12 @@ async function page(path) {
   return html;
 }
 
-const bootsAdmin = (html) => html.includes('src="/admin-boot.js"') && !html.includes("/boot.js\"");
-const bootsUser = (html) => html.includes('src="/boot.js"') && !html.includes("admin");
+// Each page names its own boot script and wasm and no other app's.
+const OTHERS = { admin: /account|trading|app_bg|"\/boot\.js"/, account: /admin|trading|app_bg|"\/boot\.js"/, trading: /admin|account|app_bg|"\/boot\.js"/ };
+const bootsAdmin = (html) => html.includes('src="/admin-boot.js"') && !OTHERS.admin.test(html);
+const bootsAccount = (html) => html.includes('src="/account-boot.js"') && !OTHERS.account.test(html);
+const bootsTrading = (html) => html.includes('src="/trading-boot.js"') && !OTHERS.trading.test(html);
+const bootsUser = (html) => html.includes('src="/boot.js"') && !/admin|account|trading/.test(html);
 
 test("/admin and /admin/* navigations get admin.html, which loads only the admin wasm", async () => {
   for (const path of ["/admin", "/admin/", "/admin/users", "/admin/audit?cursor=x", "/admin/crons/42/runs", "/admin/no-such-page"]) {
@@ -36,8 +42,24 @@ test("/admin and /admin/* navigations get admin.html, which loads only the admin
   }
 });
 
+test("the account paths get account.html, which loads only the account wasm", async () => {
+  for (const path of ["/settings", "/settings/api-keys", "/settings/billing", "/upgrade?plan=premium", "/payments/7"]) {
+    const html = await page(path);
+    assert.ok(bootsAccount(html), `${path}: not the account app`);
+    assert.ok(html.includes('href="/pkg/account_bg.wasm"'), `${path}: preloads`);
+  }
+});
+
+test("the trading paths get trading.html, which loads only the trading wasm", async () => {
+  for (const path of ["/portfolio", "/portfolio/3", "/portfolio/3/trades/new", "/trades/new?signal=4", "/trades/5", "/tags", "/backtest", "/backtest/9"]) {
+    const html = await page(path);
+    assert.ok(bootsTrading(html), `${path}: not the trading app`);
+    assert.ok(html.includes('href="/pkg/trading_bg.wasm"'), `${path}: preloads`);
+  }
+});
+
 test("every other extension-less path gets index.html, which loads only the user wasm", async () => {
-  for (const path of ["/", "/pricing", "/settings/account", "/administrator", "/adminx/users", "/x/admin/users"]) {
+  for (const path of ["/", "/pricing", "/dashboard", "/chart/BTC-USDT/1h", "/login", "/administrator", "/settingsx", "/x/admin/users", "/x/settings"]) {
     const html = await page(path);
     assert.ok(bootsUser(html), `${path}: not the user app`);
     assert.ok(html.includes('href="/pkg/app_bg.wasm"'), `${path}: preloads`);
@@ -49,6 +71,10 @@ test("the apps' own files are served as files, with the security headers", async
     ["/pkg/app_bg.wasm", /application\/wasm/],
     ["/pkg/admin_bg.wasm", /application\/wasm/],
     ["/pkg/admin.js", /javascript/],
+    ["/pkg/account_bg.wasm", /application\/wasm/],
+    ["/account-boot.js", /javascript/],
+    ["/pkg/trading_bg.wasm", /application\/wasm/],
+    ["/trading-boot.js", /javascript/],
     ["/admin-boot.js", /javascript/],
   ]) {
     const res = await w.fetch(path);

@@ -19,7 +19,7 @@ mod notify_admin;
 mod portfolio;
 pub mod ops;
 pub mod scheduler;
-mod stats;
+pub mod spa;
 pub use admin::*;
 pub use auth::*;
 pub use billing::*;
@@ -29,7 +29,6 @@ pub use notifications::*;
 pub use optimizer::*;
 pub use notify_admin::*;
 pub use portfolio::*;
-pub use stats::*;
 
 /// The one response envelope (product.md §3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 use crate::bindings;
 use cl_api::context::RequestContext;
 use cl_api::http::{Headers, Method, Request as PlainRequest, Response as PlainResponse};
+use cl_api_types::spa::SpaApp;
 use worker::{Env, Request, Response, Result};
 
 /// Bodies larger than this are refused before they are read (product.md §11.17); routes with
@@ -74,36 +75,37 @@ pub fn to_worker(resp: PlainResponse) -> Result<Response> {
         .fixed(resp.body))
 }
 
-/// The admin app's page: `/admin/*` navigations load it instead of `index.html` (the admin
-/// area is its own wasm, docs/decisions.md "frontend split").
-const ADMIN_PAGE: &str = "/admin.html";
-
-/// Whether `path` is a navigation into the admin app: `/admin` or `/admin/…` whose last
-/// segment has no file extension (a real file under `/admin/` stays a file lookup).
-fn is_admin_navigation(path: &str) -> bool {
-    let rest = match path.strip_prefix("/admin") {
-        Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
-        _ => return false,
-    };
-    !rest.rsplit('/').next().unwrap_or_default().contains('.')
+/// The HTML page of the app that owns a navigation to `path`, when that is not the user app
+/// (whose `index.html` is the SPA fallback). The frontend is four wasm apps
+/// (docs/decisions.md, "frontend split"); a path whose last segment has a file extension
+/// stays a file lookup.
+fn app_page(path: &str) -> Option<&'static str> {
+    if path.rsplit('/').next().unwrap_or_default().contains('.') {
+        return None;
+    }
+    match SpaApp::for_path(path) {
+        SpaApp::User => None,
+        app => Some(app.page()),
+    }
 }
 
 /// Serves a file of the built frontend (SPA fallback is configured in wrangler.toml) and
 /// adds the same security headers as the API. The fetched response's headers are
 /// immutable, so the response is rebuilt around the same (streamed) body.
 ///
-/// `/admin/*` navigations get `admin.html` (the admin app); every other extension-less path
-/// falls back to `index.html` (the user app) through the SPA setting.
+/// Navigations into the account, trading or admin app get that app's page (`account.html`,
+/// `trading.html`, `admin.html`); every other extension-less path falls back to `index.html`
+/// (the user app) through the SPA setting.
 pub async fn serve_asset(env: &Env, req: Request, ctx: &RequestContext) -> Result<Response> {
     let assets = env.assets(bindings::ASSETS)?;
     let mut url = req.url()?;
-    let fetched = if is_admin_navigation(url.path()) {
-        url.set_path(ADMIN_PAGE);
+    let fetched = if let Some(page) = app_page(url.path()) {
+        url.set_path(page);
         url.set_query(None);
         let mut init = worker::RequestInit::new();
         init.with_method(req.method()).with_headers(req.headers().clone());
-        let admin = Request::new_with_init(url.as_str(), &init)?;
-        assets.fetch_request(admin).await?
+        let page = Request::new_with_init(url.as_str(), &init)?;
+        assets.fetch_request(page).await?
     } else {
         assets.fetch_request(req).await?
     };
