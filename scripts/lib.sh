@@ -158,13 +158,16 @@ load_demo_data() {
   (cd "$ROOT" && npx wrangler d1 execute DB --local --persist-to "$1" --file "$sql" >/dev/null)
 }
 
-# local_user PERSIST_DIR EMAIL [create-user options]: creates (or resets) a verified account
-# in the local D1 with a random one-time password (`cryptolens create-user`) and prints that
-# password on stdout. The SQL file never holds the password, only its hash.
+# local_user PERSIST_DIR EMAIL [--forced-change] [create-user options]: creates (or resets) a
+# verified test account in the local D1 with a random password (`cryptolens create-user`) and
+# prints that password on stdout. The SQL file never holds the password, only its hash.
+# Test fixtures sign in with it as is (`--no-forced-change`), unless --forced-change keeps the
+# first-login password change every real account gets.
 local_user() {
-  local persist="$1" email="$2" sql out; shift 2
+  local persist="$1" email="$2" sql out forced=(--no-forced-change); shift 2
+  if [ "${1:-}" = --forced-change ]; then forced=(); shift; fi
   sql="$(mktemp "$ROOT/target/local-user.XXXXXX.sql")"
-  out="$(cd "$ROOT" && cargo run --quiet -p cryptolens-cli -- create-user --email "$email" --sql-out "$sql" "$@")" \
+  out="$(cd "$ROOT" && cargo run --quiet -p cryptolens-cli -- create-user --email "$email" --sql-out "$sql" "${forced[@]}" "$@")" \
     && (cd "$ROOT" && npx wrangler d1 execute DB --local --persist-to "$persist" --file "$sql" >/dev/null) \
     || { rm -f "$sql"; return 1; }
   rm -f "$sql"

@@ -106,7 +106,8 @@ e2e_user() {
 { d1_migrate_local "$PERSIST" && load_demo_data "$PERSIST" \
     && e2e_user admin@example.com E2E --admin --tier premium \
     && e2e_user premium@example.com E2E_PREMIUM --tier premium \
-    && e2e_user free@example.com E2E_FREE --tier free; } > "$LOGS/e2e-data.log" 2>&1 \
+    && e2e_user free@example.com E2E_FREE --tier free \
+    && e2e_user fresh@example.com E2E_FRESH --forced-change --tier pro; } > "$LOGS/e2e-data.log" 2>&1 \
   || { tail -n 30 "$LOGS/e2e-data.log"; FAILED=$((FAILED + 1)); FAILED_PHASES+=("e2e-data"); }
 # The mail fake receives the verification and reset mails; the account journeys read the
 # tokens from it (MAIL_URL). APP_URL must be this server's origin for the CSRF origin check.

@@ -161,6 +161,9 @@ pub struct UserDto {
     pub is_admin: bool,
     /// 2FA on.
     pub totp_enabled: bool,
+    /// Signed in with a one-time password: only `change-password` (and `me`, sessions) work
+    /// until it is changed.
+    pub must_change_password: bool,
     /// UTC ms.
     pub created_at: i64,
 }

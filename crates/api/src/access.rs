@@ -19,7 +19,12 @@
 //!    `pending_2fa` one is refused by `AccountService::authenticate`, so it reaches only
 //!    `/auth/login/totp`, which is public and reads the cookie itself); `Admin` also needs
 //!    `is_admin` (`403`).
-//! 5. Every authenticated caller carries its effective tier access (the one policy of
+//! 5. The account's state ([`decide_account_state`]): an account that signed in with a
+//!    one-time password (`must_change_password`, set by `cryptolens create-user`) reaches only
+//!    `/auth/me`, its sessions and `/auth/change-password` (`403` + `password_change_required`);
+//!    admin routes need the admin to have 2FA on when the config says so, which production
+//!    always does (`403` + `two_factor_required`, product.md §9).
+//! 6. Every authenticated caller carries its effective tier access (the one policy of
 //!    `cl_app::policy`, from the stored subscription; a session's admin view-as included):
 //!    handlers read [`Caller::tier_access`] and never compare tiers themselves.
 
@@ -140,6 +145,35 @@ pub fn decide(access: Access, auth: Option<&Authenticated>) -> Result<(), ApiErr
             Err(ApiError::new(ErrorCode::Unauthorized))
         }
     }
+}
+
+/// Routes an account that must change its one-time password may still reach.
+const BEFORE_PASSWORD_CHANGE: [Route; 5] = [
+    Route::AuthMe,
+    Route::AuthChangePassword,
+    Route::AuthSessions,
+    Route::AuthSessionRevoke,
+    Route::AuthSessionsRevokeOthers,
+];
+
+/// The pure decision on the signed-in account's state, after [`decide`] let it through.
+///
+/// # Errors
+/// `forbidden` + `password_change_required` while the one-time password is unchanged (except
+/// on [`BEFORE_PASSWORD_CHANGE`]); `forbidden` + `two_factor_required` on an admin route when
+/// `admin_requires_2fa` and the admin has no 2FA.
+pub fn decide_account_state(
+    spec: &RouteSpec,
+    user: &StoredUser,
+    admin_requires_2fa: bool,
+) -> Result<(), ApiError> {
+    if user.must_change_password && !BEFORE_PASSWORD_CHANGE.contains(&spec.route) {
+        return Err(crate::error::password_change_required());
+    }
+    if spec.access == Access::Admin && admin_requires_2fa && !user.totp.enabled {
+        return Err(crate::error::two_factor_required());
+    }
+    Ok(())
 }
 
 /// The pure decision of an access level for an API key holding `scopes`.
@@ -322,6 +356,16 @@ pub async fn guard<A: AccountDeps>(
         let err = deny(event, reason, err);
         return Err(err);
     }
+    if let Some(a) = auth.as_ref() {
+        if let Err(err) = decide_account_state(spec, a.user(), config.admin_requires_2fa) {
+            let reason = if a.user().must_change_password {
+                "password_change_required"
+            } else {
+                "two_factor_required"
+            };
+            return Err(deny("authorization_failed", reason, err));
+        }
+    }
     match (auth, cookie) {
         (Some(auth), Some(cookie)) => {
             let access = accounts.session_access(&auth, ctx).await?;
@@ -418,6 +462,71 @@ mod tests {
             Some("http://localhost:8787")
         );
         assert_eq!(origin_of(""), None);
+    }
+
+    fn user(must_change_password: bool, totp: bool) -> StoredUser {
+        use cl_app::ports::{TotpColumns, UserId};
+        use cl_auth::email::{Email, Username};
+        StoredUser {
+            id: UserId(7),
+            email: Email::parse("ops@example.com").unwrap(),
+            username: Username::parse("ops").unwrap(),
+            password_hash: cl_auth::SecretString::new("x"),
+            is_active: true,
+            is_verified: true,
+            is_admin: true,
+            must_change_password,
+            ntfy_topic: "cl_ops".into(),
+            totp: TotpColumns {
+                secret_enc: None,
+                key_id: None,
+                enabled: totp,
+                last_step: None,
+            },
+            password_changed_at: None,
+            created_at: 0,
+            last_login_at: None,
+        }
+    }
+
+    fn spec_of(route: Route) -> &'static RouteSpec {
+        crate::routes::TABLE.iter().find(|s| s.route == route).unwrap()
+    }
+
+    #[test]
+    fn a_one_time_password_reaches_only_me_sessions_and_change_password() {
+        let fresh = user(true, true);
+        for spec in crate::routes::TABLE {
+            let allowed = decide_account_state(spec, &fresh, false).is_ok();
+            assert_eq!(
+                allowed,
+                BEFORE_PASSWORD_CHANGE.contains(&spec.route),
+                "{}",
+                spec.path
+            );
+        }
+        let err = decide_account_state(spec_of(Route::Matrix), &fresh, false).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Forbidden);
+        let changed = user(false, true);
+        assert!(crate::routes::TABLE
+            .iter()
+            .all(|s| decide_account_state(s, &changed, true).is_ok()));
+    }
+
+    #[test]
+    fn admin_routes_need_2fa_when_the_config_says_so() {
+        let admin_route = spec_of(Route::AdminUsers);
+        let no_2fa = user(false, false);
+        assert!(decide_account_state(admin_route, &no_2fa, false).is_ok());
+        assert_eq!(
+            decide_account_state(admin_route, &no_2fa, true)
+                .unwrap_err()
+                .code(),
+            ErrorCode::Forbidden
+        );
+        assert!(decide_account_state(admin_route, &user(false, true), true).is_ok());
+        // Non-admin routes never need it.
+        assert!(decide_account_state(spec_of(Route::AuthMe), &no_2fa, true).is_ok());
     }
 
     #[test]

@@ -646,6 +646,7 @@ where
                     is_verified: user.is_verified,
                     is_admin: user.is_admin,
                     totp_enabled: user.totp.enabled,
+                    must_change_password: user.must_change_password,
                     created_at: user.created_at,
                 },
                 tier: access.tier.as_str().to_owned(),

@@ -21,6 +21,9 @@ pub mod keys {
     pub const CORS_ORIGINS: &str = "CORS_ORIGINS";
     /// `true` enables debug behaviour; refused in production.
     pub const DEBUG: &str = "DEBUG";
+    /// `true` makes the admin area require 2FA outside production too (it always does in
+    /// production, product.md §9).
+    pub const ADMIN_REQUIRE_2FA: &str = "ADMIN_REQUIRE_2FA";
     /// Session and CSRF key.
     pub const SESSION_KEY: &str = "SESSION_KEY";
     /// Pepper for API key and lockout HMACs.
@@ -195,6 +198,8 @@ pub struct Config {
     pub app_url: String,
     /// Exact CORS origins.
     pub cors_origins: Vec<String>,
+    /// Whether admin routes need the admin to have 2FA on (always in production).
+    pub admin_requires_2fa: bool,
     /// Secrets.
     pub secrets: Secrets,
     /// Everything wrong with it.
@@ -228,6 +233,11 @@ impl Config {
         ) {
             problems.push(ConfigProblem::DebugEnabled);
         }
+        let admin_requires_2fa = environment == Environment::Production
+            || matches!(
+                lookup(keys::ADMIN_REQUIRE_2FA).as_deref().map(str::trim),
+                Some("true" | "1" | "on")
+            );
         let cors_origins = lookup(keys::CORS_ORIGINS)
             .unwrap_or_default()
             .split(',')
@@ -290,6 +300,7 @@ impl Config {
             storage,
             app_url,
             cors_origins,
+            admin_requires_2fa,
             secrets,
             problems,
         }
@@ -364,6 +375,18 @@ mod tests {
         assert!(c.is_valid(), "{:?}", c.problems);
         assert!(!c.refuses_to_serve());
         assert_eq!(c.storage, StorageBackend::D1);
+    }
+
+    #[test]
+    fn the_admin_area_needs_2fa_in_production_whatever_the_switch_says() {
+        let mut m = full_production();
+        m.insert(keys::ADMIN_REQUIRE_2FA, "false".into());
+        assert!(load(&m).admin_requires_2fa);
+        let mut dev = HashMap::new();
+        dev.insert(keys::ENVIRONMENT, "development".to_owned());
+        assert!(!load(&dev).admin_requires_2fa);
+        dev.insert(keys::ADMIN_REQUIRE_2FA, "true".to_owned());
+        assert!(load(&dev).admin_requires_2fa);
     }
 
     #[test]

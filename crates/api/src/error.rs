@@ -150,6 +150,29 @@ pub fn reauth_required() -> ApiError {
         }])
 }
 
+/// `403 forbidden` with the `password_change_required` marker: the account signed in with a
+/// one-time password and must change it (`POST /auth/change-password`) before anything else.
+pub fn password_change_required() -> ApiError {
+    ApiError::new(ErrorCode::Forbidden)
+        .with_message("Change your one-time password first (password_change_required).")
+        .with_fields(vec![FieldError {
+            field: "session".to_owned(),
+            code: "password_change_required".to_owned(),
+            message: "Set a new password with POST /api/v1/auth/change-password.".to_owned(),
+        }])
+}
+
+/// `403 forbidden` with the `two_factor_required` marker: the admin area needs 2FA on.
+pub fn two_factor_required() -> ApiError {
+    ApiError::new(ErrorCode::Forbidden)
+        .with_message("Turn on two-factor authentication first (two_factor_required).")
+        .with_fields(vec![FieldError {
+            field: "session".to_owned(),
+            code: "two_factor_required".to_owned(),
+            message: "The admin area needs 2FA: enrol in Settings → Security.".to_owned(),
+        }])
+}
+
 /// THE invalid-credentials answer: one fixed body, no extra header (no `Retry-After` from the
 /// lockout), whatever the cause.
 pub fn invalid_credentials() -> ApiError {

@@ -705,6 +705,7 @@ fn auth_schemas() -> Vec<(&'static str, Value)> {
                     ("is_verified", boolean()),
                     ("is_admin", boolean()),
                     ("totp_enabled", boolean()),
+                    ("must_change_password", boolean()),
                     ("created_at", int()),
                 ],
             ),

@@ -1174,8 +1174,8 @@ pub trait UserStore {
     /// `Unavailable`.
     async fn username_taken(&self, username: &Username) -> Result<bool, StoreError>;
 
-    /// Replaces the password hash; sets `password_changed_at` when `changed_at` is given
-    /// (a rehash at login keeps it).
+    /// Replaces the password hash; when `changed_at` is given (a real change, not a rehash at
+    /// login) also sets `password_changed_at` and clears `must_change_password`.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] `"user"`; `Unavailable`.

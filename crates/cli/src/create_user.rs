@@ -5,9 +5,9 @@
 //! the ONE password policy of `cl_app::accounts`), prints it once on stdout with the email, and
 //! writes SQL that creates (or resets) the account: PBKDF2-HMAC-SHA256 at the OWASP cost in the
 //! same PHC string the worker's WebCrypto hasher writes and verifies (docs/security-primitives.md),
-//! verified and active, `must_change_password` set, every existing session revoked, and the
-//! subscription of the requested tier (premium = a `lifetime` row, pro = a year, free = none;
-//! provider `admin`).
+//! verified and active, `must_change_password` set (unless `--no-forced-change`, for test
+//! fixtures), every existing session revoked, and the subscription of the requested tier
+//! (premium = a `lifetime` row, pro = a year, free = none; provider `admin`).
 //!
 //! The SQL is one dialect for both stores (TRUE/FALSE, `ON CONFLICT … DO UPDATE`, sub-selects
 //! on the canonical email), so the same file goes to D1 (`npx wrangler d1 execute DB --local
@@ -27,11 +27,13 @@ use std::path::PathBuf;
 /// The usage text of `create-user`.
 pub const USAGE: &str = "\
 cryptolens create-user --email EMAIL --sql-out FILE [--admin] [--tier premium|pro|free]
-                       [--username NAME] [--now MS]
+                       [--username NAME] [--now MS] [--no-forced-change]
     Creates (or resets) an account with a random one-time password, printed ONCE as
     `email: …` and `password: …` lines on stdout. The SQL goes to FILE, for
     `npx wrangler d1 execute DB --local --file FILE` or `psql \"$DATABASE_URL\" -f FILE`.
     --tier defaults to free (premium: a lifetime subscription; pro: one year).
+    The account must change its password at first sign-in, unless --no-forced-change
+    (for automated test and load fixtures, which sign in with the printed password).
 ";
 
 const DAY_MS: i64 = 86_400_000;
@@ -65,6 +67,8 @@ pub struct CreateUserArgs {
     pub sql_out: PathBuf,
     /// The clock (UTC ms); the system clock by default.
     pub now: Option<i64>,
+    /// Whether the first sign-in must change the password (every account but test fixtures).
+    pub forced_change: bool,
 }
 
 /// What can go wrong.
@@ -100,6 +104,7 @@ fn usage(msg: impl Into<String>) -> CreateUserError {
 pub fn parse(rest: &[String]) -> Result<CreateUserArgs, CreateUserError> {
     let (mut email, mut username, mut admin, mut tier, mut out, mut now) =
         (None, None, false, TierArg::Free, None, None);
+    let mut forced_change = true;
     let mut it = rest.iter();
     while let Some(arg) = it.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -123,6 +128,7 @@ pub fn parse(rest: &[String]) -> Result<CreateUserArgs, CreateUserError> {
                     Some(Username::parse(&raw).map_err(|e| usage(format!("--username: {e}")))?);
             }
             "--admin" if inline.is_none() => admin = true,
+            "--no-forced-change" if inline.is_none() => forced_change = false,
             "--tier" => {
                 tier = match value()?.as_str() {
                     "free" => TierArg::Free,
@@ -156,6 +162,7 @@ pub fn parse(rest: &[String]) -> Result<CreateUserArgs, CreateUserError> {
         tier,
         sql_out: out.ok_or_else(|| usage("--sql-out is required"))?,
         now,
+        forced_change,
     })
 }
 
@@ -210,14 +217,15 @@ pub fn sql(a: &CreateUserArgs, password_hash: &str, ntfy_topic: &str, now: i64) 
     let email = quote(a.email.as_str());
     let user = format!("(SELECT id FROM users WHERE email = {email})");
     let admin = if a.admin { "TRUE" } else { "FALSE" };
+    let must_change = if a.forced_change { "TRUE" } else { "FALSE" };
     let mut out = format!(
         "-- cryptolens create-user {email}: the password is NOT in this file (printed once).\n\
          INSERT INTO users (email, username, password_hash, is_active, is_verified, is_admin, \
          must_change_password, ntfy_topic, created_at, password_changed_at)\n\
-         VALUES ({email}, {username}, {hash}, TRUE, TRUE, {admin}, TRUE, {topic}, {now}, {now})\n\
+         VALUES ({email}, {username}, {hash}, TRUE, TRUE, {admin}, {must_change}, {topic}, {now}, {now})\n\
          ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash, \
          is_active = TRUE, is_verified = TRUE, is_admin = excluded.is_admin, \
-         must_change_password = TRUE, password_changed_at = excluded.password_changed_at;\n\
+         must_change_password = {must_change}, password_changed_at = excluded.password_changed_at;\n\
          DELETE FROM sessions WHERE user_id = {user};\n\
          DELETE FROM subscriptions WHERE user_id = {user};\n",
         username = quote(a.username.as_str()),
@@ -322,6 +330,20 @@ mod tests {
         let text = sql(&free, &hash, "cl_0011223344556677", 1);
         assert!(!text.contains("INSERT INTO subscriptions"));
         assert!(text.contains("TRUE, TRUE, FALSE, TRUE"));
+    }
+
+    #[test]
+    fn accounts_must_change_the_password_unless_they_are_fixtures() {
+        let hash = "$pbkdf2-sha256$i=10$AA$AA";
+        let real = args(&["--sql-out", "x"]).unwrap();
+        assert!(real.forced_change);
+        let text = sql(&real, hash, "cl_00", 1);
+        assert!(text.contains("must_change_password = TRUE"));
+        let fixture = args(&["--no-forced-change", "--sql-out", "x"]).unwrap();
+        let text = sql(&fixture, hash, "cl_00", 1);
+        assert!(text.contains("TRUE, TRUE, FALSE, FALSE"));
+        assert!(text.contains("must_change_password = FALSE"));
+        assert!(args(&["--no-forced-change=yes", "--sql-out", "x"]).is_err());
     }
 
     #[test]

@@ -374,7 +374,8 @@ impl UserStore for D1Store {
     ) -> Result<(), StoreError> {
         self.user_update(
             "UPDATE users SET password_hash = ?2, \
-             password_changed_at = COALESCE(?3, password_changed_at) \
+             password_changed_at = COALESCE(?3, password_changed_at), \
+             must_change_password = CASE WHEN ?3 IS NULL THEN must_change_password ELSE 0 END \
              WHERE id = ?1 RETURNING 1 AS found",
             &[
                 int("user id", id.0)?,

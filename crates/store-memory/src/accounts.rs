@@ -140,6 +140,7 @@ impl UserStore for MemoryStore {
         user.password_hash = password_hash.clone();
         if changed_at.is_some() {
             user.password_changed_at = changed_at;
+            user.must_change_password = false;
         }
         Ok(())
     }

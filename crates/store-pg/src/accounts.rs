@@ -246,7 +246,8 @@ impl UserStore for PgStore<'_> {
         let rows = self
             .query(
                 "UPDATE users SET password_hash = $2, \
-                 password_changed_at = COALESCE($3, password_changed_at) \
+                 password_changed_at = COALESCE($3, password_changed_at), \
+                 must_change_password = must_change_password AND $3::int8 IS NULL \
                  WHERE id = $1 RETURNING id",
                 &[
                     (&id.0, Type::INT8),
