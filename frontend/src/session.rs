@@ -71,6 +71,15 @@ pub fn provide_session() -> SessionCtx {
     };
     provide_context(ctx);
     ctx.refresh();
+    // Whatever page a one-time-password session lands on, it is sent to change the password.
+    Effect::new(move |_| {
+        if ctx
+            .state
+            .with(|s| matches!(s, Session::SignedIn(me) if me.user.must_change_password))
+        {
+            redirect_to_password_change();
+        }
+    });
     ctx
 }
 
@@ -131,22 +140,67 @@ pub fn redirect_to_login() {
     });
 }
 
-/// Renders `children` for a signed-in user; redirects to the login page otherwise.
+/// Where an account still holding its one-time password is sent (the server refuses it
+/// everything else with `password_change_required`).
+pub const PASSWORD_CHANGE_PATH: &str = "/settings/security";
+
+/// A full navigation (the security settings may live in another of the app's wasm bundles).
+fn redirect_to_password_change() {
+    let location = window().location();
+    if location.pathname().unwrap_or_default() != PASSWORD_CHANGE_PATH {
+        // Failing to navigate leaves the page as is; the API refuses it everything anyway.
+        let _ = location.replace(PASSWORD_CHANGE_PATH);
+    }
+}
+
+/// Renders `children` for a signed-in user; redirects to the login page otherwise, and an
+/// account that must change its one-time password to the security settings.
 #[component]
 pub fn RequireSession(children: ChildrenFn) -> impl IntoView {
     let session = use_session();
     let children = StoredValue::new(children);
-    move || match session.state.get() {
-        Session::Unknown => view! { <Loading text="Checking your session…" /> }.into_any(),
-        Session::SignedIn(_) => children.with_value(|c| c()).into_any(),
-        Session::Failed(err) => {
+    // A memo of what to show: a session refresh that changes nothing here (e.g. after a
+    // password change) keeps the page and its messages instead of rebuilding it.
+    let gate = Memo::new(move |_| {
+        session.state.with(|s| match s {
+            Session::Unknown => Gate::Unknown,
+            Session::SignedIn(me)
+                if me.user.must_change_password
+                    && window().location().pathname().unwrap_or_default()
+                        != PASSWORD_CHANGE_PATH =>
+            {
+                Gate::ChangePassword
+            }
+            Session::SignedIn(_) => Gate::Open,
+            Session::Failed(err) => Gate::Failed(err.clone()),
+            Session::Anonymous => Gate::Anonymous,
+        })
+    });
+    move || match gate.get() {
+        Gate::Unknown => view! { <Loading text="Checking your session…" /> }.into_any(),
+        Gate::ChangePassword => {
+            redirect_to_password_change();
+            view! { <Loading text="Taking you to change your one-time password…" /> }.into_any()
+        }
+        Gate::Open => children.with_value(|c| c()).into_any(),
+        Gate::Failed(err) => {
             view! { <ErrorBanner title="Could not check your session" err=err /> }.into_any()
         }
-        Session::Anonymous => {
+        Gate::Anonymous => {
             redirect_to_login();
             view! { <Loading text="Redirecting to the login page…" /> }.into_any()
         }
     }
+}
+
+/// What [`RequireSession`] shows.
+#[derive(Debug, Clone, PartialEq)]
+enum Gate {
+    Unknown,
+    ChangePassword,
+    Open,
+    Failed(ApiError),
+    Anonymous,
 }
 
 #[cfg(test)]

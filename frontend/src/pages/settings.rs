@@ -286,16 +286,25 @@ fn DeleteAccount(totp: bool, username: String) -> impl IntoView {
 pub fn SettingsSecurity() -> impl IntoView {
     set_page_title("Security settings");
     let session = use_session();
+    // Memos: refreshing the session (after a password change) re-renders only what changed,
+    // so the forms keep their confirmation messages.
+    let totp = Memo::new(move |_| session.me().map(|me| me.user.totp_enabled));
+    let must_change =
+        Memo::new(move |_| session.me().is_some_and(|me| me.user.must_change_password));
     view! {
         <SettingsFrame title="Security">
+            <Show when=move || must_change.get()>
+                <p class="notice" role="alert" id="password-change-required">
+                    "You signed in with a one-time password. Choose your own password below to continue."
+                </p>
+            </Show>
             {move || {
-                session
-                    .me()
-                    .map(|me| {
+                totp.get()
+                    .map(|enabled| {
                         view! {
                             <div class="settings-grid">
                                 <ChangePassword />
-                                <TwoFactor enabled=me.user.totp_enabled />
+                                <TwoFactor enabled=enabled />
                                 <Sessions />
                             </div>
                         }
@@ -313,6 +322,7 @@ fn ChangePassword() -> impl IntoView {
     let busy = RwSignal::new(false);
     let done = RwSignal::new(None::<String>);
     let errors = FormErrors::new();
+    let session = use_session();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         errors.clear();
@@ -334,6 +344,8 @@ fn ChangePassword() -> impl IntoView {
                     done.set(Some(String::from(
                         "Password changed. Your other sessions were signed out.",
                     )));
+                    // The rotated session no longer carries a one-time password.
+                    session.refresh();
                 }
                 Err(err) => errors.show(&err),
             }
