@@ -1,9 +1,9 @@
 //! The ONE policy deciding a user's effective tier and limits (product.md §1).
 //!
-//! - A subscription is **valid** when its status is `active` or `expired` and it has no expiry
-//!   or `now <= expires_at + 3 days` (grace); `cancelled` is valid until `expires_at`, without
-//!   grace; `suspended` never. A cancelled or expired subscription without an expiry stays valid
-//!   (there is no end to reach); `lifetime` subscriptions have no expiry.
+//! - A subscription is **valid** by the ONE rule of `cl_billing::subscription::access_end`:
+//!   `active` or `expired` with no expiry or `now <= expires_at + 3 days` (grace); `cancelled`
+//!   until `expires_at`, without grace, and never without an expiry (a refunded lifetime);
+//!   `suspended` never. `lifetime` subscriptions have no expiry.
 //! - Tier = the plan of a valid subscription (`lifetime` = premium), else free.
 //! - Admins have no limits; an admin may "view as" free/pro/premium, which applies that tier's
 //!   limits to the admin's own session while admin pages stay reachable. `view_as` on a
@@ -18,10 +18,8 @@ use std::fmt;
 
 use cl_domain::UnknownVariant;
 
-const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-
 /// Grace after `expires_at` during which an `active`/`expired` subscription stays valid.
-pub const GRACE_MS: i64 = 3 * DAY_MS;
+pub const GRACE_MS: i64 = cl_billing::subscription::GRACE_MS;
 
 /// A user tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -116,13 +114,14 @@ pub struct Subscription {
 impl Subscription {
     /// Whether the subscription grants its plan at `now` (rules in the module docs).
     pub fn is_valid(&self, now: i64) -> bool {
-        match self.status {
-            SubscriptionStatus::Suspended => false,
-            SubscriptionStatus::Cancelled => self.expires_at.is_none_or(|exp| now <= exp),
-            SubscriptionStatus::Active | SubscriptionStatus::Expired => self
-                .expires_at
-                .is_none_or(|exp| now <= exp.saturating_add(GRACE_MS)),
-        }
+        use cl_billing::subscription::{access_end, SubscriptionStatus as Billing};
+        let status = match self.status {
+            SubscriptionStatus::Active => Billing::Active,
+            SubscriptionStatus::Expired => Billing::Expired,
+            SubscriptionStatus::Cancelled => Billing::Cancelled,
+            SubscriptionStatus::Suspended => Billing::Suspended,
+        };
+        access_end(status, self.expires_at).covers(now)
     }
 }
 
@@ -489,6 +488,7 @@ impl Limits {
 
 #[cfg(test)]
 mod tests {
+    const DAY_MS: i64 = 24 * 60 * 60 * 1000;
     use super::*;
 
     const NOW: i64 = 1_700_000_000_000;
@@ -557,6 +557,15 @@ mod tests {
         assert_eq!(subscription_tier(Some(&s), NOW - 1), Tier::Pro);
         assert_eq!(subscription_tier(Some(&s), NOW), Tier::Pro);
         assert_eq!(subscription_tier(Some(&s), NOW + 1), Tier::Free);
+    }
+
+    #[test]
+    fn a_cancelled_subscription_without_expiry_grants_nothing_like_billing_says() {
+        // A refunded lifetime: billing's rule, which the policy reads, ends access at once.
+        let s = sub(Plan::Lifetime, SubscriptionStatus::Cancelled, None);
+        assert_eq!(subscription_tier(Some(&s), NOW), Tier::Free);
+        let s = sub(Plan::Pro, SubscriptionStatus::Expired, None);
+        assert_eq!(subscription_tier(Some(&s), NOW), Tier::Pro);
     }
 
     #[test]

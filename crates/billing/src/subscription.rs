@@ -143,28 +143,41 @@ pub enum AccessEnd {
     NoAccess,
 }
 
-impl Subscription {
-    /// When access ends, by the table in the module docs.
-    pub fn access_end(&self) -> AccessEnd {
-        match (self.status, self.expires_at) {
-            (SubscriptionStatus::Suspended, _) | (SubscriptionStatus::Cancelled, None) => {
-                AccessEnd::NoAccess
-            }
-            (SubscriptionStatus::Active | SubscriptionStatus::Expired, None) => AccessEnd::Never,
-            (SubscriptionStatus::Active | SubscriptionStatus::Expired, Some(at)) => {
-                AccessEnd::At(at.saturating_add(GRACE_MS))
-            }
-            (SubscriptionStatus::Cancelled, Some(at)) => AccessEnd::At(at),
+/// When access ends for a subscription in `status` expiring at `expires_at`: THE validity rule
+/// (the module docs' table), also read by `cl_app::policy` for the effective tier.
+pub fn access_end(status: SubscriptionStatus, expires_at: Option<i64>) -> AccessEnd {
+    match (status, expires_at) {
+        (SubscriptionStatus::Suspended, _) | (SubscriptionStatus::Cancelled, None) => {
+            AccessEnd::NoAccess
         }
+        (SubscriptionStatus::Active | SubscriptionStatus::Expired, None) => AccessEnd::Never,
+        (SubscriptionStatus::Active | SubscriptionStatus::Expired, Some(at)) => {
+            AccessEnd::At(at.saturating_add(GRACE_MS))
+        }
+        (SubscriptionStatus::Cancelled, Some(at)) => AccessEnd::At(at),
+    }
+}
+
+impl AccessEnd {
+    /// Whether access still holds at `now`.
+    pub fn covers(self, now: i64) -> bool {
+        match self {
+            Self::Never => true,
+            Self::At(end) => now <= end,
+            Self::NoAccess => false,
+        }
+    }
+}
+
+impl Subscription {
+    /// When access ends, by the table in the module docs ([`access_end`]).
+    pub fn access_end(&self) -> AccessEnd {
+        access_end(self.status, self.expires_at)
     }
 
     /// Whether the subscription is valid at `now`.
     pub fn is_valid(&self, now: i64) -> bool {
-        match self.access_end() {
-            AccessEnd::Never => true,
-            AccessEnd::At(end) => now <= end,
-            AccessEnd::NoAccess => false,
-        }
+        self.access_end().covers(now)
     }
 
     /// The tier it grants at `now`.
