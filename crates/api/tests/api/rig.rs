@@ -21,6 +21,35 @@ use cl_store_memory::{MemoryRateLimits, MemoryStore};
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
 
+/// The rig's rate limits: the memory limiter for every rule except the 10/s per-IP API limit,
+/// which the manual clock (it stands still between requests) would trip on a test's 11th
+/// request. That limit has its own tests (`cl_api::client_limit`, and in workerd
+/// tests/worker/api-ip-limit.test.mjs).
+pub struct RigLimits(pub MemoryRateLimits);
+
+impl std::ops::Deref for RigLimits {
+    type Target = MemoryRateLimits;
+    fn deref(&self) -> &MemoryRateLimits {
+        &self.0
+    }
+}
+
+impl cl_app::ports::RateLimitStore for RigLimits {
+    async fn hit(
+        &self,
+        rule: &cl_auth::ratelimit::Rule,
+        subject: &str,
+        now_ms: i64,
+    ) -> Result<cl_auth::ratelimit::Decision, cl_app::ports::StoreError> {
+        if rule.scope == cl_auth::ratelimit::rules::API_PER_IP.scope {
+            return Ok(cl_auth::ratelimit::Decision::Allowed {
+                remaining: rule.limit,
+            });
+        }
+        self.0.hit(rule, subject, now_ms).await
+    }
+}
+
 pub const APP_URL: &str = "https://app.example";
 pub const PARTNER: &str = "https://partner.example";
 pub const T0: i64 = 1_700_000_000_000;
@@ -76,7 +105,7 @@ pub struct Rig {
     pub mailer: RecordingMailer,
     pub hasher: Pbkdf2Hasher,
     pub clock: ManualClock,
-    pub limits: MemoryRateLimits,
+    pub limits: RigLimits,
     pub keys: AuthKeys,
     pub keyring: Keyring,
     pub pepper: SecretString,
@@ -106,7 +135,7 @@ impl Rig {
             mailer: RecordingMailer::default(),
             hasher: Pbkdf2Hasher::new(Pbkdf2Params::new(10).unwrap()),
             clock: ManualClock::new(T0),
-            limits: MemoryRateLimits::new(),
+            limits: RigLimits(MemoryRateLimits::new()),
             keys: AuthKeys::new(
                 SecretString::new("session-key-session-key-0123456789abcdef"),
                 pepper.clone(),
