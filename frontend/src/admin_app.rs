@@ -24,6 +24,7 @@ pub fn AdminApp() -> impl IntoView {
                     <Route path=path!("/admin/users") view=AdminUsers />
                     <Route path=path!("/admin/errors") view=AdminErrors />
                     <Route path=path!("/admin/audit") view=AdminAudit />
+                    <Route path=path!("/admin/optimizer") view=crate::pages::AdminOptimizer />
                 </Routes>
             </Shell>
         </Router>

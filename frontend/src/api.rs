@@ -13,6 +13,7 @@ pub mod me;
 pub mod notify;
 pub mod notify_admin;
 pub mod ops;
+pub mod optimizer;
 pub mod portfolio;
 pub mod stats;
 

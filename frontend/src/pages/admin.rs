@@ -32,6 +32,7 @@ pub(crate) fn AdminTabs() -> impl IntoView {
             <A href="/admin/subscriptions" attr:class="settings-tab">"Subscriptions"</A>
             <A href="/admin/logs" attr:class="settings-tab">"Logs"</A>
             <A href="/admin/settings" attr:class="settings-tab">"Settings"</A>
+            <A href="/admin/optimizer" attr:class="settings-tab">"Optimizer"</A>
         </nav>
     }
 }

@@ -2,6 +2,7 @@
 
 mod admin;
 mod admin_notifications;
+mod admin_optimizer;
 mod admin_crons;
 mod admin_ops;
 mod admin_symbols;
@@ -26,10 +27,12 @@ mod pricing;
 mod settings;
 mod settings_exchange;
 mod settings_symbols;
+mod settings_trading;
 mod signals;
 
 pub use admin::{AdminAudit, AdminErrors, AdminUsers};
 pub use admin_notifications::AdminNotifications;
+pub use admin_optimizer::AdminOptimizer;
 pub use admin_crons::AdminCrons;
 pub use admin_ops::{AdminLogs, AdminSettings, AdminStats, AdminSubscriptions};
 pub use analytics::Analytics;
@@ -53,4 +56,5 @@ pub use pricing::Pricing;
 pub use settings::{SettingsAccount, SettingsIndex, SettingsSecurity};
 pub use settings_exchange::SettingsExchange;
 pub use settings_symbols::SettingsSymbols;
+pub use settings_trading::SettingsTrading;
 pub use signals::{SignalDetail, Signals};

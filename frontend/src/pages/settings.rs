@@ -19,13 +19,14 @@ use crate::format;
 use crate::session::{use_session, RequireSession};
 
 /// The settings sections that exist, in tab order.
-const TABS: [(&str, &str); 6] = [
+const TABS: [(&str, &str); 7] = [
     ("/settings/account", "Account"),
     ("/settings/security", "Security"),
     ("/settings/notifications", "Notifications"),
     ("/settings/symbols", "Symbols"),
     ("/settings/api-keys", "API keys"),
     ("/settings/exchange", "Exchange"),
+    ("/settings/trading", "Trading"),
 ];
 
 /// `/settings` → the account tab.
