@@ -509,10 +509,10 @@ fn detail(d: BacktestDetailDto) -> AnyView {
         <header class="page-header page-header-tight">
             <p class="eyebrow">{format!("Backtest · {} · {}", b.tf, pattern_label(&b.pattern_type))}</p>
             <h1>{title}</h1>
+            <p class=class data-testid="bt-status">{status}</p>
             <p class="lead bt-params">
-                <span class=class data-testid="bt-status">{status}</span>
                 {format!(
-                    " · {} → {} UTC · R:R {} · SL buffer {} % · slippage {} %",
+                    "{} → {} UTC · R:R {} · SL buffer {} % · slippage {} %",
                     iso_date(b.from),
                     iso_date(b.to - 1),
                     b.rr,

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::geometry::Viewport;
+use super::geometry::{Viewport, RIGHT_PAD};
 use super::{Chart, Series};
 
 /// A line chart of `(time, value)` points, oldest first, all in view at first; `empty` is
@@ -21,7 +21,8 @@ pub fn EquityCurve(
     if n < 2 {
         return view! { <p class="empty-state">{empty}</p> }.into_any();
     }
-    let viewport = RwSignal::new(Viewport::latest(n, n as f64));
+    // Every point in view: the window also spans the chart's right pad.
+    let viewport = RwSignal::new(Viewport::latest(n, n as f64 + RIGHT_PAD));
     let selected = RwSignal::new(None::<i64>);
     view! {
         <Chart
