@@ -24,7 +24,13 @@ pub fn AdminApp() -> impl IntoView {
                     <Route path=path!("/admin/users") view=AdminUsers />
                     <Route path=path!("/admin/errors") view=AdminErrors />
                     <Route path=path!("/admin/audit") view=AdminAudit />
-                    <Route path=path!("/admin/optimizer") view=crate::pages::AdminOptimizer />
+                    <Route path=path!("/admin/notifications") view=crate::pages::AdminNotifications />
+                    <Route path=path!("/admin/crons") view=crate::pages::AdminCrons />
+                    <Route path=path!("/admin/symbols") view=crate::pages::AdminSymbols />
+                    <Route path=path!("/admin/stats") view=crate::pages::AdminStats />
+                    <Route path=path!("/admin/subscriptions") view=crate::pages::AdminSubscriptions />
+                    <Route path=path!("/admin/logs") view=crate::pages::AdminLogs />
+                    <Route path=path!("/admin/settings") view=crate::pages::AdminSettings />
                 </Routes>
             </Shell>
         </Router>

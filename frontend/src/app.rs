@@ -37,6 +37,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/api-docs") view=ApiDocs />
                     <Route path=path!("/dashboard") view=Dashboard />
                     <Route path=path!("/patterns") view=Patterns />
+                    <Route path=path!("/analytics") view=crate::pages::Analytics />
                     <Route path=path!("/chart/:symbol/:tf") view=ChartPage />
                     <Route path=path!("/signals") view=Signals />
                     <Route path=path!("/signals/:id") view=SignalDetail />

@@ -28,6 +28,8 @@ pub fn TradingApp() -> impl IntoView {
                     <Route path=path!("/trades/new") view=TradeNew />
                     <Route path=path!("/trades/:id") view=TradeDetail />
                     <Route path=path!("/tags") view=Tags />
+                    <Route path=path!("/backtest") view=crate::pages::Backtests />
+                    <Route path=path!("/backtest/:id") view=crate::pages::BacktestDetail />
                 </Routes>
             </Shell>
         </Router>

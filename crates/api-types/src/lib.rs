@@ -20,6 +20,7 @@ mod portfolio;
 pub mod ops;
 pub mod scheduler;
 pub mod spa;
+mod stats;
 pub use admin::*;
 pub use auth::*;
 pub use billing::*;
@@ -29,6 +30,7 @@ pub use notifications::*;
 pub use optimizer::*;
 pub use notify_admin::*;
 pub use portfolio::*;
+pub use stats::*;
 
 /// The one response envelope (product.md §3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
