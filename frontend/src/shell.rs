@@ -5,7 +5,7 @@
 //! only be reached by a full page load: the worker then serves that app's HTML
 //! ([`SpaApp::for_path`] is the one table both sides read). A client-side arrival on a foreign
 //! path (a link, `navigate(..)` after login) lands on the router's [`fallback`], which
-//! reloads the page at that URL ([`OtherApp`]).
+//! loads that URL in full ([`OtherApp`]).
 
 use cl_api_types::spa::SpaApp;
 use leptos::html;
@@ -37,9 +37,7 @@ pub fn fallback(app: SpaApp) -> AnyView {
 pub fn Shell(children: Children) -> impl IntoView {
     let main_ref = NodeRef::<html::Main>::new();
     provide_session();
-    provide_context(LoadedAt(
-        window().location().pathname().unwrap_or_default(),
-    ));
+    provide_context(LoadedAt(window().location().pathname().unwrap_or_default()));
 
     // The skip link moves focus (not just the scroll position) to the main landmark. It
     // prevents the default so the router does not turn it into a navigation.
@@ -63,9 +61,10 @@ pub fn Shell(children: Children) -> impl IntoView {
     }
 }
 
-/// A path of the other app reached by a client-side navigation: reload the page so the
-/// worker serves the right app. If this document was itself loaded at this path (the server
-/// sent the wrong app), reloading would loop, so it shows "not found" instead.
+/// A path of another app reached by a client-side navigation: load that URL in full so the
+/// worker serves the right app. The router may not have pushed the URL yet, so the target is
+/// the router's location, not the window's. If this document was itself loaded at this path
+/// (the server sent the wrong app), loading it again would loop, so it shows "not found".
 #[component]
 pub fn OtherApp() -> impl IntoView {
     let location = use_location();
@@ -74,6 +73,26 @@ pub fn OtherApp() -> impl IntoView {
     if loaded_here {
         return view! { <NotFound /> }.into_any();
     }
-    let _ = window().location().reload();
+    // The router keeps the query without its `?` and the fragment with or without `#`.
+    let mut target = path.clone();
+    let search = location.search.get_untracked();
+    if !search.is_empty() {
+        target.push('?');
+        target.push_str(&search);
+    }
+    let hash = location.hash.get_untracked();
+    if !hash.is_empty() {
+        if !hash.starts_with('#') {
+            target.push('#');
+        }
+        target.push_str(&hash);
+    }
+    let win = window().location();
+    // Already pushed: replace that entry; not yet: a new entry, like any link.
+    let _ = if win.pathname().is_ok_and(|p| p == path) {
+        win.replace(&target)
+    } else {
+        win.assign(&target)
+    };
     view! { <p class="boot-message">"Loading…"</p> }.into_any()
 }
