@@ -385,10 +385,6 @@ fn jobs_table(jobs: Vec<SchedulerJobDto>, actions: JobActions) -> AnyView {
 /// The switch button, or its confirmation; and the history link.
 fn job_buttons(name: String, enabled: bool, a: JobActions) -> AnyView {
     let verb = if enabled { "Disable" } else { "Enable" };
-    let confirm_ref = NodeRef::<html::Button>::new();
-    confirm_ref.on_load(|b| {
-        let _ = b.focus();
-    });
     let is_confirming = {
         let name = name.clone();
         move || a.confirming.with(|c| c.as_deref() == Some(name.as_str()))
@@ -402,6 +398,11 @@ fn job_buttons(name: String, enabled: bool, a: JobActions) -> AnyView {
         {move || {
             if is_confirming() {
                 let n = n1.clone();
+                // A fresh ref per showing: `on_load` runs its callback once per ref.
+                let confirm_ref = NodeRef::<html::Button>::new();
+                confirm_ref.on_load(|b| {
+                    let _ = b.focus();
+                });
                 view! {
                     <span class="confirm-inline" role="group" aria-label=format!("Confirm: {verb} {n}")>
                         <span class="confirm-text">{format!("{verb} “{n}”?")}</span>
