@@ -75,12 +75,12 @@ test.describe('admin operations', () => {
     await stats.getByRole('button', { name: 'Disable stats' }).click();
     await confirm.click();
     await expect(page.getByRole('status').filter({ hasText: 'is now disabled' })).toBeVisible();
-    await expect(stats).toContainText('⏸ disabled');
+    await expect(stats).toContainText('○ disabled');
 
     // Persisted: a reload reads it back from the server.
     await page.reload();
     await appReady(page);
-    await expect(jobRow(page, 'stats')).toContainText('⏸ disabled');
+    await expect(jobRow(page, 'stats')).toContainText('○ disabled');
     await expect(page.locator('table.admin-runs, .empty-state').first()).toBeVisible();
     await screenshot(page, 'admin-crons');
 
@@ -147,13 +147,13 @@ test.describe('admin operations', () => {
     await expect(page.getByRole('status').filter({ hasText: `Added ${symbol}.` })).toBeVisible();
     const row = page.locator('table.admin-symbols tbody tr').filter({ has: page.locator('th', { hasText: symbol }) });
     await expect(row).toContainText('✓ active');
-    await expect(row).toContainText('🔔 on');
+    await expect(row).toContainText('● on');
     await expect(row.getByLabel(`Fetch start of ${symbol}`)).toHaveValue('2024-06-01');
 
     await row.getByRole('button', { name: `Deactivate ${symbol}` }).click();
     await expect(row).toContainText('✕ inactive');
     await row.getByRole('button', { name: `Mute ${symbol}` }).click();
-    await expect(row).toContainText('🔕 off');
+    await expect(row).toContainText('○ off');
     await row.getByRole('button', { name: `Activate ${symbol}` }).click();
     await expect(row).toContainText('✓ active');
 

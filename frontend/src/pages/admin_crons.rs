@@ -345,7 +345,7 @@ fn jobs_table(jobs: Vec<SchedulerJobDto>, actions: JobActions) -> AnyView {
             let (state_class, state_text) = if job.enabled {
                 ("job-state job-on", "✓ enabled")
             } else {
-                ("job-state job-off", "⏸ disabled")
+                ("job-state job-off", "○ disabled")
             };
             let last = job.last_run.as_ref();
             let last_view = match last {

@@ -7,7 +7,7 @@
 //! no extra crate), refuses more than 5 MiB before sending (the server checks it too) and
 //! shows the stored/duplicate/skipped counts with the skipped rows and their lines.
 //!
-//! States are text plus a symbol (✓ active, ✕ inactive, 🔔 notify on, 🔕 notify off); colour
+//! States are text plus a symbol (✓ active, ✕ inactive, ● notify on, ○ notify off); colour
 //! only repeats them.
 
 use cl_api_types::ops::{ImportRequest, ImportResultDto, QueuedRunDto};
@@ -295,7 +295,7 @@ fn symbols_table(items: Vec<AdminSymbolDto>, a: RowActions) -> AnyView {
         .map(|s| {
             let id = s.id;
             let state = if s.is_active { ("sym-state sym-on", "✓ active") } else { ("sym-state sym-off", "✕ inactive") };
-            let notify = if s.notify_enabled { ("sym-state sym-on", "🔔 on") } else { ("sym-state sym-off", "🔕 off") };
+            let notify = if s.notify_enabled { ("sym-state sym-on", "● on") } else { ("sym-state sym-off", "○ off") };
             let (act_label, act_to, act_done) = if s.is_active {
                 ("Deactivate", false, "deactivated")
             } else {
