@@ -142,8 +142,8 @@ pub fn AdminNotifications() -> impl IntoView {
             </header>
             <AdminTabs />
             <RequireSession>
-                <section class="panel" aria-labelledby="tpl-title">
-                    <h2 id="tpl-title" class="panel-title">"Templates"</h2>
+                <section class="panel" aria-labelledby="tpl-heading">
+                    <h2 id="tpl-heading" class="panel-title">"Templates"</h2>
                     <Transition fallback=|| view! { <Loading text="Loading templates…" /> }>
                         {move || Suspend::new(async move {
                             match templates.await {
@@ -381,8 +381,8 @@ fn BroadcastForm(
     };
     let when_err = move || errors.of("send_at");
     view! {
-        <section class="panel" aria-labelledby="bc-title">
-            <h2 id="bc-title" class="panel-title">"Broadcast or schedule"</h2>
+        <section class="panel" aria-labelledby="bc-heading">
+            <h2 id="bc-heading" class="panel-title">"Broadcast or schedule"</h2>
             <form class="form-card" on:submit=check novalidate>
                 <FormAlert errors=errors />
                 <FormSuccess message=done />
