@@ -32,6 +32,7 @@ pub fn AccountApp() -> impl IntoView {
                     <Route path=path!("/settings/notifications") view=SettingsNotifications />
                     <Route path=path!("/upgrade") view=Upgrade />
                     <Route path=path!("/payments/:id") view=PaymentDetail />
+                    <Route path=path!("/settings/trading") view=crate::pages::SettingsTrading />
                     <Route path=path!("/settings/symbols") view=crate::pages::SettingsSymbols />
                     <Route path=path!("/settings/exchange") view=crate::pages::SettingsExchange />
                 </Routes>

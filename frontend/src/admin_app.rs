@@ -24,6 +24,7 @@ pub fn AdminApp() -> impl IntoView {
                     <Route path=path!("/admin/users") view=AdminUsers />
                     <Route path=path!("/admin/errors") view=AdminErrors />
                     <Route path=path!("/admin/audit") view=AdminAudit />
+                    <Route path=path!("/admin/optimizer") view=crate::pages::AdminOptimizer />
                     <Route path=path!("/admin/notifications") view=crate::pages::AdminNotifications />
                     <Route path=path!("/admin/crons") view=crate::pages::AdminCrons />
                     <Route path=path!("/admin/symbols") view=crate::pages::AdminSymbols />
