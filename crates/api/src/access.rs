@@ -490,7 +490,10 @@ mod tests {
     }
 
     fn spec_of(route: Route) -> &'static RouteSpec {
-        crate::routes::TABLE.iter().find(|s| s.route == route).unwrap()
+        crate::routes::TABLE
+            .iter()
+            .find(|s| s.route == route)
+            .unwrap()
     }
 
     #[test]

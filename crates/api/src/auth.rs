@@ -1048,8 +1048,16 @@ where
                 crate::notify_admin::serve(self.store, self.clock, matched, caller, req, ctx).await
             }
             r if crate::ops::handles(r) => {
-                crate::ops::serve(self.store, self.clock, self.limits, matched, caller, req, ctx)
-                    .await
+                crate::ops::serve(
+                    self.store,
+                    self.clock,
+                    self.limits,
+                    matched,
+                    caller,
+                    req,
+                    ctx,
+                )
+                .await
             }
             Route::CspReport => self.csp_report(&call).await,
             r if crate::portfolio::family_handles(r) => match self.portfolio {

@@ -990,7 +990,10 @@ impl Extract for AdminSubscriptionsParams {
         ),
         query(
             "expiring_within_days",
-            ParamKind::Limit { default: 7, max: 365 },
+            ParamKind::Limit {
+                default: 7,
+                max: 365,
+            },
             "Only subscriptions expiring between now and now + N days (lifetime never).",
         ),
         query(

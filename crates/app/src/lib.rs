@@ -26,11 +26,11 @@ pub mod accounts;
 pub mod admin;
 pub mod api_keys;
 pub mod billing;
+pub mod global_settings;
 pub mod metrics;
 pub mod policy;
-pub mod global_settings;
-pub mod stats;
 pub mod portfolio;
+pub mod stats;
 
 pub mod exchange_credentials;
 

@@ -99,7 +99,9 @@ fn stats_job_writes_global_and_per_symbol_entries_and_records_a_run() {
     assert_eq!(outcome, JobOutcome::Ran(RunStatus::Ok));
     // global + BTC/USDT + the analytics of pro, premium and BTC/USDT.
     assert_eq!(report.counts.get("stats_keys"), 5);
-    let analytics = block_on(s.stats_entry("analytics:symbol:BTC/USDT")).unwrap().unwrap();
+    let analytics = block_on(s.stats_entry("analytics:symbol:BTC/USDT"))
+        .unwrap()
+        .unwrap();
     let parsed: cl_app::stats::Analytics = serde_json::from_str(&analytics.data).unwrap();
     assert_eq!(parsed.scope, "BTC/USDT");
     assert_eq!(parsed.computed_at, Some(NOW));

@@ -95,8 +95,8 @@ fn canonical_symbol(raw: &str) -> Result<String, ImportError> {
     }
 }
 
-pub use cl_app::candle_import::{validate, RawRow};
 use cl_app::candle_import::{raw_rows as parse_rows, Format};
+pub use cl_app::candle_import::{validate, RawRow};
 
 /// The raw rows of a file: JSON if it starts with `[` or `{`, else CSV with the header (the
 /// one parser shared with the admin import route, `cl_app::candle_import`).

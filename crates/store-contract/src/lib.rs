@@ -1419,8 +1419,8 @@ pub use notifications::{run_notification_case, NotificationCase};
 
 pub mod notification_admin;
 pub mod stats;
-pub use stats::{run_stats_case, StatsCase};
 pub use notification_admin::{run_notification_admin_case, NotificationAdminCase};
+pub use stats::{run_stats_case, StatsCase};
 
 pub mod broadcast_delivery;
 pub use broadcast_delivery::{run_broadcast_delivery_case, BroadcastDeliveryCase};

@@ -103,7 +103,8 @@ pub async fn serve_asset(env: &Env, req: Request, ctx: &RequestContext) -> Resul
         url.set_path(page);
         url.set_query(None);
         let mut init = worker::RequestInit::new();
-        init.with_method(req.method()).with_headers(req.headers().clone());
+        init.with_method(req.method())
+            .with_headers(req.headers().clone());
         let page = Request::new_with_init(url.as_str(), &init)?;
         assets.fetch_request(page).await?
     } else {

@@ -617,9 +617,11 @@ mod tests {
         );
         // Another subject, or the next second, starts quiet again.
         kv.now.set(at + 1_000);
-        assert!(allowed(&run(
-            KvRateLimits::new(&kv, &c).hit(&rule, "203.0.113.8", at + 1_000)
-        )));
+        assert!(allowed(&run(KvRateLimits::new(&kv, &c).hit(
+            &rule,
+            "203.0.113.8",
+            at + 1_000
+        ))));
         assert!(allowed(&hit(&kv, &c, &rule, at + 1_000)));
         assert_eq!(kv.puts.get(), 2, "only the hot window and its final write");
     }

@@ -1,13 +1,13 @@
 //! One module per route of the web app (product.md §2).
 
 mod admin;
-mod admin_notifications;
-mod admin_optimizer;
 mod admin_crons;
+mod admin_notifications;
 mod admin_ops;
+mod admin_optimizer;
 mod admin_symbols;
-mod api_docs;
 mod analytics;
+mod api_docs;
 mod api_keys;
 mod auth;
 mod backtest;
@@ -31,12 +31,12 @@ mod settings_trading;
 mod signals;
 
 pub use admin::{AdminAudit, AdminErrors, AdminUsers};
-pub use admin_notifications::AdminNotifications;
-pub use admin_optimizer::AdminOptimizer;
 pub use admin_crons::AdminCrons;
+pub use admin_notifications::AdminNotifications;
 pub use admin_ops::{AdminLogs, AdminSettings, AdminStats, AdminSubscriptions};
-pub use analytics::Analytics;
+pub use admin_optimizer::AdminOptimizer;
 pub use admin_symbols::AdminSymbols;
+pub use analytics::Analytics;
 pub use api_docs::ApiDocs;
 pub use api_keys::SettingsApiKeys;
 pub use auth::{ForgotPassword, Login, Register, ResetPassword, VerifyEmail};
