@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { startWorker, assertSecurityHeaders } from "./harness.mjs";
 import { startMail, latestToken } from "../fakes/mail.mjs";
+import { pace } from "./browser-client.mjs";
 
 const ORIGIN = "http://127.0.0.1:8787";
 const PASSWORD = "Correct7Horse";
@@ -29,6 +30,7 @@ class Browser {
     this.csrf = null;
   }
   async send(method, path, body, extra = {}) {
+    await pace(this.ip);
     const headers = { origin: ORIGIN, "cf-connecting-ip": this.ip, ...extra };
     if (this.cookie) headers.cookie = `__Host-cl_session=${this.cookie}`;
     if (this.csrf) headers["x-csrf-token"] = this.csrf;

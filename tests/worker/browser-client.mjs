@@ -4,6 +4,20 @@ import assert from "node:assert/strict";
 
 export const ORIGIN = "http://127.0.0.1:8787";
 
+// The API allows 10 requests a second per client address (product.md §11). A test client
+// plays one browser at one address, so it paces itself like a well-behaved client: at most
+// 10 requests in any 1.1 s. (The limit itself is tested in api-ip-limit.test.mjs.)
+const sent = new Map();
+export async function pace(ip) {
+  const times = sent.get(ip) ?? [];
+  if (times.length >= 10) {
+    const wait = times[times.length - 10] + 1100 - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  times.push(Date.now());
+  sent.set(ip, times.slice(-10));
+}
+
 export class Browser {
   constructor(ip, worker) {
     this.w = worker;
@@ -13,6 +27,7 @@ export class Browser {
   }
 
   async send(method, path, body, extra = {}) {
+    await pace(this.ip);
     const headers = { origin: ORIGIN, "cf-connecting-ip": this.ip, ...extra };
     if (this.cookie) headers.cookie = `__Host-cl_session=${this.cookie}`;
     if (this.csrf) headers["x-csrf-token"] = this.csrf;

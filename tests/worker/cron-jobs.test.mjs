@@ -103,7 +103,7 @@ test("a disabled job does not run; switched back on it runs", async () => {
     await c.db.prepare("UPDATE cron_jobs SET is_enabled = 1 WHERE name = 'stats'").run();
     await c.tick(at(10), CRONS.stats);
     assert.deepEqual((await runsOf(c.db, "stats")).map((r) => r.status), ["ok"]);
-    assert.equal(await count(c.db, "SELECT COUNT(*) FROM stats_cache"), 2);
+    assert.equal(await count(c.db, "SELECT COUNT(*) FROM stats_cache"), 5);
   } finally {
     await c.dispose();
   }
@@ -120,10 +120,10 @@ test("a double trigger works once and writes no duplicates", async () => {
     assert.equal(worked.length, 1, JSON.stringify(runs));
     const skippedInKv = c.w.log.lines.filter((l) => l.includes('"event":"job_skipped"') && l.includes('"job":"stats"')).length;
     assert.equal(runs.length - worked.length + skippedInKv, 1, "the other trigger returned early");
-    assert.equal(await count(c.db, "SELECT COUNT(*) FROM stats_cache"), 3);
+    assert.equal(await count(c.db, "SELECT COUNT(*) FROM stats_cache"), 7);
     // A second trigger later only overwrites the same keys.
     await c.tick(at(70), CRONS.stats);
-    assert.equal(await count(c.db, "SELECT COUNT(*) FROM stats_cache"), 3);
+    assert.equal(await count(c.db, "SELECT COUNT(*) FROM stats_cache"), 7);
     const computed = await count(c.db, "SELECT computed_at FROM stats_cache WHERE key = 'global'");
     assert.ok(computed >= at(70) && computed < at(71), `recomputed by the later run (${computed})`);
   } finally {

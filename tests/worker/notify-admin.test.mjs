@@ -7,6 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./harness.mjs";
 import { startNtfy } from "../fakes/ntfy.mjs";
+import { pace } from "./browser-client.mjs";
 
 const ORIGIN = "http://127.0.0.1:8787";
 const PASSWORD = "Correct7Horse";
@@ -38,6 +39,7 @@ class Browser {
     this.csrf = null;
   }
   async send(method, path, body, { csrf = true } = {}) {
+    await pace(this.ip);
     const headers = { origin: ORIGIN, "cf-connecting-ip": this.ip };
     if (this.cookie) headers.cookie = `__Host-cl_session=${this.cookie}`;
     if (this.csrf && csrf) headers["x-csrf-token"] = this.csrf;

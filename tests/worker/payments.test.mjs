@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { startWorker, DEV_SECRETS } from "./harness.mjs";
 import { startLemonSqueezy, signLemonSqueezy, webhook } from "../fakes/lemonsqueezy.mjs";
 import { startNowPayments, signNowPayments, ipn } from "../fakes/nowpayments.mjs";
+import { pace } from "./browser-client.mjs";
 
 const APP = "https://app.test";
 const PASSWORD = "Correct7Horse";
@@ -51,6 +52,7 @@ class Browser {
     this.csrf = null;
   }
   async send(method, path, body) {
+    await pace(this.ip);
     const headers = { origin: APP, "cf-connecting-ip": this.ip };
     if (this.cookie) headers.cookie = `__Host-cl_session=${this.cookie}`;
     if (this.csrf) headers["x-csrf-token"] = this.csrf;
