@@ -52,7 +52,7 @@ pub fn exempt(environment: Environment, access: Access, ip: Option<IpAddr>) -> b
 /// Counts the request against the per-IP limit.
 ///
 /// # Errors
-/// `rate_limited` with `Retry-After` past 10 requests in the current second.
+/// `rate_limited` with `Retry-After` past the limit of the current window (30 per 3 s).
 pub async fn check<A: AccountDeps>(
     accounts: &A,
     config: &Config,

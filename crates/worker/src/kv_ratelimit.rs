@@ -593,7 +593,7 @@ mod tests {
     fn a_per_second_window_is_memory_only_until_half_the_limit() {
         let kv = FakeKv::default();
         let c = IsolateCounters::new(2);
-        let rule = rules::API_PER_IP; // 10/s
+        let rule = rules::API_PER_KEY; // 10/s
         let at = T0 + 100;
         for i in 0..5 {
             assert!(allowed(&hit(&kv, &c, &rule, at + i)));
@@ -603,7 +603,7 @@ mod tests {
         // The 6th turns the window hot: one read, one write holding all six.
         assert!(allowed(&hit(&kv, &c, &rule, at + 5)));
         assert_eq!(kv.puts.get(), 1);
-        let key = window_key("api_ip", "203.0.113.7", rule.window_start(at)).unwrap();
+        let key = window_key("api_key", "203.0.113.7", rule.window_start(at)).unwrap();
         let stored = kv.data.borrow().get(&shard_key(&key, 2)).cloned();
         assert_eq!(stored.map(|(v, _)| v), Some("6".to_string()));
         // Still exact within the isolate: 10 allowed, the 11th refused until the next second.
@@ -630,7 +630,7 @@ mod tests {
     fn a_hot_isolate_sees_the_shards_of_other_hot_isolates() {
         let kv = FakeKv::default();
         let (a, b) = (IsolateCounters::new(1), IsolateCounters::new(2));
-        let rule = rules::API_PER_IP;
+        let rule = rules::API_PER_KEY;
         let at = T0 + 200;
         // A turns hot and writes 6; B, quiet for 5, reads A's 6 at its 6th: 6 + 5 = 11 > 10.
         for i in 0..6 {
