@@ -84,23 +84,22 @@ const anonTest = base.extend({
 });
 
 const test = anonTest.extend({
-  // Worker-scoped: one login, its cookies saved as a storage state.
-  signedInState: [
-    async ({ browser }, use, workerInfo) => {
-      const context = await browser.newContext({
-        baseURL: workerInfo.project.use.baseURL,
-        extraHTTPHeaders: { 'cf-connecting-ip': nextIp() },
-      });
-      const page = await context.newPage();
-      await page.goto('/');
-      const status = await loginAs(page, USERS.admin());
-      if (status !== 200) throw new Error(`e2e login answered ${status}`);
-      const state = await context.storageState();
-      await context.close();
-      await use(state);
-    },
-    { scope: 'worker' },
-  ],
+  // One login per runner (the session is cached by loginAs), checked before every test: a test
+  // may end or rotate the admin's session (view-as, re-authentication), and the next one must
+  // not start signed out.
+  signedInState: async ({ browser }, use, testInfo) => {
+    const context = await browser.newContext({
+      baseURL: testInfo.project.use.baseURL,
+      extraHTTPHeaders: { 'cf-connecting-ip': nextIp() },
+    });
+    const page = await context.newPage();
+    await page.goto('/');
+    const status = await loginAs(page, USERS.admin());
+    if (status !== 200) throw new Error(`e2e login answered ${status}`);
+    const state = await context.storageState();
+    await context.close();
+    await use(state);
+  },
   storageState: async ({ signedInState }, use) => {
     await use(signedInState);
   },

@@ -199,6 +199,10 @@ test.describe('portfolio for a free user', () => {
     const watch = await watchPage(page);
     await page.goto('/portfolio');
     await expect(page).toHaveURL(/\/login\?next=%2Fportfolio$/);
+    // /login belongs to another wasm app: wait for the full navigation to finish.
+    await page.waitForLoadState('load');
+    await appReady(page);
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Log in');
     await clean(page, watch);
   });
 });
