@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// A user's subscription as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AdminSubscription))]
 pub struct AdminSubscriptionDto {
     /// `pro`, `premium` or `lifetime`.
     pub plan: String,
@@ -19,6 +20,7 @@ pub struct AdminSubscriptionDto {
 
 /// One user in the admin list (no hash, no TOTP secret, no topic).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AdminUser))]
 pub struct AdminUserDto {
     /// Id.
     pub id: i64,
@@ -45,17 +47,20 @@ pub struct AdminUserDto {
 /// `POST /admin/users/{id}/subscription`: `days` for pro/premium (1..=3650), none for
 /// lifetime.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetSubscriptionRequest {
     /// `pro`, `premium` or `lifetime`.
     pub plan: String,
     /// Days from now.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub days: Option<i64>,
 }
 
 /// A symbol as the admin sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AdminSymbol))]
 pub struct AdminSymbolDto {
     /// Id.
     pub id: i64,
@@ -75,6 +80,7 @@ pub struct AdminSymbolDto {
 
 /// `POST /admin/symbols`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SymbolCreateRequest {
     /// `BASE/QUOTE` or `BASE-QUOTE`.
@@ -92,6 +98,7 @@ pub struct SymbolCreateRequest {
 
 /// `PATCH /admin/symbols/{id}`: absent members stay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SymbolPatchRequest {
     /// Active.
@@ -107,6 +114,7 @@ pub struct SymbolPatchRequest {
 
 /// `PATCH /signals/{id}` (admin).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignalStatusRequest {
     /// The new status.
@@ -115,6 +123,7 @@ pub struct SignalStatusRequest {
 
 /// A signal after a status override.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SignalStatusChange))]
 pub struct SignalStatusDto {
     /// Id.
     pub id: i64,
@@ -124,6 +133,7 @@ pub struct SignalStatusDto {
 
 /// One audit row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AuditEntry))]
 pub struct AuditEntryDto {
     /// Id.
     pub id: i64,
@@ -145,6 +155,7 @@ pub struct AuditEntryDto {
 
 /// One log row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = LogEntry))]
 pub struct LogEntryDto {
     /// Id.
     pub id: i64,
@@ -166,6 +177,7 @@ pub struct LogEntryDto {
 
 /// One error group of the tracker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ErrorGroup))]
 pub struct ErrorGroupDto {
     /// Id.
     pub id: i64,

@@ -22,6 +22,7 @@ macro_rules! redacted_debug {
 
 /// `POST /auth/register`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// Email address (canonicalised server-side).
@@ -39,6 +40,7 @@ redacted_debug!(RegisterRequest {
 
 /// `POST /auth/login`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Email address.
@@ -50,6 +52,7 @@ redacted_debug!(LoginRequest { email, password });
 
 /// `POST /auth/login/totp`, `POST /auth/2fa/enable`: one code.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
     /// A 6-digit TOTP code, or (login only) a recovery code.
@@ -59,6 +62,7 @@ redacted_debug!(CodeRequest { code });
 
 /// `POST /auth/verify-email`: the token from the link's URL fragment.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// The one-time token.
@@ -68,6 +72,7 @@ redacted_debug!(TokenRequest { token });
 
 /// `POST /auth/resend-verification`, `/auth/forgot-password`, `/auth/change-email`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EmailRequest {
     /// Email address.
@@ -77,6 +82,7 @@ redacted_debug!(EmailRequest { email });
 
 /// `POST /auth/reset-password`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResetPasswordRequest {
     /// The one-time token from the link's URL fragment.
@@ -88,6 +94,7 @@ redacted_debug!(ResetPasswordRequest { token, password });
 
 /// `POST /auth/change-password`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     /// The current password.
@@ -103,6 +110,7 @@ redacted_debug!(ChangePasswordRequest {
 /// `POST /auth/reauth` (`code` required when 2FA is on) and `POST /auth/2fa/disable`
 /// (`code` always required).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PasswordCodeRequest {
     /// The current password.
@@ -115,6 +123,7 @@ redacted_debug!(PasswordCodeRequest { password, code });
 
 /// A short confirmation: "check your email", "signed out", …
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthMessage {
     /// Human-readable text; identical for every input of an enumeration-safe route.
     pub message: String,
@@ -122,6 +131,7 @@ pub struct AuthMessage {
 
 /// What a successful password step led to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LoginStatus {
     /// Signed in.
@@ -132,6 +142,7 @@ pub enum LoginStatus {
 
 /// `POST /auth/login` and `/auth/login/totp`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResult {
     /// Signed in, or a TOTP code is required next.
     pub status: LoginStatus,
@@ -141,6 +152,7 @@ pub struct LoginResult {
 
 /// `GET /auth/csrf`, and every operation that rotates the session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CsrfToken {
     /// The CSRF token of the cookie's session (or pre-session).
     pub csrf_token: String,
@@ -148,6 +160,7 @@ pub struct CsrfToken {
 
 /// The signed-in user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = User))]
 pub struct UserDto {
     /// User id.
     pub id: i64,
@@ -170,10 +183,12 @@ pub struct UserDto {
 
 /// The effective limits of the caller's tier; `null` means unlimited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Limits))]
 pub struct LimitsDto {
     /// Visible symbols (`null`: every active symbol).
     pub symbols: Option<Vec<String>>,
     /// Pattern types shown.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<cl_domain::PatternType>))]
     pub pattern_types: Vec<String>,
     /// Recent signals on the dashboard.
     pub dashboard_recent_signals: u32,
@@ -207,6 +222,7 @@ pub struct LimitsDto {
 
 /// `GET /auth/me`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// The user.
     pub user: UserDto,
@@ -222,8 +238,10 @@ pub struct Me {
 
 /// One of the caller's sessions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Session))]
 pub struct SessionDto {
     /// Handle for `DELETE /auth/sessions/{id}` (32 hex characters).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{32}$"))]
     pub id: String,
     /// The session making this request.
     pub current: bool,
@@ -243,6 +261,7 @@ pub struct SessionDto {
 
 /// `DELETE /auth/sessions` and `/auth/sessions/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Revoked {
     /// Sessions revoked.
     pub revoked: u64,
@@ -250,6 +269,7 @@ pub struct Revoked {
 
 /// `POST /auth/2fa/setup`: shown once.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TotpSetup))]
 pub struct TotpSetupDto {
     /// `otpauth://totp/…` for the QR code.
     pub otpauth_uri: String,
@@ -263,6 +283,7 @@ redacted_debug!(TotpSetupDto {
 
 /// `POST /auth/2fa/enable` and `/auth/2fa/recovery-codes`: shown once.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RecoveryCodes))]
 pub struct RecoveryCodesDto {
     /// 10 single-use recovery codes.
     pub recovery_codes: Vec<String>,

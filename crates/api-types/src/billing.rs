@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /payments/checkout`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutRequest {
     /// `lemonsqueezy` or `nowpayments`.
@@ -21,6 +22,7 @@ pub struct CheckoutRequest {
 
 /// A started checkout: send the customer to `url`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckoutStarted {
     /// Our pending payment (for `/payments/{id}`).
     pub payment_id: i64,
@@ -30,6 +32,7 @@ pub struct CheckoutStarted {
 
 /// One of the caller's payments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Payment))]
 pub struct PaymentDto {
     /// Our id.
     pub id: i64,
@@ -59,6 +62,7 @@ pub struct PaymentDto {
 
 /// `POST /payments/{id}/check`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PaymentCheck {
     /// The payment after the check.
     pub payment: PaymentDto,
@@ -68,6 +72,7 @@ pub struct PaymentCheck {
 
 /// `GET /me/subscription`: the caller's plan as the tier policy sees it now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Subscription))]
 pub struct SubscriptionDto {
     /// The tier it gives now: `free`, `pro` or `premium`.
     pub tier: String,
@@ -94,6 +99,7 @@ pub struct SubscriptionDto {
 
 /// The answer to a provider webhook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookAck {
     /// Always true: the event was verified and handled (applied, ignored or a replay).
     pub received: bool,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// One API key as listed (never the key itself: only its prefix and last four characters).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ApiKey))]
 pub struct ApiKeyDto {
     /// Id for `/keys/{id}`.
     pub id: i64,
@@ -37,6 +38,7 @@ pub struct ApiKeyDto {
 
 /// `POST /keys`: the new key, shown ONCE.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CreatedApiKey))]
 pub struct CreatedApiKeyDto {
     /// The stored key.
     pub key: ApiKeyDto,
@@ -46,6 +48,7 @@ pub struct CreatedApiKeyDto {
 
 /// `POST /keys`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
     /// Name (1..=50 characters).
@@ -59,6 +62,7 @@ pub struct CreateKeyRequest {
 
 /// `PATCH /keys/{id}`: absent members stay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateKeyRequest {
     /// New name.
@@ -83,6 +87,7 @@ pub struct UpdateKeyRequest {
 
 /// `POST /keys/{id}/ip-rules`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IpRuleRequest {
     /// `allow` or `deny`.
@@ -93,6 +98,7 @@ pub struct IpRuleRequest {
 
 /// One IP rule of a key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = IpRule))]
 pub struct IpRuleDto {
     /// Id for `DELETE /keys/{id}/ip-rules/{rule}`.
     pub id: i64,
@@ -106,6 +112,7 @@ pub struct IpRuleDto {
 
 /// One hour of a key's usage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = UsageBucket))]
 pub struct UsageBucketDto {
     /// Start of the UTC hour, ms.
     pub hour_start: i64,
@@ -115,6 +122,7 @@ pub struct UsageBucketDto {
 
 /// `GET /keys/{id}/usage`: the last 30 days, hourly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = KeyUsage))]
 pub struct KeyUsageDto {
     /// The key's last successful use, UTC ms.
     pub last_used_at: Option<i64>,
@@ -124,6 +132,7 @@ pub struct KeyUsageDto {
 
 /// `POST /admin/view-as`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ViewAsRequest {
     /// `free`, `pro`, `premium`, or null to stop.
@@ -133,6 +142,7 @@ pub struct ViewAsRequest {
 
 /// `POST /admin/view-as`: the tier now in effect, and the rotated session's CSRF token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ViewAs))]
 pub struct ViewAsDto {
     /// The view-as tier, or null.
     pub viewing_as: Option<String>,

@@ -47,6 +47,7 @@ pub struct Envelope<T> {
 
 /// Response metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Meta {
     /// The request id, also echoed in `X-Request-ID`.
     pub request_id: String,
@@ -72,22 +73,27 @@ where
 
 /// A stable, machine-readable error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Stable code, e.g. `validation_failed` (see [`ErrorCode`]).
+    #[cfg_attr(feature = "openapi", schema(value_type = ErrorCode))]
     pub code: String,
     /// Human-readable text; never internals.
     pub message: String,
     /// Field-level errors for `validation_failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<FieldError>))]
     pub fields: Option<Vec<FieldError>>,
 }
 
 /// One invalid field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// The field's JSON name (dotted path for nested fields).
     pub field: String,
     /// A stable code, e.g. `out_of_range`, `too_long`, `unknown_field`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z][a-z0-9_]*$"))]
     pub code: String,
     /// Human-readable text.
     pub message: String,
@@ -95,6 +101,7 @@ pub struct FieldError {
 
 /// The stable error codes and their HTTP statuses (product.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// 400: one or more fields are invalid.
@@ -207,6 +214,7 @@ impl ErrorCode {
 
 /// Overall health of the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
     /// Every check passed.
@@ -220,6 +228,7 @@ pub enum HealthStatus {
 /// One dependency check. Names are fixed (`config`, `database`, `kv`, `postgres`, …); the
 /// body never carries versions, hosts or configuration values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthCheck {
     /// The dependency checked.
     pub name: String,
@@ -231,6 +240,7 @@ pub struct HealthCheck {
 
 /// `GET /api/v1/health` and `/health/ready`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthReport {
     /// Summary.
     pub status: HealthStatus,
@@ -240,6 +250,7 @@ pub struct HealthReport {
 
 /// `GET /api/v1/health/live`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Liveness {
     /// Always `true` when the worker answers.
     pub live: bool,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// `GET /api/v1/symbols`: one tracked market.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Symbol))]
 pub struct SymbolDto {
     /// Canonical `BASE/QUOTE`, e.g. `BTC/USDT`.
     pub symbol: String,
@@ -20,6 +21,7 @@ pub struct SymbolDto {
 
 /// One OHLCV candle; `ts` is its OPEN time, UTC ms.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Candle))]
 pub struct CandleDto {
     /// Open time, UTC ms.
     pub ts: i64,
@@ -37,6 +39,7 @@ pub struct CandleDto {
 
 /// `GET /api/v1/candles/{symbol}/{tf}`: a page of candles, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Candles))]
 pub struct CandlesDto {
     /// Canonical symbol.
     pub symbol: String,
@@ -50,6 +53,7 @@ pub struct CandlesDto {
 
 /// `GET /api/v1/chart/{symbol}/{tf}`: candles plus the TF's active patterns in view.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Chart))]
 pub struct ChartDto {
     /// Canonical symbol.
     pub symbol: String,
@@ -65,6 +69,7 @@ pub struct ChartDto {
 
 /// A price zone, `low <= high`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Zone))]
 pub struct ZoneDto {
     /// Lower bound.
     pub low: f64,
@@ -74,6 +79,7 @@ pub struct ZoneDto {
 
 /// Entry, stop, targets and reward ratios of a pattern (detection.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Levels))]
 pub struct LevelsDto {
     /// Limit entry.
     pub entry: f64,
@@ -97,6 +103,7 @@ pub struct LevelsDto {
 
 /// `GET /api/v1/patterns[/{id}]`: one detected pattern.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Pattern))]
 pub struct PatternDto {
     /// Id.
     pub id: i64,
@@ -131,6 +138,7 @@ pub struct PatternDto {
 
 /// The side of a signal: `long` (bullish) or `short` (bearish).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     /// Profits when price rises.
@@ -150,6 +158,7 @@ impl From<Direction> for Side {
 
 /// `GET /api/v1/signals[/{id}]`: one confluence signal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Signal))]
 pub struct SignalDto {
     /// Id.
     pub id: i64,
@@ -172,6 +181,7 @@ pub struct SignalDto {
     /// Reward ratio.
     pub risk_reward: f64,
     /// Number of agreeing TFs, 0–7.
+    #[cfg_attr(feature = "openapi", schema(maximum = 7))]
     pub confluence_score: u8,
     /// The agreeing TFs, shortest first.
     pub timeframes_aligned: Vec<Timeframe>,
@@ -185,6 +195,7 @@ pub struct SignalDto {
 
 /// `GET /api/v1/matrix`: active symbols × the seven TFs from 5m to 1d (detection.md §7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Matrix))]
 pub struct MatrixDto {
     /// The column order of every row's cells: 5m, 15m, 30m, 1h, 2h, 4h, 1d.
     pub timeframes: Vec<Timeframe>,
@@ -194,6 +205,7 @@ pub struct MatrixDto {
 
 /// One matrix row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = MatrixRow))]
 pub struct MatrixRowDto {
     /// Canonical symbol.
     pub symbol: String,
@@ -203,6 +215,7 @@ pub struct MatrixRowDto {
 
 /// One matrix cell: the latest active pattern of a symbol and TF, or neutral.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = MatrixCell))]
 pub struct MatrixCellDto {
     /// Timeframe.
     pub tf: Timeframe,

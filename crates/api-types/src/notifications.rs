@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A user's ntfy topic and notification preferences.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = NotificationPrefs))]
 pub struct NotificationPrefsDto {
     /// The ntfy topic to subscribe to (`cl_` + 16 hex).
     pub topic: String,
@@ -23,6 +24,7 @@ pub struct NotificationPrefsDto {
 
 /// `PUT /me/preferences`: the whole set (quiet hours both or neither).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NotificationPrefsRequest {
     /// Notifications on at all.
@@ -43,6 +45,7 @@ pub struct NotificationPrefsRequest {
 
 /// One of the caller's symbols with its notification flag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SymbolNotify))]
 pub struct SymbolNotifyDto {
     /// Canonical `BASE/QUOTE`.
     pub symbol: String,
@@ -56,6 +59,7 @@ pub struct SymbolNotifyDto {
 
 /// `PUT /me/symbols`: one toggle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SymbolNotifyRequest {
     /// Canonical `BASE/QUOTE`.
@@ -66,6 +70,7 @@ pub struct SymbolNotifyRequest {
 
 /// The new topic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Topic))]
 pub struct TopicDto {
     /// `cl_` + 16 hex.
     pub topic: String,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A stored template.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = NoticeTemplate))]
 pub struct NoticeTemplateDto {
     /// Id.
     pub id: i64,
@@ -24,6 +25,7 @@ pub struct NoticeTemplateDto {
 
 /// `POST /admin/notifications/templates`, `PUT …/templates/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NoticeTemplateRequest {
     /// 1–50 characters, unique.
@@ -41,6 +43,7 @@ pub struct NoticeTemplateRequest {
 
 /// `POST /admin/notifications/broadcasts` and the body of a schedule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BroadcastRequest {
     /// `all`, `free`, `pro`, `premium`, `global` or `topics`.
@@ -64,6 +67,7 @@ pub struct BroadcastRequest {
 
 /// `POST /admin/notifications/schedules`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleRequest {
     /// When to send (UTC ms; 1 minute to 1 year ahead).
@@ -89,6 +93,7 @@ pub struct ScheduleRequest {
 
 /// `GET /admin/notifications/audience`: how many would receive it now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AudienceCount))]
 pub struct AudienceCountDto {
     /// The audience word.
     pub audience: String,
@@ -98,6 +103,7 @@ pub struct AudienceCountDto {
 
 /// A queued broadcast (`202`) or a row of the broadcast list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Broadcast))]
 pub struct BroadcastDto {
     /// Id.
     pub id: i64,
@@ -121,6 +127,7 @@ pub struct BroadcastDto {
 
 /// A scheduled notification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Schedule))]
 pub struct ScheduleDto {
     /// Id.
     pub id: i64,
@@ -144,6 +151,7 @@ pub struct ScheduleDto {
 
 /// `POST /admin/notifications/test`: a topic, or none for the global topic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AdminTestRequest {
     /// `[A-Za-z0-9_-]{1,64}`; `null` = the global topic.
@@ -153,6 +161,7 @@ pub struct AdminTestRequest {
 
 /// The answer of a queued admin test send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AdminTest))]
 pub struct AdminTestDto {
     /// The topic it goes to.
     pub topic: String,

@@ -10,18 +10,21 @@ use std::collections::BTreeMap;
 /// `POST /scan`, `/scan/run`, `/fetch`: the symbol (`BTC/USDT`, an active one) and an
 /// optional timeframe (`1m` … `1d`), recorded with the run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
     /// Canonical symbol.
     pub symbol: String,
     /// Timeframe, optional.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<cl_domain::Timeframe>))]
     pub tf: Option<String>,
 }
 
 /// `POST /admin/symbols/{id}/historical-fetch`: the first minute to fetch (UTC ms, from
 /// 2017-01-01 to now); default: the symbol's fetch start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HistoricalFetchRequest {
     /// UTC ms.
@@ -33,6 +36,7 @@ pub struct HistoricalFetchRequest {
 /// `timestamp,open,high,low,close,volume`; `json`: `[[ts, o, h, l, c, v], …]` or
 /// `{"candles": […]}`), 1m candles, at most 5 MiB.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ImportRequest {
     /// `csv` or `json`.
@@ -43,6 +47,7 @@ pub struct ImportRequest {
 
 /// One recorded on-demand run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = QueuedRun))]
 pub struct QueuedRunDto {
     /// Run id (poll `GET /runs/{id}`).
     pub id: i64,
@@ -61,6 +66,7 @@ pub struct QueuedRunDto {
     /// Resume point: the last fetched 1m open time (historical fetch) or the next symbol id.
     pub cursor: Option<i64>,
     /// 0..=100.
+    #[cfg_attr(feature = "openapi", schema(maximum = 100))]
     pub progress: u8,
     /// Queued at, UTC ms.
     pub created_at: i64,
@@ -78,6 +84,7 @@ pub struct QueuedRunDto {
 
 /// One skipped import row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportRowError {
     /// 1-based data row (the header is not a row).
     pub row: u64,
@@ -89,6 +96,7 @@ pub struct ImportRowError {
 
 /// What an import stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ImportResult))]
 pub struct ImportResultDto {
     /// Valid rows read.
     pub valid: u64,

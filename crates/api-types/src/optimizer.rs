@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /admin/optimizer/jobs`: what to search (the grid is detection.md's).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OptimizerJobRequest {
     /// Canonical symbols (1–20).
@@ -24,6 +25,7 @@ pub struct OptimizerJobRequest {
 
 /// One optimizer job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = OptimizerJob))]
 pub struct OptimizerJobDto {
     /// Id.
     pub id: i64,
@@ -63,6 +65,7 @@ pub struct OptimizerJobDto {
 
 /// One run: a grid point's statistics for one (symbol, type, TF).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = OptimizerRun))]
 pub struct OptimizerRunDto {
     /// Id.
     pub id: i64,
@@ -90,6 +93,7 @@ pub struct OptimizerRunDto {
 
 /// `GET /admin/optimizer/jobs/{id}`: progress, the top runs and the best params.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = OptimizerJobDetail))]
 pub struct OptimizerJobDetailDto {
     /// The job.
     pub job: OptimizerJobDto,
@@ -103,6 +107,7 @@ pub struct OptimizerJobDetailDto {
 
 /// One (symbol, type, TF) of a comparison of two jobs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = OptimizerComparison))]
 pub struct OptimizerComparisonDto {
     /// Symbol.
     pub symbol: String,
@@ -118,6 +123,7 @@ pub struct OptimizerComparisonDto {
 
 /// `POST /admin/optimizer/jobs/{id}/apply`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OptimizerApplyRequest {
     /// The user whose preferences receive the params.
@@ -128,6 +134,7 @@ pub struct OptimizerApplyRequest {
 
 /// The result of apply or clear.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = OptimizerApplied))]
 pub struct OptimizerAppliedDto {
     /// The user.
     pub user_id: i64,
@@ -137,6 +144,7 @@ pub struct OptimizerAppliedDto {
 
 /// One applied (type, TF) entry of tuned params.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TunedEntry))]
 pub struct TunedEntryDto {
     /// Pattern type.
     pub pattern_type: String,
@@ -156,6 +164,7 @@ pub struct TunedEntryDto {
 
 /// Optimizer-tuned params of one of the user's symbols (read-only for the user).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TunedParams))]
 pub struct TunedParamsDto {
     /// Symbol.
     pub symbol: String,
@@ -173,6 +182,7 @@ pub struct TunedParamsDto {
 
 /// `GET /me/preferences/trading`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TradingPrefs))]
 pub struct TradingPrefsDto {
     /// Risk per trade % (`null` = the default).
     pub risk_per_trade_pct: Option<f64>,
@@ -190,6 +200,7 @@ pub struct TradingPrefsDto {
 
 /// `PUT /me/preferences/trading`: both values; `null` or absent = back to the default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TradingPrefsRequest {
     /// 0.1–10, at most 2 decimals.

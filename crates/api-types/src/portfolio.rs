@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /portfolios`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PortfolioCreateRequest {
     /// ≤ 50 chars.
@@ -25,6 +26,7 @@ pub struct PortfolioCreateRequest {
 
 /// `PATCH /portfolios/{id}`: absent members keep their value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PortfolioPatchRequest {
     /// New name.
@@ -40,6 +42,7 @@ pub struct PortfolioPatchRequest {
 
 /// A portfolio.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Portfolio))]
 pub struct PortfolioDto {
     /// Id.
     pub id: i64,
@@ -63,6 +66,7 @@ pub struct PortfolioDto {
 
 /// `POST /portfolios/{id}/trades`: a pending (default) or open trade.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TradeCreateRequest {
     /// Symbol, e.g. `BTC/USDT`.
@@ -108,6 +112,7 @@ pub struct TradeCreateRequest {
 /// `PATCH /trades/{id}`: absent members keep their value; which members a trade accepts
 /// depends on its state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TradePatchRequest {
     /// Symbol.
@@ -162,6 +167,7 @@ pub struct TradePatchRequest {
 
 /// `POST /trades/{id}/open`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TradeOpenRequest {
     /// Entry time (default now).
@@ -171,6 +177,7 @@ pub struct TradeOpenRequest {
 
 /// `POST /trades/{id}/close`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TradeCloseRequest {
     /// Exit price.
@@ -191,6 +198,7 @@ pub struct TradeCloseRequest {
 
 /// `POST /trades/from-pattern` and `/trades/from-signal`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TradeFromSourceRequest {
     /// The portfolio to add the trade to.
@@ -201,6 +209,7 @@ pub struct TradeFromSourceRequest {
 
 /// A trade.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Trade))]
 pub struct TradeDto {
     /// Id.
     pub id: i64,
@@ -260,6 +269,7 @@ pub struct TradeDto {
 
 /// `POST /tags`, `PATCH /tags/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TagRequest {
     /// ≤ 30 chars, unique per user.
@@ -274,6 +284,7 @@ pub struct TagRequest {
 
 /// A tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Tag))]
 pub struct TagDto {
     /// Id.
     pub id: i64,
@@ -289,6 +300,7 @@ pub struct TagDto {
 
 /// `PUT /trades/{id}/tags`: the complete tag set of the trade.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TradeTagsRequest {
     /// Tag ids (the caller's own; at most 100).
@@ -297,6 +309,7 @@ pub struct TradeTagsRequest {
 
 /// The tags of a trade.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TradeTags))]
 pub struct TradeTagsDto {
     /// The trade.
     pub trade_id: i64,
@@ -306,6 +319,7 @@ pub struct TradeTagsDto {
 
 /// `POST /trades/{id}/journal`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct JournalRequest {
     /// `pre_trade`, `during`, `post_trade` or `lesson`.
@@ -322,6 +336,7 @@ pub struct JournalRequest {
 
 /// A journal entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = JournalEntry))]
 pub struct JournalEntryDto {
     /// Id.
     pub id: i64,
@@ -341,6 +356,7 @@ pub struct JournalEntryDto {
 
 /// Aggregates of a group of closed trades.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = GroupStats))]
 pub struct GroupStatsDto {
     /// The group: a pattern type (`none` when unset), a direction or a tag id.
     pub key: String,
@@ -356,6 +372,7 @@ pub struct GroupStatsDto {
 
 /// One point of the equity curve.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = EquityPoint))]
 pub struct EquityPointDto {
     /// UTC ms.
     pub at: i64,
@@ -365,6 +382,7 @@ pub struct EquityPointDto {
 
 /// A trade and its PnL (best / worst).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TradePnl))]
 pub struct TradePnlDto {
     /// Trade id.
     pub trade_id: i64,
@@ -374,6 +392,7 @@ pub struct TradePnlDto {
 
 /// `GET /portfolios/{id}/stats`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = PortfolioStats))]
 pub struct PortfolioStatsDto {
     /// The portfolio.
     pub portfolio_id: i64,
@@ -413,6 +432,7 @@ pub struct PortfolioStatsDto {
 
 /// A delete confirmation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Removed {
     /// The deleted object's id.
     pub id: i64,
@@ -421,6 +441,7 @@ pub struct Removed {
 /// `PUT /me/exchange-credentials`: stores (or replaces) the credential of `(exchange, label)`.
 /// Its `Debug` never prints the key, secret or passphrase.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeCredentialRequest {
     /// `binance`, `bybit`, `okx`, `kucoin`, `kraken` or `coinbase`.
@@ -451,6 +472,7 @@ impl std::fmt::Debug for ExchangeCredentialRequest {
 
 /// A stored exchange credential, masked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ExchangeCredential))]
 pub struct ExchangeCredentialDto {
     /// Exchange.
     pub exchange: String,
@@ -470,6 +492,7 @@ pub struct ExchangeCredentialDto {
 
 /// `DELETE /me/exchange-credentials`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialsDeleted {
     /// How many credentials were deleted.
     pub deleted: u32,
@@ -477,6 +500,7 @@ pub struct CredentialsDeleted {
 
 /// `PATCH /journal/{id}`: absent members keep their value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct JournalPatchRequest {
     /// `pre_trade`, `during`, `post_trade` or `lesson`.
@@ -495,6 +519,7 @@ pub struct JournalPatchRequest {
 
 /// `PATCH /tags/{id}`: absent members keep their value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TagPatchRequest {
     /// ≤ 30 chars, unique per user.
@@ -510,6 +535,7 @@ pub struct TagPatchRequest {
 
 /// `POST /backtests` (premium).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BacktestRequest {
     /// Symbol of the tier, e.g. `BTC/USDT`.
@@ -538,6 +564,7 @@ pub struct BacktestRequest {
 
 /// A backtest as listed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Backtest))]
 pub struct BacktestDto {
     /// Id.
     pub id: i64,
@@ -571,6 +598,7 @@ pub struct BacktestDto {
 
 /// One simulated trade.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = BacktestTrade))]
 pub struct BacktestTradeDto {
     /// `long` / `short`.
     pub direction: String,
@@ -592,6 +620,7 @@ pub struct BacktestTradeDto {
 
 /// Backtest statistics (product.md §8).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = BacktestStats))]
 pub struct BacktestStatsDto {
     /// Counted trades.
     pub total: u64,
@@ -617,6 +646,7 @@ pub struct BacktestStatsDto {
 
 /// `GET /backtests/{id}`: progress, statistics, trades and equity curve.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = BacktestDetail))]
 pub struct BacktestDetailDto {
     /// The backtest.
     pub backtest: BacktestDto,

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 /// One recorded run of a job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CronRun))]
 pub struct CronRunDto {
     /// Run id.
     pub id: i64,
@@ -31,6 +32,7 @@ pub struct CronRunDto {
 
 /// A scheduled job with its switch and last run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SchedulerJob))]
 pub struct SchedulerJobDto {
     /// Name (`pipeline`, `stats`, …).
     pub name: String,
@@ -44,6 +46,7 @@ pub struct SchedulerJobDto {
 
 /// `GET /scheduler/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SchedulerStatus))]
 pub struct SchedulerStatusDto {
     /// Every seeded job, in schedule order.
     pub jobs: Vec<SchedulerJobDto>,

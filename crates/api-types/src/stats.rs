@@ -5,6 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// Pattern counts of one group by status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = PatternCounts))]
 pub struct PatternCountsDto {
     /// The group: a type, TF or direction word, or `all`.
     pub key: String,
@@ -22,6 +23,7 @@ pub struct PatternCountsDto {
 
 /// Outcome rates over the ended patterns (0..=1, 4 decimals); `null` when none has ended.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Rates))]
 pub struct RatesDto {
     /// Ended patterns (filled + invalidated + expired).
     pub ended: u64,
@@ -35,6 +37,7 @@ pub struct RatesDto {
 
 /// A count under a name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = KeyCount))]
 pub struct KeyCountDto {
     /// The name (e.g. a signal status).
     pub key: String,
@@ -44,6 +47,7 @@ pub struct KeyCountDto {
 
 /// `GET /api/v1/stats`: the analytics of the caller's tier, or of one symbol.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Analytics))]
 pub struct AnalyticsDto {
     /// `pro`, `premium` (tier-wide) or the symbol.
     pub scope: String,
@@ -67,6 +71,7 @@ pub struct AnalyticsDto {
 
 /// User counts of the admin stats.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = UserCounts))]
 pub struct UserCountsDto {
     /// Every user.
     pub total: u64,
@@ -84,6 +89,7 @@ pub struct UserCountsDto {
 
 /// Subscription counts of the admin stats.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SubscriptionCounts))]
 pub struct SubscriptionCountsDto {
     /// Active pro.
     pub active_pro: u64,
@@ -105,6 +111,7 @@ pub struct SubscriptionCountsDto {
 
 /// Notification delivery counts of the admin stats.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = NotificationCounts))]
 pub struct NotificationCountsDto {
     /// Waiting.
     pub queued: u64,
@@ -118,6 +125,7 @@ pub struct NotificationCountsDto {
 
 /// `GET /api/v1/admin/stats`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AdminStats))]
 pub struct AdminStatsDto {
     /// Users.
     pub users: UserCountsDto,
@@ -135,6 +143,7 @@ pub struct AdminStatsDto {
 
 /// One row of `GET /api/v1/admin/subscriptions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SubscriptionRow))]
 pub struct SubscriptionRowDto {
     /// Subscription id.
     pub id: i64,
@@ -160,44 +169,64 @@ pub struct SubscriptionRowDto {
 
 /// `GET /api/v1/admin/settings`: the global settings (retention days: `null` keeps forever).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = GlobalSettings))]
 pub struct GlobalSettingsDto {
     /// Signal: agreeing TFs needed (1–7).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 7))]
     pub min_confluence: i64,
     /// Signal: 4h or 1d must agree.
     pub require_htf: bool,
     /// Signal: cooldown per symbol and direction, hours (0–168).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 168))]
     pub cooldown_hours: f64,
     /// Signal: TP3 multiple (0.5–20).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.5, maximum = 20))]
     pub default_rr: f64,
     /// Signal: minimum risk, % of entry (0–10).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10))]
     pub min_risk_pct: f64,
     /// Detection: minimum zone size, % (0–10).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10))]
     pub min_zone_pct: f64,
     /// The global ntfy topic (1–64 of `A–Z a–z 0–9 _ -`), or `null`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")
+    )]
     pub global_topic: Option<String>,
     /// Whether every signal is also sent to the global topic (needs a topic).
     pub global_topic_enabled: bool,
     /// `debug`, `info`, `warn` or `error`.
     pub log_level: String,
     /// Retention of 1m candles, days (1–3650) or `null`.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_candles_1m_days: Option<i64>,
     /// Retention of logs.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_logs_days: Option<i64>,
     /// Retention of cron runs.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_cron_runs_days: Option<i64>,
     /// Retention of notifications.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_notifications_days: Option<i64>,
     /// Retention of ended patterns.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_ended_patterns_days: Option<i64>,
     /// Retention of resolved errors.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_resolved_errors_days: Option<i64>,
     /// Retention of expired sessions and tokens.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_sessions_tokens_days: Option<i64>,
     /// Retention of API key usage buckets.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_api_key_usage_days: Option<i64>,
     /// Retention of webhook events.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_webhook_events_days: Option<i64>,
     /// Cleanup batch size (1–5000).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5000))]
     pub retention_batch_size: i64,
     /// Last change (UTC ms); `null` if never changed since the seed.
     pub updated_at: Option<i64>,
@@ -215,31 +244,41 @@ where
 /// `PUT /api/v1/admin/settings`: absent members keep their value; `null` on a nullable member
 /// clears it (no topic, keep forever).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GlobalSettingsRequest {
     /// See [`GlobalSettingsDto`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 7))]
     pub min_confluence: Option<i64>,
     /// See [`GlobalSettingsDto`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_htf: Option<bool>,
     /// See [`GlobalSettingsDto`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 168))]
     pub cooldown_hours: Option<f64>,
     /// See [`GlobalSettingsDto`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.5, maximum = 20))]
     pub default_rr: Option<f64>,
     /// See [`GlobalSettingsDto`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10))]
     pub min_risk_pct: Option<f64>,
     /// See [`GlobalSettingsDto`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10))]
     pub min_zone_pct: Option<f64>,
     /// See [`GlobalSettingsDto`].
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present"
+    )]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")
     )]
     pub global_topic: Option<Option<String>>,
     /// See [`GlobalSettingsDto`].
@@ -254,6 +293,7 @@ pub struct GlobalSettingsRequest {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present"
     )]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_candles_1m_days: Option<Option<i64>>,
     /// See [`GlobalSettingsDto`].
     #[serde(
@@ -261,6 +301,7 @@ pub struct GlobalSettingsRequest {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present"
     )]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_logs_days: Option<Option<i64>>,
     /// See [`GlobalSettingsDto`].
     #[serde(
@@ -268,6 +309,7 @@ pub struct GlobalSettingsRequest {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present"
     )]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_cron_runs_days: Option<Option<i64>>,
     /// See [`GlobalSettingsDto`].
     #[serde(
@@ -275,6 +317,7 @@ pub struct GlobalSettingsRequest {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present"
     )]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_notifications_days: Option<Option<i64>>,
     /// See [`GlobalSettingsDto`].
     #[serde(
@@ -282,6 +325,7 @@ pub struct GlobalSettingsRequest {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present"
     )]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_ended_patterns_days: Option<Option<i64>>,
     /// See [`GlobalSettingsDto`].
     #[serde(
@@ -289,6 +333,7 @@ pub struct GlobalSettingsRequest {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present"
     )]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_resolved_errors_days: Option<Option<i64>>,
     /// See [`GlobalSettingsDto`].
     #[serde(
@@ -296,6 +341,7 @@ pub struct GlobalSettingsRequest {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present"
     )]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_sessions_tokens_days: Option<Option<i64>>,
     /// See [`GlobalSettingsDto`].
     #[serde(
@@ -303,6 +349,7 @@ pub struct GlobalSettingsRequest {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present"
     )]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_api_key_usage_days: Option<Option<i64>>,
     /// See [`GlobalSettingsDto`].
     #[serde(
@@ -310,9 +357,11 @@ pub struct GlobalSettingsRequest {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present"
     )]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_webhook_events_days: Option<Option<i64>>,
     /// See [`GlobalSettingsDto`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5000))]
     pub retention_batch_size: Option<i64>,
 }
 

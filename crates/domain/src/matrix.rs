@@ -12,6 +12,7 @@ use crate::{Direction, PatternType, Timeframe, Zone};
 
 /// A direction or neutral: a matrix cell or a confluence with no majority.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Bias {
     /// Bullish.

@@ -346,6 +346,7 @@ pub fn signal_levels(
 /// Status of a signal. A new signal is `pending`; it turns `notified` at the first successful
 /// send (product.md §5); the others end it. Same names as the app layer's stored statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SignalStatus {
     /// Created, not yet sent.

@@ -14,6 +14,7 @@ pub struct TimeframeError(pub String);
 
 /// One of the eight supported timeframes, ordered from shortest to longest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Timeframe {
     /// 1 minute.
     #[serde(rename = "1m")]
