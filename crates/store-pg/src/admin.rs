@@ -10,6 +10,7 @@
 //! Filters are `($n IS NULL OR col = $n)` over typed parameters; nothing is formatted into the
 //! SQL but parameter numbers and fixed column names.
 
+use crate::rows::{returned, Keyset};
 use crate::{get, parse, signal_row, symbol_row, PgStore};
 use cl_app::ports::admin::{
     like_prefix, page_of, validate_page, AdminStore, AdminUserRow, AuditFilter, ChangeOutcome,
@@ -59,6 +60,13 @@ impl<'e> AuditValues<'e> {
             actor: e.actor.map(|a| a.0),
             e,
         })
+    }
+
+    /// The audit parameters ($1..$7) followed by the statement's own ($8 on).
+    pub(crate) fn then<'p>(&'p self, own: &[Param<'p>]) -> Vec<Param<'p>> {
+        let mut all = self.params().to_vec();
+        all.extend_from_slice(own);
+        all
     }
 
     pub(crate) fn params(&self) -> [Param<'_>; 7] {
@@ -121,14 +129,6 @@ const USER_EXISTS: &str = "SELECT id FROM users WHERE id = $1";
 
 const DELETE_SESSIONS: &str = "\
 WITH d AS (DELETE FROM sessions WHERE user_id = $1 RETURNING 1) SELECT count(*) FROM d";
-
-fn cursor(page: PageRequest) -> (Option<i64>, Option<i64>) {
-    (page.after.map(|c| c.ts), page.after.map(|c| c.id))
-}
-
-fn fetch_limit(page: PageRequest) -> i64 {
-    i64::from(page.limit) + 1
-}
 
 fn audit_row(row: &Row) -> Result<StoredAuditEntry, StoreError> {
     const T: &str = "audit_log";
@@ -228,10 +228,11 @@ impl AdminStore for PgStore<'_> {
             "INSERT INTO audit_log ({AUDIT_COLS}) VALUES ($1, $2, $3, $4::text::jsonb, $5, $6, $7) RETURNING id"
         );
         let rows = self.query(&sql, &v.params()).await?;
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Unavailable("audit insert returned nothing".into()))?;
-        get(row, 0, "audit_log")
+        returned(
+            &rows,
+            |r| get(r, 0, "audit_log"),
+            "audit insert returned nothing",
+        )
     }
 
     async fn audit_log(
@@ -241,10 +242,9 @@ impl AdminStore for PgStore<'_> {
     ) -> Result<Page<StoredAuditEntry>, StoreError> {
         validate_page(page)?;
         let actor = filter.actor.map(|a| a.0);
-        let (cts, cid) = cursor(page);
-        let limit = fetch_limit(page);
-        let rows = self
-            .query(
+        let k = Keyset::of(page);
+        let items = self
+            .all(
                 AUDIT_SELECT,
                 &[
                     (&actor, Type::INT8),
@@ -252,13 +252,13 @@ impl AdminStore for PgStore<'_> {
                     (&filter.target, Type::TEXT),
                     (&filter.since, Type::INT8),
                     (&filter.until, Type::INT8),
-                    (&cts, Type::INT8),
-                    (&cid, Type::INT8),
-                    (&limit, Type::INT8),
+                    (&k.ts, Type::INT8),
+                    (&k.id, Type::INT8),
+                    (&k.fetch, Type::INT8),
                 ],
+                audit_row,
             )
             .await?;
-        let items = rows.iter().map(audit_row).collect::<Result<Vec<_>, _>>()?;
         Ok(page_of(items, page.limit, |r| Cursor {
             ts: r.entry.at,
             id: r.id,
@@ -272,26 +272,25 @@ impl AdminStore for PgStore<'_> {
     ) -> Result<Page<AdminUserRow>, StoreError> {
         validate_page(page)?;
         let like = filter.search.as_deref().map(like_prefix);
-        let (cts, cid) = cursor(page);
-        let limit = fetch_limit(page);
+        let k = Keyset::of(page);
         let sql = format!(
             "{USER_SELECT}
 WHERE ($1::text IS NULL OR u.email LIKE $1 ESCAPE '\\' OR lower(u.username) LIKE $1 ESCAPE '\\')
   AND ($2::int8 IS NULL OR (u.created_at, u.id) < ($2, $3))
 ORDER BY u.created_at DESC, u.id DESC LIMIT $4"
         );
-        let rows = self
-            .query(
+        let items = self
+            .all(
                 &sql,
                 &[
                     (&like, Type::TEXT),
-                    (&cts, Type::INT8),
-                    (&cid, Type::INT8),
-                    (&limit, Type::INT8),
+                    (&k.ts, Type::INT8),
+                    (&k.id, Type::INT8),
+                    (&k.fetch, Type::INT8),
                 ],
+                user_row,
             )
             .await?;
-        let items = rows.iter().map(user_row).collect::<Result<Vec<_>, _>>()?;
         Ok(page_of(items, page.limit, |r| Cursor {
             ts: r.created_at,
             id: r.id.0,
@@ -300,8 +299,7 @@ ORDER BY u.created_at DESC, u.id DESC LIMIT $4"
 
     async fn admin_user(&self, id: UserId) -> Result<Option<AdminUserRow>, StoreError> {
         let sql = format!("{USER_SELECT} WHERE u.id = $1");
-        let rows = self.query(&sql, &[(&id.0, Type::INT8)]).await?;
-        rows.first().map(user_row).transpose()
+        self.opt(&sql, &[(&id.0, Type::INT8)], user_row).await
     }
 
     async fn change_user(
@@ -382,17 +380,9 @@ ON CONFLICT (user_id) DO UPDATE SET plan = excluded.plan, status = excluded.stat
 RETURNING id) {}",
             audit_from(1, "s")
         );
-        let a = v.params();
         self.query(
             &sql,
-            &[
-                a[0].clone(),
-                a[1].clone(),
-                a[2].clone(),
-                a[3].clone(),
-                a[4].clone(),
-                a[5].clone(),
-                a[6].clone(),
+            &v.then(&[
                 (&user, Type::INT8),
                 (&plan, Type::TEXT),
                 (&status, Type::TEXT),
@@ -402,7 +392,7 @@ RETURNING id) {}",
                 (&provider, Type::TEXT),
                 (&sub.external_subscription_id, Type::TEXT),
                 (&now, Type::INT8),
-            ],
+            ]),
         )
         .await
         .map(|_| ())
@@ -423,31 +413,20 @@ RETURNING id, symbol, exchange, is_active, notify_enabled, fetch_start_date, cre
 a AS ({}) SELECT * FROM s",
             audit_from(1, "s")
         );
-        let a = v.params();
         let rows = self
             .query(
                 &sql,
-                &[
-                    a[0].clone(),
-                    a[1].clone(),
-                    a[2].clone(),
-                    a[3].clone(),
-                    a[4].clone(),
-                    a[5].clone(),
-                    a[6].clone(),
+                &v.then(&[
                     (&new.symbol, Type::TEXT),
                     (&new.exchange, Type::TEXT),
                     (&new.is_active, Type::BOOL),
                     (&new.notify_enabled, Type::BOOL),
                     (&new.fetch_start_ms, Type::INT8),
                     (&new.created_at, Type::INT8),
-                ],
+                ]),
             )
             .await?;
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Unavailable("symbol insert returned nothing".into()))?;
-        symbol_row(row)
+        returned(&rows, symbol_row, "symbol insert returned nothing")
     }
 
     async fn update_symbol(
@@ -469,26 +448,17 @@ RETURNING id, symbol, exchange, is_active, notify_enabled, fetch_start_date, cre
 a AS ({}) SELECT * FROM s",
             audit_from(1, "s")
         );
-        let a = v.params();
-        let rows = self
-            .query(
-                &sql,
-                &[
-                    a[0].clone(),
-                    a[1].clone(),
-                    a[2].clone(),
-                    a[3].clone(),
-                    a[4].clone(),
-                    a[5].clone(),
-                    a[6].clone(),
-                    (&id.0, Type::INT8),
-                    (&patch.is_active, Type::BOOL),
-                    (&patch.notify_enabled, Type::BOOL),
-                    (&patch.fetch_start_ms, Type::INT8),
-                ],
-            )
-            .await?;
-        rows.first().map(symbol_row).transpose()
+        self.opt(
+            &sql,
+            &v.then(&[
+                (&id.0, Type::INT8),
+                (&patch.is_active, Type::BOOL),
+                (&patch.notify_enabled, Type::BOOL),
+                (&patch.fetch_start_ms, Type::INT8),
+            ]),
+            symbol_row,
+        )
+        .await
     }
 
     async fn set_signal_status(
@@ -506,24 +476,12 @@ RETURNING id, symbol_id, direction, entry, stop_loss, tp1, tp2, tp3, risk_reward
 a AS ({}) SELECT * FROM s",
             audit_from(1, "s")
         );
-        let a = v.params();
-        let rows = self
-            .query(
-                &sql,
-                &[
-                    a[0].clone(),
-                    a[1].clone(),
-                    a[2].clone(),
-                    a[3].clone(),
-                    a[4].clone(),
-                    a[5].clone(),
-                    a[6].clone(),
-                    (&id.0, Type::INT8),
-                    (&status, Type::TEXT),
-                ],
-            )
-            .await?;
-        rows.first().map(signal_row).transpose()
+        self.opt(
+            &sql,
+            &v.then(&[(&id.0, Type::INT8), (&status, Type::TEXT)]),
+            signal_row,
+        )
+        .await
     }
 
     async fn record_error(&self, o: &ErrorOccurrence) -> Result<i64, StoreError> {
@@ -541,10 +499,11 @@ a AS ({}) SELECT * FROM s",
                 ],
             )
             .await?;
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Unavailable("error upsert returned nothing".into()))?;
-        get(row, 0, "error_logs")
+        returned(
+            &rows,
+            |r| get(r, 0, "error_logs"),
+            "error upsert returned nothing",
+        )
     }
 
     async fn errors(
@@ -554,25 +513,24 @@ a AS ({}) SELECT * FROM s",
     ) -> Result<Page<StoredError>, StoreError> {
         validate_page(page)?;
         let status = status.map(ErrorStatus::as_str);
-        let (cts, cid) = cursor(page);
-        let limit = fetch_limit(page);
+        let k = Keyset::of(page);
         let sql = format!(
             "SELECT {ERROR_COLS} FROM error_logs WHERE ($1::text IS NULL OR status = $1)
   AND ($2::int8 IS NULL OR (last_seen, id) < ($2, $3))
 ORDER BY last_seen DESC, id DESC LIMIT $4"
         );
-        let rows = self
-            .query(
+        let items = self
+            .all(
                 &sql,
                 &[
                     (&status, Type::TEXT),
-                    (&cts, Type::INT8),
-                    (&cid, Type::INT8),
-                    (&limit, Type::INT8),
+                    (&k.ts, Type::INT8),
+                    (&k.id, Type::INT8),
+                    (&k.fetch, Type::INT8),
                 ],
+                error_row,
             )
             .await?;
-        let items = rows.iter().map(error_row).collect::<Result<Vec<_>, _>>()?;
         Ok(page_of(items, page.limit, |g| Cursor {
             ts: g.last_seen,
             id: g.id,
@@ -592,24 +550,12 @@ ORDER BY last_seen DESC, id DESC LIMIT $4"
 a AS ({}) SELECT * FROM s",
             audit_from(1, "s")
         );
-        let a = v.params();
-        let rows = self
-            .query(
-                &sql,
-                &[
-                    a[0].clone(),
-                    a[1].clone(),
-                    a[2].clone(),
-                    a[3].clone(),
-                    a[4].clone(),
-                    a[5].clone(),
-                    a[6].clone(),
-                    (&id, Type::INT8),
-                    (&status, Type::TEXT),
-                ],
-            )
-            .await?;
-        rows.first().map(error_row).transpose()
+        self.opt(
+            &sql,
+            &v.then(&[(&id, Type::INT8), (&status, Type::TEXT)]),
+            error_row,
+        )
+        .await
     }
 
     async fn append_log(&self, e: &NewLogEntry) -> Result<i64, StoreError> {
@@ -629,10 +575,7 @@ a AS ({}) SELECT * FROM s",
                 ],
             )
             .await?;
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Unavailable("log insert returned nothing".into()))?;
-        get(row, 0, "logs")
+        returned(&rows, |r| get(r, 0, "logs"), "log insert returned nothing")
     }
 
     async fn logs(
@@ -643,24 +586,23 @@ a AS ({}) SELECT * FROM s",
         validate_page(page)?;
         let level = filter.level.map(LogLevel::as_str);
         let category = filter.category.map(LogCategory::as_str);
-        let (cts, cid) = cursor(page);
-        let limit = fetch_limit(page);
-        let rows = self
-            .query(
+        let k = Keyset::of(page);
+        let items = self
+            .all(
                 LOG_SELECT,
                 &[
                     (&level, Type::TEXT),
                     (&category, Type::TEXT),
                     (&filter.since, Type::INT8),
                     (&filter.until, Type::INT8),
-                    (&cts, Type::INT8),
-                    (&cid, Type::INT8),
-                    (&limit, Type::INT8),
+                    (&k.ts, Type::INT8),
+                    (&k.id, Type::INT8),
+                    (&k.fetch, Type::INT8),
                     (&filter.symbol, Type::TEXT),
                 ],
+                log_row,
             )
             .await?;
-        let items = rows.iter().map(log_row).collect::<Result<Vec<_>, _>>()?;
         Ok(page_of(items, page.limit, |r| Cursor {
             ts: r.entry.ts,
             id: r.id,

@@ -207,14 +207,12 @@ impl ApiKeyStore for PgStore<'_> {
 
     async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<StoredApiKey>, StoreError> {
         let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE prefix = $1");
-        let rows = self.query(&sql, &[(&prefix, Type::TEXT)]).await?;
-        rows.first().map(key_row).transpose()
+        self.opt(&sql, &[(&prefix, Type::TEXT)], key_row).await
     }
 
     async fn api_keys_of(&self, user: UserId) -> Result<Vec<StoredApiKey>, StoreError> {
         let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE user_id = $1 ORDER BY id");
-        let rows = self.query(&sql, &[(&user.0, Type::INT8)]).await?;
-        rows.iter().map(key_row).collect()
+        self.all(&sql, &[(&user.0, Type::INT8)], key_row).await
     }
 
     async fn api_key(
@@ -223,10 +221,8 @@ impl ApiKeyStore for PgStore<'_> {
         id: ApiKeyId,
     ) -> Result<Option<StoredApiKey>, StoreError> {
         let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE id = $1 AND user_id = $2");
-        let rows = self
-            .query(&sql, &[(&id.0, Type::INT8), (&user.0, Type::INT8)])
-            .await?;
-        rows.first().map(key_row).transpose()
+        self.opt(&sql, &[(&id.0, Type::INT8), (&user.0, Type::INT8)], key_row)
+            .await
     }
 
     async fn edit_api_key(
@@ -263,23 +259,22 @@ impl ApiKeyStore for PgStore<'_> {
              per_day = COALESCE($9, per_day) \
              WHERE id = $1 AND user_id = $2 AND status <> 'revoked' RETURNING {KEY_COLS}"
         );
-        let rows = self
-            .query(
-                &sql,
-                &[
-                    (&id.0, Type::INT8),
-                    (&user.0, Type::INT8),
-                    (&edit.name, Type::TEXT),
-                    (&scopes, Type::TEXT),
-                    (&set_expiry, Type::BOOL),
-                    (&expiry, Type::INT8),
-                    (&pm, Type::INT8),
-                    (&ph, Type::INT8),
-                    (&pd, Type::INT8),
-                ],
-            )
-            .await?;
-        rows.first().map(key_row).transpose()
+        self.opt(
+            &sql,
+            &[
+                (&id.0, Type::INT8),
+                (&user.0, Type::INT8),
+                (&edit.name, Type::TEXT),
+                (&scopes, Type::TEXT),
+                (&set_expiry, Type::BOOL),
+                (&expiry, Type::INT8),
+                (&pm, Type::INT8),
+                (&ph, Type::INT8),
+                (&pd, Type::INT8),
+            ],
+            key_row,
+        )
+        .await
     }
 
     async fn revoke_api_key(
@@ -317,8 +312,7 @@ impl ApiKeyStore for PgStore<'_> {
 
     async fn ip_rules(&self, key: ApiKeyId) -> Result<Vec<StoredIpRule>, StoreError> {
         let sql = format!("SELECT {RULE_COLS} FROM api_key_ip_rules WHERE key_id = $1 ORDER BY id");
-        let rows = self.query(&sql, &[(&key.0, Type::INT8)]).await?;
-        rows.iter().map(rule_row).collect()
+        self.all(&sql, &[(&key.0, Type::INT8)], rule_row).await
     }
 
     async fn delete_ip_rule(

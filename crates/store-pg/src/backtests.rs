@@ -4,6 +4,7 @@
 //! transaction. Reads and the delete are owner-scoped single statements. `cursor` is a JSON
 //! number, `params` and `stats` JSON objects (JSONB).
 
+use crate::rows::returned;
 use crate::PgStore;
 use cl_app::ports::backtests::{
     quota, BacktestId, BacktestQuota, BacktestStatus, BacktestStore, BacktestTradeRow, ChunkUpdate,
@@ -168,10 +169,7 @@ impl BacktestStore for PgStore<'_> {
                     StoreError::NotFound(_) => StoreError::NotFound("symbol"),
                     other => other,
                 })?;
-            rows.first()
-                .map(backtest)
-                .transpose()?
-                .ok_or_else(|| StoreError::Unavailable("insert returned no row".into()))
+            returned(&rows, backtest, "insert returned no row")
         }
         .await;
         match result {
@@ -192,18 +190,19 @@ impl BacktestStore for PgStore<'_> {
         id: BacktestId,
     ) -> Result<Option<StoredBacktest>, StoreError> {
         let sql = format!("SELECT {COLS} FROM backtests WHERE id = $1 AND user_id = $2");
-        let rows = self
-            .query(&sql, &[(&id.0, Type::INT8), (&user.0, Type::INT8)])
-            .await?;
-        rows.first().map(backtest).transpose()
+        self.opt(
+            &sql,
+            &[(&id.0, Type::INT8), (&user.0, Type::INT8)],
+            backtest,
+        )
+        .await
     }
 
     async fn backtests_of(&self, user: UserId) -> Result<Vec<StoredBacktest>, StoreError> {
         let sql = format!(
             "SELECT {COLS} FROM backtests WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
         );
-        let rows = self.query(&sql, &[(&user.0, Type::INT8)]).await?;
-        rows.iter().map(backtest).collect()
+        self.all(&sql, &[(&user.0, Type::INT8)], backtest).await
     }
 
     async fn delete_backtest(&self, user: UserId, id: BacktestId) -> Result<(), StoreError> {
@@ -225,8 +224,8 @@ impl BacktestStore for PgStore<'_> {
             "SELECT {COLS} FROM backtests WHERE status IN ('queued', 'running') \
              ORDER BY created_at, id LIMIT $1"
         );
-        let rows = self.query(&sql, &[(&i64::from(limit), Type::INT8)]).await?;
-        rows.iter().map(backtest).collect()
+        self.all(&sql, &[(&i64::from(limit), Type::INT8)], backtest)
+            .await
     }
 
     async fn save_chunk(
@@ -318,14 +317,13 @@ impl BacktestStore for PgStore<'_> {
         if self.backtest(user, id).await?.is_none() {
             return Err(StoreError::NotFound("backtest"));
         }
-        let rows = self
-            .query(
-                "SELECT direction, detected_at, entry_time, entry_price, exit_time, exit_price, \
+        self.all(
+            "SELECT direction, detected_at, entry_time, entry_price, exit_time, exit_price, \
                  outcome, r FROM backtest_trades WHERE backtest_id = $1 \
                  ORDER BY entry_time, detected_at, id",
-                &[(&id.0, Type::INT8)],
-            )
-            .await?;
-        rows.iter().map(trade).collect()
+            &[(&id.0, Type::INT8)],
+            trade,
+        )
+        .await
     }
 }

@@ -21,7 +21,9 @@
 //! two events of one payment arriving together would deadlock (found by the two-connection
 //! test); `NO KEY UPDATE` only serialises the writers.
 
+use crate::rows::Keyset;
 use crate::{get, parse, PgStore};
+use cl_app::ports::admin::page_of;
 use cl_app::ports::{
     exact_int, validate_new_payment, ApplyOutcome, BillingStore, BillingSubscription, Cursor,
     NewPayment, Page, PageRequest, PaymentId, PaymentRecord, PaymentStatus, Provider, StoreError,
@@ -226,8 +228,8 @@ impl BillingStore for PgStore<'_> {
 
     async fn payment_by_id(&self, id: PaymentId) -> Result<Option<StoredPayment>, StoreError> {
         let sql = format!("SELECT {PAYMENT_COLS} FROM payments WHERE id = $1");
-        let rows = self.query(&sql, &[(&id.get(), Type::INT8)]).await?;
-        rows.first().map(payment_row).transpose()
+        self.opt(&sql, &[(&id.get(), Type::INT8)], payment_row)
+            .await
     }
 
     async fn payment_by_external_id(
@@ -238,10 +240,12 @@ impl BillingStore for PgStore<'_> {
         let sql =
             format!("SELECT {PAYMENT_COLS} FROM payments WHERE provider = $1 AND external_id = $2");
         let provider = provider.as_str();
-        let rows = self
-            .query(&sql, &[(&provider, Type::TEXT), (&external_id, Type::TEXT)])
-            .await?;
-        rows.first().map(payment_row).transpose()
+        self.opt(
+            &sql,
+            &[(&provider, Type::TEXT), (&external_id, Type::TEXT)],
+            payment_row,
+        )
+        .await
     }
 
     async fn payment(
@@ -250,10 +254,12 @@ impl BillingStore for PgStore<'_> {
         user: UserId,
     ) -> Result<Option<StoredPayment>, StoreError> {
         let sql = format!("SELECT {PAYMENT_COLS} FROM payments WHERE id = $1 AND user_id = $2");
-        let rows = self
-            .query(&sql, &[(&id.get(), Type::INT8), (&user.get(), Type::INT8)])
-            .await?;
-        rows.first().map(payment_row).transpose()
+        self.opt(
+            &sql,
+            &[(&id.get(), Type::INT8), (&user.get(), Type::INT8)],
+            payment_row,
+        )
+        .await
     }
 
     async fn payments_of(
@@ -262,10 +268,7 @@ impl BillingStore for PgStore<'_> {
         page: PageRequest,
     ) -> Result<Page<StoredPayment>, StoreError> {
         page.validate()?;
-        let fetch = i64::from(page.limit) + 1;
-        let (ts, id) = page
-            .after
-            .map_or((None, None), |c| (Some(c.ts), Some(c.id)));
+        let k = Keyset::of(page);
         let sql = format!(
             "SELECT {PAYMENT_COLS} FROM payments WHERE user_id = $1 \
              AND ($2::bigint IS NULL OR (created_at, id) < ($2, $3)) \
@@ -276,27 +279,20 @@ impl BillingStore for PgStore<'_> {
                 &sql,
                 &[
                     (&user.get(), Type::INT8),
-                    (&ts, Type::INT8),
-                    (&id, Type::INT8),
-                    (&fetch, Type::INT8),
+                    (&k.ts, Type::INT8),
+                    (&k.id, Type::INT8),
+                    (&k.fetch, Type::INT8),
                 ],
             )
             .await?;
-        let mut items = rows
+        let items = rows
             .iter()
             .map(payment_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|p| Cursor {
-                ts: p.created_at,
-                id: p.id.get(),
-            })
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        Ok(page_of(items, page.limit, |p| Cursor {
+            ts: p.created_at,
+            id: p.id.get(),
+        }))
     }
 
     async fn subscription_of(
@@ -304,8 +300,8 @@ impl BillingStore for PgStore<'_> {
         user: UserId,
     ) -> Result<Option<StoredSubscription>, StoreError> {
         let sql = format!("SELECT {SUBSCRIPTION_COLS} FROM subscriptions WHERE user_id = $1");
-        let rows = self.query(&sql, &[(&user.get(), Type::INT8)]).await?;
-        rows.first().map(subscription_row).transpose()
+        self.opt(&sql, &[(&user.get(), Type::INT8)], subscription_row)
+            .await
     }
 
     async fn apply_webhook(&self, write: &WebhookWrite) -> Result<ApplyOutcome, StoreError> {
@@ -333,14 +329,13 @@ impl BillingStore for PgStore<'_> {
         event_key: &str,
     ) -> Result<Option<StoredWebhookEvent>, StoreError> {
         let provider = provider.as_str();
-        let rows = self
-            .query(
-                "SELECT provider, event_key, received_at, payment_id, outcome \
+        self.opt(
+            "SELECT provider, event_key, received_at, payment_id, outcome \
                  FROM webhook_events WHERE provider = $1 AND event_key = $2",
-                &[(&provider, Type::TEXT), (&event_key, Type::TEXT)],
-            )
-            .await?;
-        rows.first().map(event_row).transpose()
+            &[(&provider, Type::TEXT), (&event_key, Type::TEXT)],
+            event_row,
+        )
+        .await
     }
 
     async fn expire_subscriptions(&self, now: i64) -> Result<u64, StoreError> {
@@ -369,10 +364,12 @@ impl BillingStore for PgStore<'_> {
              WHERE status IN ('active', 'cancelled') AND expires_at > $1 AND expires_at <= $2 \
              ORDER BY expires_at, id"
         );
-        let rows = self
-            .query(&sql, &[(&now, Type::INT8), (&until, Type::INT8)])
-            .await?;
-        rows.iter().map(subscription_row).collect()
+        self.all(
+            &sql,
+            &[(&now, Type::INT8), (&until, Type::INT8)],
+            subscription_row,
+        )
+        .await
     }
 
     async fn record_expiry_warnings(

@@ -195,8 +195,7 @@ impl BroadcastDeliveryStore for PgStore<'_> {
 
     async fn open_broadcasts(&self, limit: u32) -> Result<Vec<OpenBroadcast>, StoreError> {
         let limit = limit_of(limit)?;
-        let rows = self.query(OPEN, &[(&limit, Type::INT8)]).await?;
-        rows.iter().map(open_row).collect()
+        self.all(OPEN, &[(&limit, Type::INT8)], open_row).await
     }
 
     async fn queue_deliveries(

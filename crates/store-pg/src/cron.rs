@@ -204,9 +204,11 @@ impl CronStore for PgStore<'_> {
 
     async fn list_runs(&self, name: &str, limit: u32) -> Result<Vec<CronRun>, StoreError> {
         let limit = i64::from(limit);
-        let rows = self
-            .query(LIST_RUNS, &[(&name, Type::TEXT), (&limit, Type::INT8)])
-            .await?;
-        rows.iter().map(run_row).collect()
+        self.all(
+            LIST_RUNS,
+            &[(&name, Type::TEXT), (&limit, Type::INT8)],
+            run_row,
+        )
+        .await
     }
 }

@@ -2,6 +2,7 @@
 //! exchange, label) DO UPDATE` (atomic upsert; the id and `created_at` survive a replace);
 //! reads and the delete are one owner-scoped statement each.
 
+use crate::rows::returned;
 use crate::PgStore;
 use cl_app::ports::exchange_credentials::{
     CredentialId, ExchangeCredentialStore, SealedCredential, StoredCredential,
@@ -79,10 +80,7 @@ impl ExchangeCredentialStore for PgStore<'_> {
                 StoreError::NotFound(_) => StoreError::NotFound("user"),
                 other => other,
             })?;
-        rows.first()
-            .map(credential)
-            .transpose()?
-            .ok_or_else(|| StoreError::Unavailable("upsert returned no row".into()))
+        returned(&rows, credential, "upsert returned no row")
     }
 
     async fn credentials_of(&self, user: UserId) -> Result<Vec<StoredCredential>, StoreError> {
@@ -90,11 +88,7 @@ impl ExchangeCredentialStore for PgStore<'_> {
             "SELECT {COLUMNS} FROM exchange_credentials WHERE user_id = $1 \
              ORDER BY exchange COLLATE \"C\", label COLLATE \"C\""
         );
-        self.query(&sql, &[(&user.0, Type::INT8)])
-            .await?
-            .iter()
-            .map(credential)
-            .collect()
+        self.all(&sql, &[(&user.0, Type::INT8)], credential).await
     }
 
     async fn delete_credentials(&self, user: UserId) -> Result<u32, StoreError> {

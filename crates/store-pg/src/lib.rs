@@ -28,6 +28,7 @@ mod maintenance;
 pub mod metrics;
 pub mod migrate;
 mod patterns;
+mod rows;
 mod sql;
 mod stats;
 

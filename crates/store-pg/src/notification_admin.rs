@@ -4,6 +4,7 @@
 //! $now`, so concurrent callers are serialised by the row lock and only one sees a change.
 //! A failed foreign key is named by one probe after the failure.
 
+use crate::rows::{named as get, returned};
 use crate::PgStore;
 use cl_app::ports::notification_admin::{
     check_page, page_of, Audience, BroadcastCounts, BroadcastId, NewBroadcast, NewSchedule,
@@ -13,7 +14,7 @@ use cl_app::ports::notification_admin::{
 };
 use cl_app::ports::notifications::NotifyPriority;
 use cl_app::ports::{exact_int, Cursor, Page, PageRequest, StoreError, UserId};
-use tokio_postgres::types::{FromSql, Type};
+use tokio_postgres::types::Type;
 use tokio_postgres::Row;
 
 const TEMPLATE_COLS: &str = "id, name, title, body, priority, tags, created_at, updated_at";
@@ -21,11 +22,6 @@ const BROADCAST_COLS: &str = "id, audience, topics, template_id, title, body, pr
 recipients, sent_count, failed_count, created_by, created_at";
 const SCHEDULE_COLS: &str = "id, send_at, status, audience, topics, template_id, title, body, \
 priority, tags, created_by, created_at, sent_at";
-
-fn get<'r, V: FromSql<'r>>(row: &'r Row, table: &'static str, col: &str) -> Result<V, StoreError> {
-    row.try_get(col)
-        .map_err(|e| StoreError::corrupt(table, row.try_get::<_, i64>("id").ok(), e))
-}
 
 fn content(row: &Row, table: &'static str) -> Result<NoticeContent, StoreError> {
     let bad =
@@ -109,12 +105,6 @@ fn name_conflict(e: StoreError) -> StoreError {
     }
 }
 
-fn one<T>(rows: Vec<Row>, f: fn(&Row) -> Result<T, StoreError>) -> Result<T, StoreError> {
-    rows.first()
-        .map(f)
-        .unwrap_or_else(|| Err(StoreError::Unavailable("insert returned no row".into())))
-}
-
 impl PgStore<'_> {
     /// Names the missing reference after a foreign key failed.
     async fn missing_notice_ref(&self, template: Option<TemplateId>) -> StoreError {
@@ -162,32 +152,28 @@ impl NotificationAdminStore for PgStore<'_> {
             )
             .await
             .map_err(name_conflict)?;
-        one(rows, template_row)
+        returned(&rows, template_row, "insert returned no row")
     }
 
     async fn template(&self, id: TemplateId) -> Result<Option<StoredTemplate>, StoreError> {
-        self.query(
+        self.opt(
             &format!("SELECT {TEMPLATE_COLS} FROM notification_templates WHERE id = $1"),
             &[(&id.0, Type::INT8)],
+            template_row,
         )
-        .await?
-        .first()
-        .map(template_row)
-        .transpose()
+        .await
     }
 
     async fn templates(&self) -> Result<Vec<StoredTemplate>, StoreError> {
         // COLLATE "C": byte order, as SQLite and the memory store compare.
-        self.query(
+        self.all(
             &format!(
                 "SELECT {TEMPLATE_COLS} FROM notification_templates ORDER BY name COLLATE \"C\""
             ),
             &[],
+            template_row,
         )
-        .await?
-        .iter()
-        .map(template_row)
-        .collect()
+        .await
     }
 
     async fn update_template(
@@ -263,7 +249,7 @@ impl NotificationAdminStore for PgStore<'_> {
             )
             .await;
         match result {
-            Ok(rows) => one(rows, broadcast_row),
+            Ok(rows) => returned(&rows, broadcast_row, "insert returned no row"),
             Err(StoreError::NotFound(_)) => Err(self.missing_notice_ref(new.template).await),
             Err(e) => Err(e),
         }
@@ -273,20 +259,17 @@ impl NotificationAdminStore for PgStore<'_> {
         check_page(page)?;
         let (ts, id) = page.after.map_or((i64::MAX, i64::MAX), |c| (c.ts, c.id));
         let take = i64::from(page.limit) + 1;
-        let rows = self
-            .query(
+        let items = self
+            .all(
                 &format!(
                     "SELECT {BROADCAST_COLS} FROM broadcast_notifications \
                      WHERE (created_at, id) < ($1, $2) \
                      ORDER BY created_at DESC, id DESC LIMIT $3"
                 ),
                 &[(&ts, Type::INT8), (&id, Type::INT8), (&take, Type::INT8)],
+                broadcast_row,
             )
             .await?;
-        let items = rows
-            .iter()
-            .map(broadcast_row)
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(page_of(items, page.limit, |b| Cursor {
             ts: b.new.created_at,
             id: b.id.0,
@@ -304,32 +287,20 @@ impl NotificationAdminStore for PgStore<'_> {
             i64::from(counts.failed),
         );
         // One statement: the update if still queued, else whether the row exists.
-        let rows = self
-            .query(
-                "WITH up AS (UPDATE broadcast_notifications \
-                 SET recipients = $2, sent_count = $3, failed_count = $4 \
-                 WHERE id = $1 AND recipients = 0 AND sent_count = 0 AND failed_count = 0 \
-                 RETURNING id) \
-                 SELECT (SELECT count(*) FROM up) AS changed, \
-                 EXISTS (SELECT 1 FROM broadcast_notifications WHERE id = $1) AS found",
-                &[
-                    (&id.0, Type::INT8),
-                    (&r, Type::INT8),
-                    (&s, Type::INT8),
-                    (&f, Type::INT8),
-                ],
-            )
-            .await?;
-        const T: &str = "broadcast_notifications";
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Unavailable("no answer".into()))?;
-        let changed: i64 = get(row, T, "changed")?;
-        let found: bool = get(row, T, "found")?;
-        if !found {
-            return Err(StoreError::NotFound("broadcast"));
-        }
-        Ok(changed > 0)
+        self.guarded_update(
+            "UPDATE broadcast_notifications \
+             SET recipients = $2, sent_count = $3, failed_count = $4 \
+             WHERE id = $1 AND recipients = 0 AND sent_count = 0 AND failed_count = 0",
+            "broadcast_notifications",
+            "broadcast",
+            &[
+                (&id.0, Type::INT8),
+                (&r, Type::INT8),
+                (&s, Type::INT8),
+                (&f, Type::INT8),
+            ],
+        )
+        .await
     }
 
     async fn create_schedule(&self, new: &NewSchedule) -> Result<StoredSchedule, StoreError> {
@@ -361,43 +332,30 @@ impl NotificationAdminStore for PgStore<'_> {
             )
             .await;
         match result {
-            Ok(rows) => one(rows, schedule_row),
+            Ok(rows) => returned(&rows, schedule_row, "insert returned no row"),
             Err(StoreError::NotFound(_)) => Err(self.missing_notice_ref(new.template).await),
             Err(e) => Err(e),
         }
     }
 
     async fn schedules(&self) -> Result<Vec<StoredSchedule>, StoreError> {
-        self.query(
+        self.all(
             &format!("SELECT {SCHEDULE_COLS} FROM scheduled_notifications ORDER BY send_at, id"),
             &[],
+            schedule_row,
         )
-        .await?
-        .iter()
-        .map(schedule_row)
-        .collect()
+        .await
     }
 
     async fn cancel_schedule(&self, id: ScheduleId) -> Result<bool, StoreError> {
-        let rows = self
-            .query(
-                "WITH up AS (UPDATE scheduled_notifications SET status = 'cancelled' \
-                 WHERE id = $1 AND status = 'scheduled' RETURNING id) \
-                 SELECT (SELECT count(*) FROM up) AS changed, \
-                 EXISTS (SELECT 1 FROM scheduled_notifications WHERE id = $1) AS found",
-                &[(&id.0, Type::INT8)],
-            )
-            .await?;
-        const T: &str = "scheduled_notifications";
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Unavailable("no answer".into()))?;
-        let changed: i64 = get(row, T, "changed")?;
-        let found: bool = get(row, T, "found")?;
-        if !found {
-            return Err(StoreError::NotFound("schedule"));
-        }
-        Ok(changed > 0)
+        self.guarded_update(
+            "UPDATE scheduled_notifications SET status = 'cancelled' \
+             WHERE id = $1 AND status = 'scheduled'",
+            "scheduled_notifications",
+            "schedule",
+            &[(&id.0, Type::INT8)],
+        )
+        .await
     }
 
     async fn due_schedules(&self, now: i64, limit: u32) -> Result<Vec<StoredSchedule>, StoreError> {
@@ -406,17 +364,15 @@ impl NotificationAdminStore for PgStore<'_> {
             return Err(StoreError::Invalid("limit 0".into()));
         }
         let limit = i64::from(limit);
-        self.query(
+        self.all(
             &format!(
                 "SELECT {SCHEDULE_COLS} FROM scheduled_notifications \
                  WHERE status = 'scheduled' AND send_at <= $1 ORDER BY send_at, id LIMIT $2"
             ),
             &[(&now, Type::INT8), (&limit, Type::INT8)],
+            schedule_row,
         )
-        .await?
-        .iter()
-        .map(schedule_row)
-        .collect()
+        .await
     }
 
     async fn claim_schedule(

@@ -5,6 +5,7 @@
 //! are one `INSERT … SELECT FROM unnest(…) ON CONFLICT (user_id, symbol_id) DO UPDATE`, after a
 //! read that names a missing user, symbol or run.
 
+use crate::rows::{named as get, returned};
 use crate::PgStore;
 use cl_app::ports::optimization::{
     DefaultRr, JobProgress, JobStatus, JsonText, NewOptimizationJob, NewOptimizationRun,
@@ -13,7 +14,7 @@ use cl_app::ports::optimization::{
 };
 use cl_app::ports::{exact_int, StoreError, SymbolId, UserId};
 use cl_domain::{PatternType, Timeframe};
-use tokio_postgres::types::{FromSql, Type};
+use tokio_postgres::types::Type;
 use tokio_postgres::Row;
 
 const JT: &str = "optimization_jobs";
@@ -24,11 +25,6 @@ cursor::text AS cursor, error, created_by, created_at, started_at, finished_at";
 const RUN_COLS: &str = "id, job_id, symbol_id, tf, pattern_type, params::text AS params, \
 params_hash, rr, sl_buffer_pct, tp_method, entry_method, min_zone_pct, overlap, expiry_mult, \
 metrics::text AS metrics, total_profit_pct, win_rate, sharpe, trade_count, created_at";
-
-fn get<'r, V: FromSql<'r>>(row: &'r Row, table: &'static str, col: &str) -> Result<V, StoreError> {
-    row.try_get(col)
-        .map_err(|e| StoreError::corrupt(table, row.try_get::<_, i64>("id").ok(), e))
-}
 
 fn json(row: &Row, table: &'static str, col: &str) -> Result<Option<JsonText>, StoreError> {
     get::<Option<String>>(row, table, col)?
@@ -111,30 +107,6 @@ fn limit_of(limit: u32) -> Result<i64, StoreError> {
     Ok(i64::from(limit))
 }
 
-impl PgStore<'_> {
-    /// A conditional update answering `(changed, found)` in one statement.
-    async fn job_update(
-        &self,
-        update: &str,
-        params: &[(&(dyn tokio_postgres::types::ToSql + Sync), Type)],
-    ) -> Result<bool, StoreError> {
-        let sql = format!(
-            "WITH up AS ({update} RETURNING id) SELECT (SELECT count(*) FROM up) AS changed, \
-             EXISTS (SELECT 1 FROM optimization_jobs WHERE id = $1) AS found"
-        );
-        let rows = self.query(&sql, params).await?;
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Unavailable("no answer".into()))?;
-        let changed: i64 = get(row, JT, "changed")?;
-        let found: bool = get(row, JT, "found")?;
-        if !found {
-            return Err(StoreError::NotFound("optimization job"));
-        }
-        Ok(changed > 0)
-    }
-}
-
 impl OptimizationStore for PgStore<'_> {
     async fn create_job(
         &self,
@@ -161,23 +133,19 @@ impl OptimizationStore for PgStore<'_> {
                 StoreError::NotFound(_) => StoreError::NotFound("user"),
                 other => other,
             })?;
-        rows.first()
-            .map(job_row)
-            .unwrap_or_else(|| Err(StoreError::Unavailable("insert returned no row".into())))
+        returned(&rows, job_row, "insert returned no row")
     }
 
     async fn job(
         &self,
         id: OptimizationJobId,
     ) -> Result<Option<StoredOptimizationJob>, StoreError> {
-        self.query(
+        self.opt(
             &format!("SELECT {JOB_COLS} FROM optimization_jobs WHERE id = $1"),
             &[(&id.0, Type::INT8)],
+            job_row,
         )
-        .await?
-        .first()
-        .map(job_row)
-        .transpose()
+        .await
     }
 
     async fn jobs(
@@ -187,32 +155,28 @@ impl OptimizationStore for PgStore<'_> {
     ) -> Result<Vec<StoredOptimizationJob>, StoreError> {
         let limit = limit_of(limit)?;
         let (at, id) = before.map_or((None, None), |(at, id)| (Some(at), Some(id.0)));
-        self.query(
+        self.all(
             &format!(
                 "SELECT {JOB_COLS} FROM optimization_jobs \
                  WHERE $2::int8 IS NULL OR (created_at, id) < ($2, $3) \
                  ORDER BY created_at DESC, id DESC LIMIT $1"
             ),
             &[(&limit, Type::INT8), (&at, Type::INT8), (&id, Type::INT8)],
+            job_row,
         )
-        .await?
-        .iter()
-        .map(job_row)
-        .collect()
+        .await
     }
 
     async fn next_active_job(&self) -> Result<Option<StoredOptimizationJob>, StoreError> {
-        self.query(
+        self.opt(
             &format!(
                 "SELECT {JOB_COLS} FROM optimization_jobs \
                  WHERE status IN ('queued', 'running') ORDER BY created_at, id LIMIT 1"
             ),
             &[],
+            job_row,
         )
-        .await?
-        .first()
-        .map(job_row)
-        .transpose()
+        .await
     }
 
     async fn set_job_status(
@@ -233,8 +197,10 @@ impl OptimizationStore for PgStore<'_> {
              WHERE id = $1 AND {}",
             from_clause(to)
         );
-        self.job_update(
+        self.guarded_update(
             &update,
+            JT,
+            "optimization job",
             &[
                 (&id.0, Type::INT8),
                 (&to.as_str(), Type::TEXT),
@@ -254,9 +220,11 @@ impl OptimizationStore for PgStore<'_> {
     ) -> Result<bool, StoreError> {
         progress.validate()?;
         let cursor = progress.cursor.as_ref().map(JsonText::text);
-        self.job_update(
+        self.guarded_update(
             "UPDATE optimization_jobs SET progress = $2, cursor = $3::text::jsonb \
              WHERE id = $1 AND status = 'running'",
+            JT,
+            "optimization job",
             &[
                 (&id.0, Type::INT8),
                 (&progress.progress, Type::FLOAT8),
@@ -328,17 +296,15 @@ impl OptimizationStore for PgStore<'_> {
     ) -> Result<Vec<StoredOptimizationRun>, StoreError> {
         let limit = limit_of(limit)?;
         let col = score.column();
-        self.query(
+        self.all(
             &format!(
                 "SELECT {RUN_COLS} FROM optimization_runs WHERE job_id = $1 \
                  ORDER BY ({col} IS NULL), {col} DESC, id LIMIT $2"
             ),
             &[(&job.0, Type::INT8), (&limit, Type::INT8)],
+            run_row,
         )
-        .await?
-        .iter()
-        .map(run_row)
-        .collect()
+        .await
     }
 }
 

@@ -330,8 +330,8 @@ impl PortfolioStore for PgStore<'_> {
 
     async fn portfolios_of(&self, user: UserId) -> Result<Vec<StoredPortfolio>, StoreError> {
         let sql = format!("SELECT {PORTFOLIO_COLS} FROM portfolios WHERE user_id = $1 ORDER BY id");
-        let rows = self.query(&sql, &[(&user.0, Type::INT8)]).await?;
-        rows.iter().map(portfolio_row).collect()
+        self.all(&sql, &[(&user.0, Type::INT8)], portfolio_row)
+            .await
     }
 
     async fn portfolio(
@@ -340,10 +340,12 @@ impl PortfolioStore for PgStore<'_> {
         id: PortfolioId,
     ) -> Result<Option<StoredPortfolio>, StoreError> {
         let sql = format!("SELECT {PORTFOLIO_COLS} FROM portfolios WHERE id = $1 AND user_id = $2");
-        let rows = self
-            .query(&sql, &[(&id.0, Type::INT8), (&user.0, Type::INT8)])
-            .await?;
-        rows.first().map(portfolio_row).transpose()
+        self.opt(
+            &sql,
+            &[(&id.0, Type::INT8), (&user.0, Type::INT8)],
+            portfolio_row,
+        )
+        .await
     }
 
     async fn edit_portfolio(
@@ -457,10 +459,12 @@ impl PortfolioStore for PgStore<'_> {
             "SELECT {TRADE_COLS} FROM trades t JOIN portfolios p ON p.id = t.portfolio_id \
              WHERE t.id = $1 AND p.user_id = $2"
         );
-        let rows = self
-            .query(&sql, &[(&id.0, Type::INT8), (&user.0, Type::INT8)])
-            .await?;
-        rows.first().map(trade_row).transpose()
+        self.opt(
+            &sql,
+            &[(&id.0, Type::INT8), (&user.0, Type::INT8)],
+            trade_row,
+        )
+        .await
     }
 
     async fn trades_of(
@@ -475,10 +479,12 @@ impl PortfolioStore for PgStore<'_> {
             "SELECT {TRADE_COLS} FROM trades t JOIN portfolios p ON p.id = t.portfolio_id \
              WHERE t.portfolio_id = $1 AND p.user_id = $2 ORDER BY t.id"
         );
-        let rows = self
-            .query(&sql, &[(&portfolio.0, Type::INT8), (&user.0, Type::INT8)])
-            .await?;
-        rows.iter().map(trade_row).collect()
+        self.all(
+            &sql,
+            &[(&portfolio.0, Type::INT8), (&user.0, Type::INT8)],
+            trade_row,
+        )
+        .await
     }
 
     async fn save_trade(
@@ -600,8 +606,7 @@ impl PortfolioStore for PgStore<'_> {
         let sql = format!(
             "SELECT {TAG_COLS} FROM tags WHERE user_id = $1 ORDER BY name COLLATE \"C\", id"
         );
-        let rows = self.query(&sql, &[(&user.0, Type::INT8)]).await?;
-        rows.iter().map(tag_row).collect()
+        self.all(&sql, &[(&user.0, Type::INT8)], tag_row).await
     }
 
     async fn delete_tag(&self, user: UserId, id: TagId) -> Result<(), StoreError> {
@@ -742,10 +747,12 @@ impl PortfolioStore for PgStore<'_> {
              JOIN portfolios p ON p.id = t.portfolio_id \
              WHERE j.trade_id = $1 AND p.user_id = $2 ORDER BY j.id"
         );
-        let rows = self
-            .query(&sql, &[(&trade.0, Type::INT8), (&user.0, Type::INT8)])
-            .await?;
-        rows.iter().map(journal_row).collect()
+        self.all(
+            &sql,
+            &[(&trade.0, Type::INT8), (&user.0, Type::INT8)],
+            journal_row,
+        )
+        .await
     }
 
     async fn delete_journal_entry(
@@ -777,10 +784,12 @@ impl PortfolioStore for PgStore<'_> {
             "SELECT {JOURNAL_COLS} FROM journal_entries j JOIN trades t ON t.id = j.trade_id \
              JOIN portfolios p ON p.id = t.portfolio_id WHERE j.id = $1 AND p.user_id = $2"
         );
-        let rows = self
-            .query(&sql, &[(&id.0, Type::INT8), (&user.0, Type::INT8)])
-            .await?;
-        rows.first().map(journal_row).transpose()
+        self.opt(
+            &sql,
+            &[(&id.0, Type::INT8), (&user.0, Type::INT8)],
+            journal_row,
+        )
+        .await
     }
 
     async fn edit_journal_entry(

@@ -4,6 +4,7 @@
 //! never both win a run; progress and finish are conditional on `status = 'running' AND
 //! lease_until = $lease`. Counts are JSONB, bound and read as text.
 
+use crate::rows::{named as get, returned};
 use crate::PgStore;
 use cl_app::cron::{CronRun, CronRunId, RunCounts, RunStatus, RunTrigger};
 use cl_app::ports::run_queue::{
@@ -12,7 +13,7 @@ use cl_app::ports::run_queue::{
 };
 use cl_app::ports::{Cursor, StoreError, SymbolId, UserId};
 use cl_domain::Timeframe;
-use tokio_postgres::types::{FromSql, Type};
+use tokio_postgres::types::Type;
 use tokio_postgres::Row;
 
 const T: &str = "run_queue";
@@ -21,11 +22,6 @@ progress, attempts, lease_until, created_at, started_at, ended_at, error, counts
 cron_run_id";
 const CLAIMABLE: &str = "(status = 'queued' OR (status = 'running' AND \
 (lease_until IS NULL OR lease_until <= $2)))";
-
-fn get<'r, V: FromSql<'r>>(row: &'r Row, table: &'static str, col: &str) -> Result<V, StoreError> {
-    row.try_get(col)
-        .map_err(|e| StoreError::corrupt(table, row.try_get::<_, i64>("id").ok(), e))
-}
 
 fn run_row(row: &Row) -> Result<QueuedRun, StoreError> {
     let id: i64 = get(row, T, "id")?;
@@ -106,10 +102,7 @@ impl RunQueueStore for PgStore<'_> {
             )
             .await;
         match rows {
-            Ok(rows) => rows
-                .first()
-                .map(run_row)
-                .unwrap_or_else(|| Err(StoreError::Unavailable("insert returned no row".into()))),
+            Ok(rows) => returned(&rows, run_row, "insert returned no row"),
             Err(StoreError::NotFound(_)) => {
                 // The foreign key does not say which row is missing: ask.
                 let found = self
@@ -135,14 +128,12 @@ impl RunQueueStore for PgStore<'_> {
     }
 
     async fn queued_run(&self, id: QueuedRunId) -> Result<Option<QueuedRun>, StoreError> {
-        self.query(
+        self.opt(
             &format!("SELECT {COLS} FROM run_queue WHERE id = $1"),
             &[(&id.0, Type::INT8)],
+            run_row,
         )
-        .await?
-        .first()
-        .map(run_row)
-        .transpose()
+        .await
     }
 
     async fn claim_next_run(
@@ -153,7 +144,7 @@ impl RunQueueStore for PgStore<'_> {
     ) -> Result<Option<QueuedRun>, StoreError> {
         validate_claim(now_ms, lease_until)?;
         let after = after.map_or(0, |a| a.0);
-        self.query(
+        self.opt(
             &format!(
                 "UPDATE run_queue SET status = 'running', started_at = COALESCE(started_at, $2), \
                  lease_until = $3, attempts = attempts + 1 \
@@ -165,11 +156,9 @@ impl RunQueueStore for PgStore<'_> {
                 (&now_ms, Type::INT8),
                 (&lease_until, Type::INT8),
             ],
+            run_row,
         )
-        .await?
-        .first()
-        .map(run_row)
-        .transpose()
+        .await
     }
 
     async fn save_run_progress(
@@ -242,7 +231,7 @@ impl RunQueueStore for PgStore<'_> {
         }
         let limit = i64::from(limit);
         let (ts, id) = before.map_or((None, None), |c| (Some(c.ts), Some(c.id)));
-        self.query(
+        self.all(
             "SELECT r.id AS id, j.name AS job, r.trigger AS run_trigger, \
              r.started_at AS started_at, r.ended_at AS ended_at, r.duration_ms AS duration_ms, \
              r.status AS status, r.error AS error, r.counts::text AS counts \
@@ -255,10 +244,8 @@ impl RunQueueStore for PgStore<'_> {
                 (&id, Type::INT8),
                 (&limit, Type::INT8),
             ],
+            cron_row,
         )
-        .await?
-        .iter()
-        .map(cron_row)
-        .collect()
+        .await
     }
 }

@@ -4,6 +4,7 @@
 //! keys (`unnest` arrays) and whose outer `INSERT` appends the audit row (atomic by itself).
 
 use crate::admin::{audit_from, AuditValues};
+use crate::rows::Keyset;
 use crate::{get, parse, PgStore};
 use cl_app::jobs::maintenance::StatsEntry;
 use cl_app::ports::admin::{page_of, validate_page, NewAuditEntry};
@@ -168,8 +169,7 @@ impl StatsStore for PgStore<'_> {
             ),
             None => (None, None),
         };
-        let (ts, id) = (page.after.map(|c| c.ts), page.after.map(|c| c.id));
-        let limit = i64::from(page.limit) + 1;
+        let k = Keyset::of(page);
         let rows = self
             .query(
                 SUBSCRIPTIONS,
@@ -178,9 +178,9 @@ impl StatsStore for PgStore<'_> {
                     (&status, Type::TEXT),
                     (&from, Type::INT8),
                     (&to, Type::INT8),
-                    (&ts, Type::INT8),
-                    (&id, Type::INT8),
-                    (&limit, Type::INT8),
+                    (&k.ts, Type::INT8),
+                    (&k.id, Type::INT8),
+                    (&k.fetch, Type::INT8),
                 ],
             )
             .await?;
@@ -243,22 +243,14 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.up
 RETURNING 1) {}",
             audit_from(1, "(SELECT 1 FROM s LIMIT 1) AS one")
         );
-        let a = v.params();
         self.query(
             &sql,
-            &[
-                a[0].clone(),
-                a[1].clone(),
-                a[2].clone(),
-                a[3].clone(),
-                a[4].clone(),
-                a[5].clone(),
-                a[6].clone(),
+            &v.then(&[
                 (&keys, Type::TEXT_ARRAY),
                 (&vals, Type::TEXT_ARRAY),
                 (&now, Type::INT8),
                 (&actor.0, Type::INT8),
-            ],
+            ]),
         )
         .await
         .map(|_| ())
