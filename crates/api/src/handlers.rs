@@ -25,8 +25,9 @@ use cl_app::policy::{Access as TierAccess, HistoryList, TierDenied};
 use cl_app::ports::Cursor;
 use cl_app::ports::{
     MatrixCell, PageRequest, SignalFilter, SignalStatus, StoredPattern, StoredSignal, StoredSymbol,
-    SymbolId, MAX_EXACT_INT,
+    SymbolId, UserId, MAX_EXACT_INT,
 };
+use cl_app::trading_prefs::effective_prefs;
 use cl_domain::matrix::Bias;
 use cl_domain::signal::SignalStatus as WireSignalStatus;
 use cl_domain::{Candle, Timeframe, Zone};
@@ -294,6 +295,7 @@ pub async fn pattern<S: Store>(
 pub async fn signals<S: Store>(
     store: &S,
     mut p: SignalsParams,
+    user: Option<UserId>,
     access: &TierAccess,
     ctx: &RequestContext,
 ) -> Result<Response, ApiError> {
@@ -358,11 +360,13 @@ pub async fn signals<S: Store>(
             page.next = None;
         }
     }
+    // The caller's default R:R re-targets TP3 / R:R: one read for the whole page.
+    let prefs = effective_prefs(store, user, access).await?;
     let data = page
         .items
         .iter()
         .filter(|s| visible(s))
-        .map(|s| Ok(signal_dto(s, name_of(&symbols, s.symbol)?)))
+        .map(|s| Ok(signal_dto(&prefs.signal(s), name_of(&symbols, s.symbol)?)))
         .collect::<Result<Vec<_>, ApiError>>()?;
     ok_page(ctx, data, page.next.map(|c| c.encode()))
 }
@@ -374,6 +378,7 @@ pub async fn signals<S: Store>(
 pub async fn signal<S: Store>(
     store: &S,
     p: IdParams,
+    user: Option<UserId>,
     access: &TierAccess,
     ctx: &RequestContext,
 ) -> Result<Response, ApiError> {
@@ -381,7 +386,8 @@ pub async fn signal<S: Store>(
     let symbols = store.list_symbols(false).await?;
     let name = name_of(&symbols, row.symbol)?;
     access.require_symbol(name)?;
-    ok(ctx, 200, signal_dto(&row, name))
+    let prefs = effective_prefs(store, user, access).await?;
+    ok(ctx, 200, signal_dto(&prefs.signal(&row), name))
 }
 
 /// `GET /matrix`: one store query; `ETag` over the `data` member, `If-None-Match` → 304.

@@ -38,6 +38,7 @@ use cl_app::portfolio::{
 };
 use cl_app::ports::backtests::BacktestStore;
 use cl_app::ports::exchange_credentials::ExchangeCredentialStore;
+use cl_app::ports::optimization::TradingPrefsStore;
 use cl_app::ports::{
     side_as_str, CandleStore, JournalEntryId, PatternId, PatternStore, PortfolioId, PortfolioStore,
     SignalId, SignalStore, StoredJournalEntry, StoredPortfolio, StoredTag, StoredTrade,
@@ -51,9 +52,6 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
-/// Risk per trade (% of the balance) used to prefill the quantity while the users port does
-/// not expose the preference.
-pub const DEFAULT_RISK_PER_TRADE_PCT: f64 = 1.0;
 /// Longest string member accepted by this layer (the use cases cap each field lower).
 const MAX_STRING_CHARS: usize = 4_000;
 /// Most elements of a list member.
@@ -70,6 +68,7 @@ pub trait PortfolioStores:
     + CandleStore
     + PatternStore
     + SignalStore
+    + TradingPrefsStore
 {
 }
 impl<T> PortfolioStores for T where
@@ -80,6 +79,7 @@ impl<T> PortfolioStores for T where
         + CandleStore
         + PatternStore
         + SignalStore
+        + TradingPrefsStore
 {
 }
 
@@ -605,7 +605,7 @@ pub async fn serve<S>(
     ctx: &RequestContext,
 ) -> Result<Response, ApiError>
 where
-    S: PortfolioStore + SymbolStore + CandleStore + PatternStore + SignalStore,
+    S: PortfolioStore + SymbolStore + CandleStore + PatternStore + SignalStore + TradingPrefsStore,
 {
     let now = ctx.now_ms;
     let (user, access) = caller(who)?;
@@ -678,25 +678,11 @@ where
             let r = parse::<TradeFromSourceRequest>(req)?;
             let pid = PortfolioId(r.portfolio_id);
             let t = if route == Route::TradeFromPattern {
-                svc.create_from_pattern(
-                    user,
-                    &access,
-                    pid,
-                    PatternId(r.id),
-                    DEFAULT_RISK_PER_TRADE_PCT,
-                    now,
-                )
-                .await?
+                svc.create_from_pattern(user, &access, pid, PatternId(r.id), now)
+                    .await?
             } else {
-                svc.create_from_signal(
-                    user,
-                    &access,
-                    pid,
-                    SignalId(r.id),
-                    DEFAULT_RISK_PER_TRADE_PCT,
-                    now,
-                )
-                .await?
+                svc.create_from_signal(user, &access, pid, SignalId(r.id), now)
+                    .await?
             };
             one(201, &t)
         }

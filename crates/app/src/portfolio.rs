@@ -22,6 +22,7 @@ use crate::policy::{
     Access, Quota, MAX_JOURNAL_ENTRIES_PER_TRADE, MAX_PORTFOLIOS, MAX_TAGS,
     MAX_TRADES_PER_PORTFOLIO,
 };
+use crate::ports::optimization::TradingPrefsStore;
 use crate::ports::{
     parse_trade_side, quota, CandleStore, JournalEntryId, JournalType, Mood, NewJournalEntry,
     NewPortfolio, NewTag, PatternId, PatternStore, PortfolioCurrency, PortfolioEdit, PortfolioId,
@@ -29,6 +30,7 @@ use crate::ports::{
     StoredTag, StoredTrade, SymbolStore, TagId, TradeId, TradeQuota, TradeRecord, TradeStatus,
     UserId,
 };
+use crate::trading_prefs::effective_prefs;
 
 /// Highest accepted price.
 pub const MAX_PRICE: f64 = 1e9;
@@ -793,77 +795,6 @@ where
             .await?)
     }
 
-    /// Creates a pending trade prefilled from a pattern: entry, SL, TP1, side
-    /// (bullish → long), symbol, TF, type and link; quantity from the user's risk per trade
-    /// (`balance × risk% / |entry − SL|`).
-    ///
-    /// # Errors
-    /// `NotFound("pattern")`, `Invalid` (no usable quantity), the errors of
-    /// [`Self::create_trade`].
-    pub async fn create_from_pattern(
-        &self,
-        user: UserId,
-        access: &Access,
-        portfolio: PortfolioId,
-        pattern: PatternId,
-        risk_per_trade_pct: f64,
-        now: i64,
-    ) -> Result<StoredTrade, PortfolioError> {
-        let pat = self
-            .store
-            .pattern(pattern)
-            .await?
-            .ok_or(PortfolioError::NotFound("pattern"))?;
-        let symbol = self.symbol_name(pat.symbol).await?;
-        let l = pat.levels;
-        let input = TradeInput {
-            symbol,
-            direction: crate::ports::side_as_str(Side::from(pat.direction)).to_owned(),
-            tf: Some(pat.tf.as_str().to_owned()),
-            pattern_type: Some(pat.pattern_type.as_str().to_owned()),
-            pattern_id: Some(pattern.0),
-            entry_price: l.entry,
-            stop_loss: Some(l.stop_loss),
-            take_profit: Some(l.tp1),
-            ..TradeInput::default()
-        };
-        self.create_prefilled(user, access, portfolio, input, risk_per_trade_pct, now)
-            .await
-    }
-
-    /// Creates a pending trade prefilled from a signal (like [`Self::create_from_pattern`]).
-    ///
-    /// # Errors
-    /// `NotFound("signal")`, `Invalid`, the errors of [`Self::create_trade`].
-    pub async fn create_from_signal(
-        &self,
-        user: UserId,
-        access: &Access,
-        portfolio: PortfolioId,
-        signal: SignalId,
-        risk_per_trade_pct: f64,
-        now: i64,
-    ) -> Result<StoredTrade, PortfolioError> {
-        let sig = self
-            .store
-            .signal(signal)
-            .await?
-            .ok_or(PortfolioError::NotFound("signal"))?;
-        let symbol = self.symbol_name(sig.symbol).await?;
-        let input = TradeInput {
-            symbol,
-            direction: crate::ports::side_as_str(Side::from(sig.direction)).to_owned(),
-            signal_id: Some(signal.0),
-            pattern_id: sig.pattern_id.map(|p| p.0),
-            entry_price: sig.entry,
-            stop_loss: Some(sig.stop_loss),
-            take_profit: Some(sig.tp1),
-            ..TradeInput::default()
-        };
-        self.create_prefilled(user, access, portfolio, input, risk_per_trade_pct, now)
-            .await
-    }
-
     async fn symbol_name(&self, id: crate::ports::SymbolId) -> Result<String, PortfolioError> {
         self.store
             .list_symbols(false)
@@ -874,7 +805,7 @@ where
             .ok_or(PortfolioError::NotFound("symbol"))
     }
 
-    async fn create_prefilled(
+    async fn create_with_risk(
         &self,
         user: UserId,
         access: &Access,
@@ -1516,6 +1447,104 @@ fn not_editable(e: &mut Errors, fields: &[&'static str], state: &str) {
             "not_editable",
             &format!("cannot be changed while the trade is {state}"),
         );
+    }
+}
+
+/// The prefilled trades: they also read the user's trading preferences.
+impl<S> PortfolioService<'_, S>
+where
+    S: PortfolioStore + SymbolStore + CandleStore + PatternStore + SignalStore + TradingPrefsStore,
+{
+    /// Creates a pending trade prefilled from a pattern: entry, SL, TP1, side
+    /// (bullish → long), symbol, TF, type and link; quantity from the user's risk per trade
+    /// (`balance × risk% / |entry − SL|`), read once through the trading-preferences port
+    /// (default 1 %, see [`crate::trading_prefs`]).
+    ///
+    /// # Errors
+    /// `NotFound("pattern")`, `Invalid` (no usable quantity), the errors of
+    /// [`Self::create_trade`].
+    pub async fn create_from_pattern(
+        &self,
+        user: UserId,
+        access: &Access,
+        portfolio: PortfolioId,
+        pattern: PatternId,
+        now: i64,
+    ) -> Result<StoredTrade, PortfolioError> {
+        let pat = self
+            .store
+            .pattern(pattern)
+            .await?
+            .ok_or(PortfolioError::NotFound("pattern"))?;
+        let symbol = self.symbol_name(pat.symbol).await?;
+        let l = pat.levels;
+        let input = TradeInput {
+            symbol,
+            direction: crate::ports::side_as_str(Side::from(pat.direction)).to_owned(),
+            tf: Some(pat.tf.as_str().to_owned()),
+            pattern_type: Some(pat.pattern_type.as_str().to_owned()),
+            pattern_id: Some(pattern.0),
+            entry_price: l.entry,
+            stop_loss: Some(l.stop_loss),
+            take_profit: Some(l.tp1),
+            ..TradeInput::default()
+        };
+        self.create_prefilled(user, access, portfolio, input, now)
+            .await
+    }
+
+    /// Creates a pending trade prefilled from a signal (like [`Self::create_from_pattern`]).
+    ///
+    /// # Errors
+    /// `NotFound("signal")`, `Invalid`, the errors of [`Self::create_trade`].
+    pub async fn create_from_signal(
+        &self,
+        user: UserId,
+        access: &Access,
+        portfolio: PortfolioId,
+        signal: SignalId,
+        now: i64,
+    ) -> Result<StoredTrade, PortfolioError> {
+        let sig = self
+            .store
+            .signal(signal)
+            .await?
+            .ok_or(PortfolioError::NotFound("signal"))?;
+        let symbol = self.symbol_name(sig.symbol).await?;
+        let input = TradeInput {
+            symbol,
+            direction: crate::ports::side_as_str(Side::from(sig.direction)).to_owned(),
+            signal_id: Some(signal.0),
+            pattern_id: sig.pattern_id.map(|p| p.0),
+            entry_price: sig.entry,
+            stop_loss: Some(sig.stop_loss),
+            take_profit: Some(sig.tp1),
+            ..TradeInput::default()
+        };
+        self.create_prefilled(user, access, portfolio, input, now)
+            .await
+    }
+
+    async fn create_prefilled(
+        &self,
+        user: UserId,
+        access: &Access,
+        portfolio: PortfolioId,
+        input: TradeInput,
+        now: i64,
+    ) -> Result<StoredTrade, PortfolioError> {
+        // Checked before the preference read, so a refused tier costs no extra store read.
+        Self::trade_quota(access, now)?;
+        let prefs = effective_prefs(self.store, Some(user), access).await?;
+        self.create_with_risk(
+            user,
+            access,
+            portfolio,
+            input,
+            prefs.risk_per_trade_pct(),
+            now,
+        )
+        .await
     }
 }
 

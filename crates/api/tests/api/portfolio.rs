@@ -894,3 +894,119 @@ fn backtests_are_premium_chunked_owner_scoped_and_validated() {
     let r = send(&mut a, Method::Get, "/api/v1/backtests", None);
     assert_eq!(r.json["data"].as_array().unwrap().len(), 0);
 }
+
+/// Sets the caller's trading preferences through `PUT /me/preferences/trading`.
+fn set_trading_prefs(b: &mut Browser<'_>, body: Value) {
+    let r = send(b, Method::Put, "/api/v1/me/preferences/trading", Some(body));
+    assert_eq!(r.status, 200, "{}", r.json);
+}
+
+#[test]
+fn the_prefilled_quantity_follows_the_callers_risk_per_trade() {
+    let rig = Rig::new();
+    let pid = pattern(&rig);
+    let mut quantities = Vec::new();
+    for (name, risk) in [("alice", Some(2.0)), ("bob", None), ("carol", Some(0.25))] {
+        let mut b = pro_user(&rig, name);
+        set_trading_prefs(&mut b, json!({"risk_per_trade_pct": risk, "default_rr": 5}));
+        let r = send(
+            &mut b,
+            Method::Post,
+            "/api/v1/portfolios",
+            Some(json!({"name": "Main", "initial_balance": 10000, "currency": "USDT"})),
+        );
+        let portfolio = r.json["data"]["id"].as_i64().unwrap();
+        let r = send(
+            &mut b,
+            Method::Post,
+            "/api/v1/trades/from-pattern",
+            Some(json!({"portfolio_id": portfolio, "id": pid})),
+        );
+        assert_eq!(r.status, 201, "{}", r.json);
+        // The take-profit stays the pattern's TP1 whatever the default R:R.
+        assert_eq!(r.json["data"]["take_profit"], 120.0);
+        quantities.push(r.json["data"]["quantity"].as_f64().unwrap());
+        rig.advance(1_000);
+    }
+    // balance × risk % / |entry − SL| = 10 000 × risk % / 10; unset = 1 %.
+    assert_eq!(quantities, vec![20.0, 10.0, 2.5]);
+}
+
+#[test]
+fn signals_show_tp3_and_rr_at_the_callers_default_rr() {
+    use cl_app::ports::optimization::{DefaultRr, TradingPrefs, TradingPrefsStore};
+    use cl_app::ports::{NewSignal, NewUser, SignalStore};
+    let rig = Rig::new();
+    let mut a = pro_user(&rig, "alice");
+    let mut b = pro_user(&rig, "bob");
+    // The rig's read routes run over `rig.app.store`: the signal lives there, and Alice's
+    // account is mirrored there (same id) with her preference.
+    let store = &rig.app.store;
+    let alice = rig.user_id("alice@example.com");
+    let mirrored = pollster::block_on(store.create_user(&NewUser {
+        email: cl_auth::email::Email::parse("alice@example.com").unwrap(),
+        username: cl_auth::email::Username::parse("alice").unwrap(),
+        password_hash: cl_auth::SecretString::new("$pbkdf2-sha256$i=10,l=32$c2FsdA$aGFzaA"),
+        ntfy_topic: "cl_topic_alice".into(),
+        created_at: rig.now(),
+    }))
+    .unwrap()
+    .id;
+    assert_eq!(mirrored, alice);
+    let prefs = TradingPrefs {
+        risk_per_trade_pct: None,
+        default_rr: Some(DefaultRr::new(4.5).unwrap()),
+    };
+    pollster::block_on(store.set_trading_prefs(alice, &prefs)).unwrap();
+    let sym = pollster::block_on(store.add_symbol(&NewSymbol {
+        symbol: "BTC/USDT".into(),
+        exchange: "binance".into(),
+        is_active: true,
+        notify_enabled: true,
+        fetch_start_ms: 0,
+        created_at: rig.now(),
+    }))
+    .unwrap()
+    .id;
+    let id = pollster::block_on(store.insert_signal(
+        &NewSignal {
+            symbol: sym,
+            direction: Direction::Bullish,
+            entry: 100.0,
+            stop_loss: 98.0,
+            tp1: 102.0,
+            tp2: 104.0,
+            tp3: 106.0,
+            risk_reward: 3.0,
+            confluence_score: 4,
+            timeframes_aligned: vec![Timeframe::H1, Timeframe::H4, Timeframe::D1],
+            pattern_id: None,
+            created_at: rig.now() - 60_000,
+        },
+        0,
+    ))
+    .unwrap()
+    .unwrap()
+    .0;
+    let levels = |v: &Value| {
+        (
+            v["tp1"].as_f64().unwrap(),
+            v["tp2"].as_f64().unwrap(),
+            v["tp3"].as_f64().unwrap(),
+            v["risk_reward"].as_f64().unwrap(),
+        )
+    };
+    let r = send(&mut a, Method::Get, "/api/v1/signals", None);
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(levels(&r.json["data"][0]), (102.0, 104.0, 109.0, 4.5));
+    let r = send(&mut a, Method::Get, &format!("/api/v1/signals/{id}"), None);
+    assert_eq!(levels(&r.json["data"]), (102.0, 104.0, 109.0, 4.5));
+    // Bob has no preference: the stored (global) levels.
+    let r = send(&mut b, Method::Get, &format!("/api/v1/signals/{id}"), None);
+    assert_eq!(levels(&r.json["data"]), (102.0, 104.0, 106.0, 3.0));
+    // Alice viewing as free (no risk settings): the global levels too.
+    as_tier(&rig, &a, "alice@example.com", Tier::Free);
+    let r = send(&mut a, Method::Get, &format!("/api/v1/signals/{id}"), None);
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(levels(&r.json["data"]), (102.0, 104.0, 106.0, 3.0));
+}

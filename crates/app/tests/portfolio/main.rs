@@ -19,6 +19,8 @@ use cl_auth::SecretString;
 use cl_domain::{Candle, Direction, PatternType, Timeframe, Zone};
 use cl_store_memory::MemoryStore;
 
+mod prefs;
+
 const NOW: i64 = 1_704_067_200_000 + 10 * 3_600_000; // 2024-01-01T10:00Z
 const DAY: i64 = 86_400_000;
 
@@ -571,7 +573,7 @@ fn a_pattern_prefills_a_pending_trade_with_the_risk_sized_quantity() {
             .unwrap();
         let svc = PortfolioService::new(&s);
         let t = svc
-            .create_from_pattern(alice, &access(Tier::Premium), p, pattern, 1.0, NOW)
+            .create_from_pattern(alice, &access(Tier::Premium), p, pattern, NOW)
             .await
             .unwrap();
         let r = &t.record;
@@ -750,7 +752,7 @@ fn a_pattern_with_full_precision_levels_prefills_rounded_to_eight_decimals() {
             .unwrap()
             .unwrap();
         let t = PortfolioService::new(&s)
-            .create_from_pattern(alice, &access(Tier::Premium), p, pattern, 1.0, NOW)
+            .create_from_pattern(alice, &access(Tier::Premium), p, pattern, NOW)
             .await
             .unwrap();
         let r = &t.record;
