@@ -58,6 +58,7 @@ pub mod stats;
 use auth::AccountDeps;
 use cl_api_types::{ErrorCode, HealthStatus, Liveness};
 use cl_app::metrics::MetricsStore;
+use cl_app::ports::optimization::TradingPrefsStore;
 use cl_app::ports::{CandleStore, PatternStore, SignalStore, SymbolStore};
 use config::Config;
 use context::RequestContext;
@@ -71,11 +72,17 @@ use params::{
 use routes::{Matched, NoRoute, Route};
 use serde::Serialize;
 
-/// Everything the read endpoints need from storage: the four market-data ports and the
-/// metrics snapshot.
-pub trait Store: SymbolStore + CandleStore + PatternStore + SignalStore + MetricsStore {}
+/// Everything the read endpoints need from storage: the four market-data ports, the metrics
+/// snapshot and the caller's trading preferences (a signal's TP3 / R:R follow its default R:R).
+pub trait Store:
+    SymbolStore + CandleStore + PatternStore + SignalStore + MetricsStore + TradingPrefsStore
+{
+}
 
-impl<T: SymbolStore + CandleStore + PatternStore + SignalStore + MetricsStore> Store for T {}
+impl<T> Store for T where
+    T: SymbolStore + CandleStore + PatternStore + SignalStore + MetricsStore + TradingPrefsStore
+{
+}
 
 /// The application state the worker builds once per request from its `Env`.
 pub struct App<P, S> {
@@ -187,6 +194,8 @@ async fn dispatch<P: DependencyProbes, S: Store>(
     // The caller's tier (the gate's); a caller without one sees what the free tier sees.
     let free = cl_app::policy::effective_access(false, None, None, ctx.now_ms);
     let tier = caller.tier_access().unwrap_or(&free);
+    // Whose trading preferences shape the signals (the key owner's for an API key).
+    let user = caller.user().map(|u| u.id);
     match matched.spec.route {
         Route::HealthLive => {
             NoParams::extract(req, path)?;
@@ -218,9 +227,12 @@ async fn dispatch<P: DependencyProbes, S: Store>(
         }
         Route::Pattern => handlers::pattern(store, IdParams::extract(req, path)?, tier, ctx).await,
         Route::Signals => {
-            handlers::signals(store, SignalsParams::extract(req, path)?, tier, ctx).await
+            let p = SignalsParams::extract(req, path)?;
+            handlers::signals(store, p, user, tier, ctx).await
         }
-        Route::Signal => handlers::signal(store, IdParams::extract(req, path)?, tier, ctx).await,
+        Route::Signal => {
+            handlers::signal(store, IdParams::extract(req, path)?, user, tier, ctx).await
+        }
         Route::Matrix => {
             let cache = app.probes.matrix_cache();
             handlers::matrix(store, &cache, MatrixParams::extract(req, path)?, tier, ctx).await

@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod policy;
 pub mod portfolio;
 pub mod stats;
+pub mod trading_prefs;
 
 pub mod exchange_credentials;
 
