@@ -132,6 +132,18 @@ const CURSOR: ParamDoc = query(
     "Opaque cursor from `meta.next_cursor` of the previous page.",
 );
 
+/// The `limit` of a page whose `(default, cap)` is `limits`.
+const fn limit_doc(limits: (u32, u32)) -> ParamDoc {
+    query(
+        "limit",
+        ParamKind::Limit {
+            default: limits.0,
+            max: limits.1,
+        },
+        "Page size.",
+    )
+}
+
 /// The candle cap of `/candles` and `/chart`.
 pub const MAX_CANDLES: u32 = 2000;
 /// `/patterns`: default and cap of `limit`.
@@ -362,6 +374,14 @@ impl Query {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A page's `limit` (the default of `limits` when absent, capped by its max) and `cursor`;
+    /// `None` when either is bad (both issues are in `fields`).
+    fn page(&self, fields: &mut Fields, limits: (u32, u32)) -> Option<(u32, Option<Cursor>)> {
+        let limit = self.opt(fields, "limit", |raw| parse_limit(raw, limits.1));
+        let cursor = self.opt(fields, "cursor", parse_cursor);
+        Some((limit?.unwrap_or(limits.0), cursor?))
+    }
+
     /// Parses an optional value; `Ok(None)` when absent.
     fn opt<T>(
         &self,
@@ -523,6 +543,20 @@ pub trait Extract: Sized {
     fn extract(req: &Request, path: &PathParams) -> Result<Self, ApiError>;
 }
 
+/// The one optional query parameter `name` of a route that has no other (anything else in the
+/// query is rejected).
+fn only_opt<T>(
+    req: &Request,
+    docs: &'static [ParamDoc],
+    name: &'static str,
+    parse: impl FnOnce(&str) -> Result<T, FieldIssue>,
+) -> Result<Option<T>, ApiError> {
+    let mut f = Fields::default();
+    let q = Query::parse(&req.query, docs, &mut f);
+    let value = q.opt(&mut f, name, parse);
+    f.finish(value)
+}
+
 /// Routes without parameters (any query parameter is rejected).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NoParams;
@@ -552,10 +586,8 @@ impl Extract for SymbolsParams {
     )];
 
     fn extract(req: &Request, _: &PathParams) -> Result<Self, ApiError> {
-        let mut f = Fields::default();
-        let q = Query::parse(&req.query, Self::PARAMS, &mut f);
-        let active = q.opt(&mut f, "active", parse_bool);
-        f.finish(active.map(|active| Self { active }))
+        let active = only_opt(req, Self::PARAMS, "active", parse_bool)?;
+        Ok(Self { active })
     }
 }
 
@@ -639,14 +671,7 @@ impl Extract for PatternsParams {
             ParamKind::PatternStatus,
             "Only this status (default `active`).",
         ),
-        query(
-            "limit",
-            ParamKind::Limit {
-                default: PATTERNS_LIMIT.0,
-                max: PATTERNS_LIMIT.1,
-            },
-            "Page size.",
-        ),
+        limit_doc(PATTERNS_LIMIT),
         CURSOR,
     ];
 
@@ -658,24 +683,22 @@ impl Extract for PatternsParams {
         let pattern_type = q.opt(&mut f, "type", parse_pattern_type);
         let direction = q.opt(&mut f, "direction", parse_direction);
         let status = q.opt(&mut f, "status", parse_pattern_status);
-        let limit = q.opt(&mut f, "limit", |raw| parse_limit(raw, PATTERNS_LIMIT.1));
-        let cursor = q.opt(&mut f, "cursor", parse_cursor);
-        let value = match (symbol, tf, pattern_type, direction, status, limit, cursor) {
+        let page = q.page(&mut f, PATTERNS_LIMIT);
+        let value = match (symbol, tf, pattern_type, direction, status, page) {
             (
                 Some(symbol),
                 Some(tf),
                 Some(pattern_type),
                 Some(direction),
                 Some(status),
-                Some(limit),
-                Some(cursor),
+                Some((limit, cursor)),
             ) => Some(Self {
                 symbol,
                 tf,
                 pattern_type,
                 direction,
                 status: status.unwrap_or(PatternStatus::Active),
-                limit: limit.unwrap_or(PATTERNS_LIMIT.0),
+                limit,
                 cursor,
             }),
             _ => None,
@@ -704,14 +727,7 @@ impl Extract for SignalsParams {
         query("symbol", ParamKind::Symbol, "Only this symbol."),
         query("status", ParamKind::SignalStatus, "Only this status."),
         query("direction", ParamKind::Side, "Only this side."),
-        query(
-            "limit",
-            ParamKind::Limit {
-                default: SIGNALS_LIMIT.0,
-                max: SIGNALS_LIMIT.1,
-            },
-            "Page size.",
-        ),
+        limit_doc(SIGNALS_LIMIT),
         CURSOR,
     ];
 
@@ -721,18 +737,15 @@ impl Extract for SignalsParams {
         let symbol = q.opt(&mut f, "symbol", parse_symbol);
         let status = q.opt(&mut f, "status", parse_signal_status);
         let direction = q.opt(&mut f, "direction", parse_signal_side);
-        let limit = q.opt(&mut f, "limit", |raw| parse_limit(raw, SIGNALS_LIMIT.1));
-        let cursor = q.opt(&mut f, "cursor", parse_cursor);
-        let value = match (symbol, status, direction, limit, cursor) {
-            (Some(symbol), Some(status), Some(direction), Some(limit), Some(cursor)) => {
-                Some(Self {
-                    symbol,
-                    status,
-                    direction,
-                    limit: limit.unwrap_or(SIGNALS_LIMIT.0),
-                    cursor,
-                })
-            }
+        let page = q.page(&mut f, SIGNALS_LIMIT);
+        let value = match (symbol, status, direction, page) {
+            (Some(symbol), Some(status), Some(direction), Some((limit, cursor))) => Some(Self {
+                symbol,
+                status,
+                direction,
+                limit,
+                cursor,
+            }),
             _ => None,
         };
         f.finish(value)
@@ -854,14 +867,7 @@ impl Extract for TradesParams {
         ),
         query("symbol", ParamKind::Symbol, "Only this symbol."),
         query("direction", ParamKind::Side, "Only this side."),
-        query(
-            "limit",
-            ParamKind::Limit {
-                default: TRADES_LIMIT.0,
-                max: TRADES_LIMIT.1,
-            },
-            "Page size.",
-        ),
+        limit_doc(TRADES_LIMIT),
         CURSOR,
     ];
 
@@ -872,16 +878,15 @@ impl Extract for TradesParams {
         let status = q.opt(&mut f, "status", |raw| choice(raw, TRADE_STATUSES, |s| s));
         let symbol = q.opt(&mut f, "symbol", parse_symbol);
         let direction = q.opt(&mut f, "direction", parse_signal_side);
-        let limit = q.opt(&mut f, "limit", |raw| parse_limit(raw, TRADES_LIMIT.1));
-        let cursor = q.opt(&mut f, "cursor", parse_cursor);
-        let value = match (id, status, symbol, direction, limit, cursor) {
-            (Some(id), Some(status), Some(symbol), Some(direction), Some(limit), Some(cursor)) => {
+        let page = q.page(&mut f, TRADES_LIMIT);
+        let value = match (id, status, symbol, direction, page) {
+            (Some(id), Some(status), Some(symbol), Some(direction), Some((limit, cursor))) => {
                 Some(Self {
                     id,
                     status,
                     symbol,
                     direction,
-                    limit: limit.unwrap_or(TRADES_LIMIT.0),
+                    limit,
                     cursor,
                 })
             }
@@ -904,31 +909,13 @@ pub struct PaymentsParams {
 }
 
 impl Extract for PaymentsParams {
-    const PARAMS: &'static [ParamDoc] = &[
-        query(
-            "limit",
-            ParamKind::Limit {
-                default: PAYMENTS_LIMIT.0,
-                max: PAYMENTS_LIMIT.1,
-            },
-            "Page size.",
-        ),
-        CURSOR,
-    ];
+    const PARAMS: &'static [ParamDoc] = &[limit_doc(PAYMENTS_LIMIT), CURSOR];
 
     fn extract(req: &Request, _: &PathParams) -> Result<Self, ApiError> {
         let mut f = Fields::default();
         let q = Query::parse(&req.query, Self::PARAMS, &mut f);
-        let limit = q.opt(&mut f, "limit", |raw| parse_limit(raw, PAYMENTS_LIMIT.1));
-        let cursor = q.opt(&mut f, "cursor", parse_cursor);
-        let value = match (limit, cursor) {
-            (Some(limit), Some(cursor)) => Some(Self {
-                limit: limit.unwrap_or(PAYMENTS_LIMIT.0),
-                cursor,
-            }),
-            _ => None,
-        };
-        f.finish(value)
+        let page = q.page(&mut f, PAYMENTS_LIMIT);
+        f.finish(page.map(|(limit, cursor)| Self { limit, cursor }))
     }
 }
 
@@ -947,10 +934,8 @@ impl Extract for StatsParams {
     )];
 
     fn extract(req: &Request, _: &PathParams) -> Result<Self, ApiError> {
-        let mut f = Fields::default();
-        let q = Query::parse(&req.query, Self::PARAMS, &mut f);
-        let symbol = q.opt(&mut f, "symbol", parse_symbol);
-        f.finish(symbol.map(|symbol| Self { symbol }))
+        let symbol = only_opt(req, Self::PARAMS, "symbol", parse_symbol)?;
+        Ok(Self { symbol })
     }
 }
 
@@ -996,14 +981,7 @@ impl Extract for AdminSubscriptionsParams {
             },
             "Only subscriptions expiring between now and now + N days (lifetime never).",
         ),
-        query(
-            "limit",
-            ParamKind::Limit {
-                default: ADMIN_SUBSCRIPTIONS_LIMIT.0,
-                max: ADMIN_SUBSCRIPTIONS_LIMIT.1,
-            },
-            "Page size.",
-        ),
+        limit_doc(ADMIN_SUBSCRIPTIONS_LIMIT),
         CURSOR,
     ];
 
@@ -1013,17 +991,14 @@ impl Extract for AdminSubscriptionsParams {
         let plan = q.opt(&mut f, "plan", |r| word(r, PLAN_WORDS));
         let status = q.opt(&mut f, "status", |r| word(r, SUBSCRIPTION_STATUS_WORDS));
         let days = q.opt(&mut f, "expiring_within_days", |r| parse_limit(r, 365));
-        let limit = q.opt(&mut f, "limit", |r| {
-            parse_limit(r, ADMIN_SUBSCRIPTIONS_LIMIT.1)
-        });
-        let cursor = q.opt(&mut f, "cursor", parse_cursor);
-        let value = match (plan, status, days, limit, cursor) {
-            (Some(plan), Some(status), Some(expiring_within_days), Some(limit), Some(cursor)) => {
+        let page = q.page(&mut f, ADMIN_SUBSCRIPTIONS_LIMIT);
+        let value = match (plan, status, days, page) {
+            (Some(plan), Some(status), Some(expiring_within_days), Some((limit, cursor))) => {
                 Some(Self {
                     plan,
                     status,
                     expiring_within_days,
-                    limit: limit.unwrap_or(ADMIN_SUBSCRIPTIONS_LIMIT.0),
+                    limit,
                     cursor,
                 })
             }
