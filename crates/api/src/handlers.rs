@@ -22,7 +22,7 @@ use cl_api_types::{
     PatternDto, SignalDto, SymbolDto, ZoneDto,
 };
 use cl_app::policy::{Access as TierAccess, HistoryList, TierDenied};
-use cl_app::ports::Cursor;
+use cl_app::ports::{Cursor, Page, StoreError};
 use cl_app::ports::{
     MatrixCell, PageRequest, SignalFilter, SignalStatus, StoredPattern, StoredSignal, StoredSymbol,
     SymbolId, UserId, MAX_EXACT_INT,
@@ -68,6 +68,44 @@ fn cap_boundary<T>(
         None
     }?;
     Some(Cursor { ts: at.0, id: at.1 })
+}
+
+/// One page of a history list capped to its newest `cap` rows: the cap's boundary comes from
+/// the list's first `cap` rows ([`cap_boundary`]), then the requested page is cut there (and
+/// has no next page past it). `read` reads one page of the list; `key` is a row's `(ts, id)`.
+async fn capped_page<T, Fut>(
+    cap: Option<u32>,
+    want: PageRequest,
+    read: impl Fn(PageRequest) -> Fut,
+    key: impl Fn(&T) -> (i64, i64),
+    visible: impl Fn(&T) -> bool,
+) -> Result<Page<T>, ApiError>
+where
+    Fut: std::future::Future<Output = Result<Page<T>, StoreError>>,
+{
+    let boundary = match cap {
+        Some(n) => {
+            let first = read(PageRequest {
+                limit: n,
+                after: None,
+            })
+            .await?;
+            cap_boundary(cap, &first.items, &key, visible)
+        }
+        None => None,
+    };
+    let mut page = read(want).await?;
+    if let Some(b) = boundary {
+        let before = page.items.len();
+        page.items.retain(|r| {
+            let (ts, id) = key(r);
+            !b.is_before(ts, id)
+        });
+        if page.items.len() < before || page.next.is_some_and(|n| !b.is_before(n.ts, n.id)) {
+            page.next = None;
+        }
+    }
+    Ok(page)
 }
 
 /// `GET /symbols`.
@@ -230,37 +268,18 @@ pub async fn patterns<S: Store>(
         direction: p.direction,
         status: Some(p.status),
     };
-    let boundary = match cap {
-        Some(n) => {
-            let first = store
-                .list_patterns(
-                    &filter,
-                    PageRequest {
-                        limit: n,
-                        after: None,
-                    },
-                )
-                .await?;
-            cap_boundary(cap, &first.items, |r| (r.detected_at, r.id.0), visible)
-        }
-        None => None,
-    };
-    let mut page = store
-        .list_patterns(
-            &filter,
-            PageRequest {
-                limit: p.limit,
-                after: p.cursor,
-            },
-        )
-        .await?;
-    if let Some(b) = boundary {
-        let before = page.items.len();
-        page.items.retain(|r| !b.is_before(r.detected_at, r.id.0));
-        if page.items.len() < before || page.next.is_some_and(|n| !b.is_before(n.ts, n.id)) {
-            page.next = None;
-        }
-    }
+    let filter = &filter;
+    let page = capped_page(
+        cap,
+        PageRequest {
+            limit: p.limit,
+            after: p.cursor,
+        },
+        |req| store.list_patterns(filter, req),
+        |r: &StoredPattern| (r.detected_at, r.id.0),
+        visible,
+    )
+    .await?;
     let data = page
         .items
         .iter()
@@ -329,37 +348,18 @@ pub async fn signals<S: Store>(
         direction: p.direction,
         status: p.status,
     };
-    let boundary = match cap {
-        Some(n) => {
-            let first = store
-                .list_signals(
-                    &filter,
-                    PageRequest {
-                        limit: n,
-                        after: None,
-                    },
-                )
-                .await?;
-            cap_boundary(cap, &first.items, |r| (r.created_at, r.id.0), visible)
-        }
-        None => None,
-    };
-    let mut page = store
-        .list_signals(
-            &filter,
-            PageRequest {
-                limit: p.limit,
-                after: p.cursor,
-            },
-        )
-        .await?;
-    if let Some(b) = boundary {
-        let before = page.items.len();
-        page.items.retain(|r| !b.is_before(r.created_at, r.id.0));
-        if page.items.len() < before || page.next.is_some_and(|n| !b.is_before(n.ts, n.id)) {
-            page.next = None;
-        }
-    }
+    let filter = &filter;
+    let page = capped_page(
+        cap,
+        PageRequest {
+            limit: p.limit,
+            after: p.cursor,
+        },
+        |req| store.list_signals(filter, req),
+        |r: &StoredSignal| (r.created_at, r.id.0),
+        visible,
+    )
+    .await?;
     // The caller's default R:R re-targets TP3 / R:R: one read for the whole page.
     let prefs = effective_prefs(store, user, access).await?;
     let data = page
