@@ -422,33 +422,34 @@ where
         message(call.ctx, 202, CHECK_YOUR_EMAIL)
     }
 
-    async fn resend(&self, call: &Call<'_>) -> Result<Response, ApiError> {
+    /// The address of an email-only request (resend, forgot) once its per-IP and per-account
+    /// limits allow it.
+    async fn limited_email(
+        &self,
+        call: &Call<'_>,
+        per_ip: Rule,
+        per_account: Rule,
+    ) -> Result<Email, ApiError> {
         let EmailInput(email) = body::typed::<EmailInput, EmailRequest>(call.req)?;
         let acct = self.account_subject(email.as_str()).unwrap_or_default();
-        self.limit(
-            call,
-            &[
-                (rules::RESEND_PER_IP, &call.ip),
-                (rules::RESEND_PER_ACCOUNT, &acct),
-            ],
-        )
-        .await?;
+        self.limit(call, &[(per_ip, &call.ip), (per_account, &acct)])
+            .await?;
+        Ok(email)
+    }
+
+    async fn resend(&self, call: &Call<'_>) -> Result<Response, ApiError> {
+        let email = self
+            .limited_email(call, rules::RESEND_PER_IP, rules::RESEND_PER_ACCOUNT)
+            .await?;
         let outcome = self.service().resend_verification(email.as_str()).await?;
         self.note_mail_failure(call, outcome.mail_failure.as_ref(), None, "resend");
         message(call.ctx, 202, CHECK_YOUR_EMAIL)
     }
 
     async fn forgot(&self, call: &Call<'_>) -> Result<Response, ApiError> {
-        let EmailInput(email) = body::typed::<EmailInput, EmailRequest>(call.req)?;
-        let acct = self.account_subject(email.as_str()).unwrap_or_default();
-        self.limit(
-            call,
-            &[
-                (rules::FORGOT_PER_IP, &call.ip),
-                (rules::FORGOT_PER_ACCOUNT, &acct),
-            ],
-        )
-        .await?;
+        let email = self
+            .limited_email(call, rules::FORGOT_PER_IP, rules::FORGOT_PER_ACCOUNT)
+            .await?;
         let outcome = self.service().forgot_password(email.as_str()).await?;
         self.note_mail_failure(call, outcome.mail_failure.as_ref(), None, "forgot");
         self.event(call, "info", "password_reset_requested", None, None);
