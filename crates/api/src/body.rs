@@ -124,7 +124,33 @@ pub fn json_depth(text: &str) -> usize {
 /// (with the list of unknown, missing and mistyped members).
 pub fn json<T: JsonBody>(req: &Request) -> Result<T, ApiError> {
     // A bodiless POST of a route without input is fine without a content type.
-    if T::FIELDS.is_empty() && req.body.is_empty() {
+    checked(
+        req,
+        T::FIELDS.is_empty(),
+        T::FIELDS,
+        |&(name, required)| (name, required),
+        |_, v| match v {
+            Value::String(s) if s.chars().count() > MAX_STRING_CHARS => {
+                Some(("too_long", "This value is too long."))
+            }
+            Value::String(_) => None,
+            _ => Some(("invalid_type", "This field must be a string.")),
+        },
+    )
+}
+
+/// The checks every JSON body layer shares, then serde: media type, size, UTF-8, nesting depth,
+/// a JSON object, and every unknown, missing (`required`) or mistyped member reported at once
+/// (at most [`MAX_FIELD_ERRORS`]). `bodiless`: an empty body reads as `{}`; `member` gives a
+/// member's `(name, required)`; `issue` a present, non-null value's `(code, message)`.
+pub(crate) fn checked<T: DeserializeOwned, M>(
+    req: &Request,
+    bodiless: bool,
+    members: &[M],
+    member: impl Fn(&M) -> (&'static str, bool),
+    issue: impl Fn(&M, &Value) -> Option<(&'static str, &'static str)>,
+) -> Result<T, ApiError> {
+    if bodiless && req.body.is_empty() {
         return serde_json::from_str("{}").map_err(|e| ApiError::internal(e.to_string()));
     }
     if !is_json(req) {
@@ -142,7 +168,7 @@ pub fn json<T: JsonBody>(req: &Request) -> Result<T, ApiError> {
     }
     let value: Value =
         serde_json::from_str(text).map_err(|_| ApiError::new(ErrorCode::MalformedJson))?;
-    let Value::Object(members) = &value else {
+    let Value::Object(given) = &value else {
         return Err(invalid(vec![field(
             "(body)",
             "invalid_type",
@@ -150,22 +176,23 @@ pub fn json<T: JsonBody>(req: &Request) -> Result<T, ApiError> {
         )]));
     };
     let mut errors = Vec::new();
-    for name in members.keys() {
-        if !T::FIELDS.iter().any(|(f, _)| f == name) {
+    for name in given.keys() {
+        if !members.iter().any(|m| member(m).0 == name) {
             errors.push(field(name, "unknown_field", "This field is not accepted."));
         }
     }
-    for (name, required) in T::FIELDS {
-        match members.get(*name) {
-            None | Some(Value::Null) if *required => {
+    for m in members {
+        let (name, required) = member(m);
+        match given.get(name) {
+            None | Some(Value::Null) if required => {
                 errors.push(field(name, "required", "This field is required."));
             }
             None | Some(Value::Null) => {}
-            Some(Value::String(s)) if s.chars().count() > MAX_STRING_CHARS => {
-                errors.push(field(name, "too_long", "This value is too long."));
+            Some(v) => {
+                if let Some((code, message)) = issue(m, v) {
+                    errors.push(field(name, code, message));
+                }
             }
-            Some(Value::String(_)) => {}
-            Some(_) => errors.push(field(name, "invalid_type", "This field must be a string.")),
         }
     }
     if !errors.is_empty() {

@@ -17,7 +17,6 @@
 //!   state and name conflicts → 409.
 
 use crate::access::Caller;
-use crate::body::{is_json, json_depth, MAX_JSON_BODY, MAX_JSON_DEPTH};
 use crate::context::RequestContext;
 use crate::error::{self, ApiError};
 use crate::http::{Request, Response};
@@ -56,8 +55,6 @@ use std::pin::Pin;
 const MAX_STRING_CHARS: usize = 4_000;
 /// Most elements of a list member.
 const MAX_LIST_ITEMS: usize = 100;
-/// At most this many field errors are reported.
-const MAX_FIELD_ERRORS: usize = 20;
 
 /// Every store port the portfolio and credentials routes need (one bound on the account bundle).
 pub trait PortfolioStores:
@@ -290,62 +287,13 @@ fn type_issue(kind: Kind, v: &Value) -> Option<(&'static str, &'static str)> {
 /// # Errors
 /// `unsupported_media_type`, `payload_too_large`, `malformed_json`, `validation_failed`.
 pub fn parse<T: Body>(req: &Request) -> Result<T, ApiError> {
-    if req.body.is_empty() && T::MEMBERS.iter().all(|(_, _, required)| !required) {
-        return serde_json::from_str("{}").map_err(|e| ApiError::internal(e.to_string()));
-    }
-    if !is_json(req) {
-        return Err(ApiError::new(ErrorCode::UnsupportedMediaType));
-    }
-    if req.body.len() > MAX_JSON_BODY {
-        return Err(ApiError::new(ErrorCode::PayloadTooLarge));
-    }
-    let text = std::str::from_utf8(&req.body).map_err(|_| {
-        ApiError::new(ErrorCode::MalformedJson).with_message("The request body is not UTF-8.")
-    })?;
-    if json_depth(text) > MAX_JSON_DEPTH {
-        return Err(ApiError::new(ErrorCode::MalformedJson)
-            .with_message("The request body is nested too deeply."));
-    }
-    let value: Value =
-        serde_json::from_str(text).map_err(|_| ApiError::new(ErrorCode::MalformedJson))?;
-    let Value::Object(members) = &value else {
-        return Err(invalid(vec![field(
-            "(body)",
-            "invalid_type",
-            "The body must be a JSON object.",
-        )]));
-    };
-    let mut errors = Vec::new();
-    for name in members.keys() {
-        if !T::MEMBERS.iter().any(|(f, _, _)| f == name) {
-            errors.push(field(name, "unknown_field", "This field is not accepted."));
-        }
-    }
-    for (name, kind, required) in T::MEMBERS {
-        match members.get(*name) {
-            None | Some(Value::Null) if *required => {
-                errors.push(field(name, "required", "This field is required."));
-            }
-            None | Some(Value::Null) => {}
-            Some(v) => {
-                if let Some((code, message)) = type_issue(*kind, v) {
-                    errors.push(field(name, code, message));
-                }
-            }
-        }
-    }
-    if !errors.is_empty() {
-        errors.truncate(MAX_FIELD_ERRORS);
-        return Err(invalid(errors));
-    }
-    serde_json::from_value(value).map_err(|e| {
-        invalid(vec![field(
-            "(body)",
-            "invalid_format",
-            "The body does not match.",
-        )])
-        .with_cause(format!("body: {e}"))
-    })
+    crate::body::checked(
+        req,
+        T::MEMBERS.iter().all(|(_, _, required)| !required),
+        T::MEMBERS,
+        |&(name, _, required)| (name, required),
+        |&(_, kind, _), v| type_issue(kind, v),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
