@@ -11,11 +11,19 @@
 //!   ALL bad fields at once (the form shows them inline); nothing is written unless all pass.
 //! - [`GlobalSettings::changed`] lists only the keys whose stored text differs, so the write
 //!   and its audit row name exactly what changed.
+//! - The scheduled jobs read them ONCE per tick ([`GlobalSettings::load`], one query) and
+//!   derive their knobs from the value ([`GlobalSettings::pipeline_config`],
+//!   [`GlobalSettings::dispatch_config`], [`GlobalSettings::notify_config`]), so a change
+//!   applies from the next tick.
 
 use crate::admin::InvalidInput;
 use crate::jobs::maintenance::RetentionTarget;
 use crate::ports::admin::LogLevel;
+use crate::jobs::PipelineJobConfig;
+use crate::notify::NotifyConfig;
 use crate::ports::stats::SettingRow;
+use crate::ports::StoreError;
+use crate::runs::DispatchConfig;
 use cl_domain::signal::SignalSettings;
 
 /// Longest global ntfy topic.
@@ -61,6 +69,9 @@ pub const fn retention_field(t: RetentionTarget) -> &'static str {
         RetentionTarget::SessionsTokens => "retention_sessions_tokens_days",
         RetentionTarget::ApiKeyUsage => "retention_api_key_usage_days",
         RetentionTarget::WebhookEvents => "retention_webhook_events_days",
+        // Tables that follow another target's setting.
+        RetentionTarget::RunQueue => "retention_cron_runs_days",
+        RetentionTarget::BroadcastDeliveries => "retention_notifications_days",
     }
 }
 
@@ -248,6 +259,7 @@ impl GlobalSettings {
     }
     /// The retention of a kind in days (`None`: keep forever).
     pub fn retention(&self, t: RetentionTarget) -> Option<u32> {
+        let t = t.setting_target();
         RetentionTarget::ALL
             .iter()
             .position(|x| *x == t)
@@ -256,6 +268,41 @@ impl GlobalSettings {
     /// The cleanup batch size.
     pub fn batch_size(&self) -> u32 {
         self.batch_size
+    }
+
+    /// Reads the stored settings in ONE query (the scheduled jobs do this once per tick).
+    ///
+    /// # Errors
+    /// The store's error (the caller runs with the defaults and says why).
+    pub async fn load<S: crate::ports::stats::StatsStore>(store: &S) -> Result<Self, StoreError> {
+        Ok(Self::from_rows(&store.settings().await?))
+    }
+
+    /// The pipeline's knobs under these settings: the signal defaults (min confluence, HTF
+    /// rule, cooldown, default R:R, min risk) and the detection zone minimum.
+    pub fn pipeline_config(&self, mut config: PipelineJobConfig) -> PipelineJobConfig {
+        config.settings = self.signal;
+        config.params.min_zone_pct = self.min_zone_pct;
+        config
+    }
+
+    /// The run queue's knobs under these settings (scans detect and signal like the pipeline).
+    pub fn dispatch_config(&self, mut config: DispatchConfig) -> DispatchConfig {
+        config.settings = self.signal;
+        config.params.min_zone_pct = self.min_zone_pct;
+        config
+    }
+
+    /// The notifier's knobs: the global topic only while it is enabled.
+    pub fn notify_config(&self, config: NotifyConfig) -> NotifyConfig {
+        NotifyConfig {
+            global_topic: self
+                .global_topic
+                .as_ref()
+                .filter(|_| self.global_topic_enabled)
+                .map(|t| t.as_str().to_owned()),
+            ..config
+        }
     }
 
     /// The settings with `patch` applied.

@@ -121,7 +121,16 @@ pub trait CandleSource {
         now_ms: i64,
         max_pages: u32,
     ) -> Result<Fetched, FetchFailure>;
+
+    /// False when no exchange is configured: a queued run that needs one then fails once with
+    /// [`EXCHANGE_NOT_CONFIGURED`] instead of retrying every tick.
+    fn configured(&self) -> bool {
+        true
+    }
 }
+
+/// The error of a run that needs the exchange when none is configured.
+pub const EXCHANGE_NOT_CONFIGURED: &str = "exchange_not_configured";
 
 /// The pipeline job's knobs.
 #[derive(Debug, Clone, PartialEq)]

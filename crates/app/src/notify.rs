@@ -7,7 +7,13 @@
 //!    of [`crate::policy`] for this symbol and pattern type;
 //! 3. queue one `user_notifications` row per eligible user, insert-if-absent on
 //!    `(user, signal)`, with `deliver_at` = signal time + the tier's delay (free: 10 min);
-//! 4. send to the optional global topic (every signal, no per-user rules).
+//! 4. queue the optional global-topic send (every signal, no per-user rules) as ONE broadcast
+//!    of the signal ([`BroadcastDeliveryStore::queue_signal_broadcast`], unique per signal):
+//!    the dispatch job's [`crate::notify_admin::send_broadcasts`] sends it like an admin
+//!    broadcast (claimed delivery row, outage → stays queued → next tick, failed after 3
+//!    tries) and the admin broadcast list shows it. The topic comes from the stored
+//!    `notify.global_topic` / `notify.global_topic_enabled` settings, read once per tick by the
+//!    caller ([`crate::global_settings::GlobalSettings::notify_config`]).
 //!
 //! Then every run delivers what is due ([`Notifier::dispatch_due`]): due rows are claimed (a
 //! short lease on the row), the signal's state and the daily cap are re-checked (an ended
@@ -22,6 +28,11 @@
 
 use crate::cron::RunCounts;
 use crate::policy::Limits;
+use crate::ports::broadcast_delivery::BroadcastDeliveryStore;
+use crate::ports::notification_admin::{
+    Audience, NewBroadcast, NoticeBody, NoticeContent, NoticeTags, NoticeTitle,
+};
+use crate::ports::notifications::NotifyPriority;
 use crate::ports::notifications::{
     DeliveryOutcome, DueNotification, EligibilityQuery, NewUserNotification, NotificationStore,
     MAX_DELIVERY_BATCH,
@@ -76,7 +87,8 @@ pub trait NotificationSender {
 /// The notifier's knobs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyConfig {
-    /// The global topic that receives every signal (admin setting; off when `None`).
+    /// The global topic that receives every signal (the admin setting, when enabled; off when
+    /// `None`).
     pub global_topic: Option<String>,
     /// Priority of global-topic messages.
     pub global_priority: u8,
@@ -113,8 +125,8 @@ pub struct NotifyReport {
     pub skipped: u64,
     /// Claimed deliveries left queued because the channel was unavailable.
     pub deferred: u64,
-    /// Messages sent to the global topic.
-    pub global_sent: u64,
+    /// Global-topic broadcasts queued (one per signal, sent by the dispatch job).
+    pub global_queued: u64,
     /// Channel messages (test sends, broadcasts) sent.
     pub channel_sent: u64,
     /// Channel messages that failed.
@@ -132,7 +144,7 @@ impl NotifyReport {
             ("notify.failed", self.failed),
             ("notify.skipped", self.skipped),
             ("notify.deferred", self.deferred),
-            ("notify.global", self.global_sent),
+            ("notify.global_queued", self.global_queued),
             ("notify.channel_sent", self.channel_sent),
             ("notify.channel_failed", self.channel_failed),
         ] {
@@ -187,7 +199,12 @@ fn ended(status: SignalStatus) -> bool {
 
 impl<'a, S, N> Notifier<'a, S, N>
 where
-    S: NotificationStore + SignalStore + PatternStore + SymbolStore + CandleStore,
+    S: NotificationStore
+        + BroadcastDeliveryStore
+        + SignalStore
+        + PatternStore
+        + SymbolStore
+        + CandleStore,
     N: NotificationSender,
 {
     /// Wires the notifier.
@@ -282,7 +299,7 @@ where
         }
     }
 
-    /// Queues the deliveries of new signals (and sends them to the global topic).
+    /// Queues the deliveries of new signals (and their global-topic broadcasts).
     ///
     /// # Errors
     /// A [`StoreError`] of a read or the queue insert (earlier signals stay queued).
@@ -326,8 +343,12 @@ where
             }
             if let Some(topic) = &self.config.global_topic {
                 let msg = Self::message(&ctx, topic, self.config.global_priority);
-                match self.sender.send(&msg).await {
-                    Ok(()) => report.global_sent += 1,
+                match global_broadcast(&msg, now) {
+                    Ok(new) => {
+                        if self.store.queue_signal_broadcast(id, &new).await?.is_some() {
+                            report.global_queued += 1;
+                        }
+                    }
                     Err(e) => report
                         .errors
                         .push(format!("global topic, signal {id}: {e}")),
@@ -503,9 +524,33 @@ where
     }
 }
 
+/// The global-topic broadcast of a signal's message (audience: the one topic); why not when
+/// the message does not fit a broadcast.
+fn global_broadcast(msg: &OutgoingMessage, now: i64) -> Result<NewBroadcast, String> {
+    let priority = NotifyPriority::new(i64::from(msg.priority)).map_err(|e| e.to_string())?;
+    let text = |e: crate::ports::notification_admin::NoticeError| e.to_string();
+    Ok(NewBroadcast {
+        audience: Audience::Topics(msg.topic.clone()),
+        template: None,
+        content: NoticeContent {
+            title: NoticeTitle::parse(&msg.title).map_err(text)?,
+            body: NoticeBody::parse(&msg.body).map_err(text)?,
+            priority,
+            tags: NoticeTags::parse(&msg.tags.join(",")).map_err(text)?,
+        },
+        created_by: None,
+        created_at: now,
+    })
+}
+
 impl<S, N> SignalNotifier for Notifier<'_, S, N>
 where
-    S: NotificationStore + SignalStore + PatternStore + SymbolStore + CandleStore,
+    S: NotificationStore
+        + BroadcastDeliveryStore
+        + SignalStore
+        + PatternStore
+        + SymbolStore
+        + CandleStore,
     N: NotificationSender,
 {
     async fn notify(&self, signals: &[SignalId], now_ms: i64) -> NotifyReport {

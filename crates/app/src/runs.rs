@@ -20,7 +20,10 @@
 //!   last stored open time), stored idempotently and re-aggregated; progress = the share of
 //!   `from..now` covered; done when the exchange has nothing newer.
 //!
-//! A run whose claims keep dying (no progress saved) is failed after `max_attempts` claims.
+//! A run whose claims keep dying (no progress saved) is failed after `max_attempts` claims. A
+//! run that needs the exchange (`full_cycle`, `fetch`, `historical_fetch`) while none is
+//! configured ([`CandleSource::configured`]) fails at its first claim with
+//! [`EXCHANGE_NOT_CONFIGURED`]; the other kinds still run.
 
 use crate::cron::{clip_error, CronRunId, RunCounts, RunStatus, RunTrigger};
 use crate::jobs::cleanup::{run_cleanup_job, CleanupConfig};
@@ -28,7 +31,7 @@ use crate::jobs::health::run_health_job;
 use crate::jobs::maintenance::MaintenanceStore;
 use crate::jobs::runner::JobReport;
 use crate::jobs::stats::run_stats_job;
-use crate::jobs::{CandleSource, FetchFailure, Fetched, JobOutcome};
+use crate::jobs::{CandleSource, FetchFailure, Fetched, JobOutcome, EXCHANGE_NOT_CONFIGURED};
 use crate::notify::SignalNotifier;
 use crate::pipeline::run_symbol_tick;
 use crate::ports::admin::{AdminStore, NewAuditEntry};
@@ -407,6 +410,14 @@ where
     N: SignalNotifier,
 {
     let counts = run.counts.clone().unwrap_or_default();
+    let needs_exchange = matches!(
+        run.new.kind,
+        RunKind::FullCycle | RunKind::Fetch | RunKind::HistoricalFetch
+    );
+    if needs_exchange && !source.configured() {
+        // Final at once: retrying cannot help until the config changes.
+        return failed(run, counts, EXCHANGE_NOT_CONFIGURED.to_owned());
+    }
     match run.new.kind {
         RunKind::Stats => job_step(
             run,

@@ -349,7 +349,9 @@ fn failures_are_recorded_and_an_unavailable_channel_defers() {
 }
 
 #[test]
-fn the_global_topic_gets_every_signal() {
+fn the_global_topic_gets_one_recorded_broadcast_per_signal() {
+    use cl_app::notify_admin::{send_broadcasts, BroadcastBudget};
+    use cl_app::ports::broadcast_delivery::{BroadcastDeliveryStore, BroadcastState};
     block_on(async {
         let w = world().await;
         let rec = Recorder::default();
@@ -360,10 +362,37 @@ fn the_global_topic_gets_every_signal() {
         let n = Notifier::new(&w.store, &rec, config);
         let a = signal(&w, PatternType::LiquiditySweep, Direction::Bearish, T0).await;
         let r = n.notify(&[a], T0).await;
-        assert_eq!((r.global_sent, r.queued), (1, 0));
+        assert_eq!((r.global_queued, r.queued), (1, 0));
+        assert!(rec.sent.borrow().is_empty(), "queued, not sent inline");
+        assert_eq!(
+            n.notify(&[a], T0 + MIN).await.global_queued,
+            0,
+            "once per signal"
+        );
+
+        // Sent by the dispatch step with the global priority; a failing ntfy is retried on
+        // later ticks and fails for good after 3 tries, recorded on the row.
+        rec.mode.set(1);
+        for k in 1..=3 {
+            let d = send_broadcasts(&w.store, &rec, BroadcastBudget::default(), T0 + k * MIN).await;
+            assert_eq!(d.failed, u32::from(k == 3), "try {k}");
+        }
+        let row = &w.store.broadcast_summaries(10).await.unwrap()[0];
+        assert_eq!(
+            (row.state, row.recipients, row.sent, row.failed),
+            (BroadcastState::Done, 1, 0, 1)
+        );
+        assert_eq!(row.title, "🔴 SHORT BTC/USDT LS 1h");
+
+        // Another signal goes out at the first try.
+        rec.mode.set(0);
+        let b = signal(&w, PatternType::Imbalance, Direction::Bullish, T0 + 5 * MIN).await;
+        assert_eq!(n.notify(&[b], T0 + 5 * MIN).await.global_queued, 1);
+        let d = send_broadcasts(&w.store, &rec, BroadcastBudget::default(), T0 + 6 * MIN).await;
+        assert_eq!(d.sent, 1);
         let m = rec.sent.borrow()[0].clone();
         assert_eq!(m.topic, "cryptolens_all");
-        assert_eq!(m.title, "🔴 SHORT BTC/USDT LS 1h");
+        assert_eq!(m.title, "🟢 LONG BTC/USDT FVG 1h");
         assert_eq!(m.priority, 3);
     });
 }

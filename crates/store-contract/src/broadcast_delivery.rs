@@ -4,6 +4,7 @@
 //! with counts from its rows. Its own list ([`BroadcastDeliveryCase`],
 //! [`run_broadcast_delivery_case`], [`broadcast_delivery_contract_tests!`]).
 
+use cl_app::jobs::maintenance::{MaintenanceStore, RetentionTarget};
 use cl_app::policy::Tier;
 use cl_app::ports::broadcast_delivery::{
     BroadcastDeliveryStore, BroadcastState, DeliveryResult, Recipient,
@@ -14,8 +15,8 @@ use cl_app::ports::notification_admin::{
 };
 use cl_app::ports::notifications::{NotificationPrefs, NotificationStore, NotifyPriority};
 use cl_app::ports::{
-    ApplyOutcome, BillingStore, BillingSubscription, NewUser, Provider, StoreError, UserId,
-    UserStore, WebhookWrite,
+    ApplyOutcome, BillingStore, BillingSubscription, NewUser, Provider, SignalId, StoreError,
+    UserId, UserStore, WebhookWrite,
 };
 use cl_auth::email::{Email, Username};
 use cl_auth::SecretString;
@@ -25,7 +26,13 @@ use std::fmt::Debug;
 
 /// Every port the contract needs.
 pub trait BroadcastDeliveryStores:
-    BroadcastDeliveryStore + NotificationAdminStore + NotificationStore + UserStore + BillingStore
+    BroadcastDeliveryStore
+    + NotificationAdminStore
+    + NotificationStore
+    + UserStore
+    + BillingStore
+    + crate::Store
+    + MaintenanceStore
 {
 }
 impl<
@@ -33,7 +40,9 @@ impl<
             + NotificationAdminStore
             + NotificationStore
             + UserStore
-            + BillingStore,
+            + BillingStore
+            + crate::Store
+            + MaintenanceStore,
     > BroadcastDeliveryStores for T
 {
 }
@@ -47,6 +56,10 @@ pub enum BroadcastDeliveryCase {
     DeliveriesOnce,
     /// [`a_due_schedule_starts_one_broadcast`].
     ScheduleStartsOnce,
+    /// [`a_signal_gets_one_global_broadcast`].
+    SignalOnce,
+    /// [`finished_deliveries_are_purged_by_age`].
+    Purge,
 }
 
 impl BroadcastDeliveryCase {
@@ -55,6 +68,8 @@ impl BroadcastDeliveryCase {
         Self::AudienceByTier,
         Self::DeliveriesOnce,
         Self::ScheduleStartsOnce,
+        Self::SignalOnce,
+        Self::Purge,
     ];
 
     /// The case's function name.
@@ -63,6 +78,8 @@ impl BroadcastDeliveryCase {
             Self::AudienceByTier => "audience_by_tier",
             Self::DeliveriesOnce => "deliveries_are_claimed_and_finished_once",
             Self::ScheduleStartsOnce => "a_due_schedule_starts_one_broadcast",
+            Self::SignalOnce => "a_signal_gets_one_global_broadcast",
+            Self::Purge => "finished_deliveries_are_purged_by_age",
         }
     }
 }
@@ -76,6 +93,8 @@ pub async fn run_broadcast_delivery_case<S: BroadcastDeliveryStores>(
         BroadcastDeliveryCase::AudienceByTier => audience_by_tier(s).await,
         BroadcastDeliveryCase::DeliveriesOnce => deliveries_are_claimed_and_finished_once(s).await,
         BroadcastDeliveryCase::ScheduleStartsOnce => a_due_schedule_starts_one_broadcast(s).await,
+        BroadcastDeliveryCase::SignalOnce => a_signal_gets_one_global_broadcast(s).await,
+        BroadcastDeliveryCase::Purge => finished_deliveries_are_purged_by_age(s).await,
     }
 }
 
@@ -94,6 +113,14 @@ macro_rules! broadcast_delivery_contract_tests {
         #[test]
         fn a_due_schedule_starts_one_broadcast() {
             $harness($crate::broadcast_delivery::BroadcastDeliveryCase::ScheduleStartsOnce);
+        }
+        #[test]
+        fn a_signal_gets_one_global_broadcast() {
+            $harness($crate::broadcast_delivery::BroadcastDeliveryCase::SignalOnce);
+        }
+        #[test]
+        fn finished_deliveries_are_purged_by_age() {
+            $harness($crate::broadcast_delivery::BroadcastDeliveryCase::Purge);
         }
     };
 }
@@ -354,4 +381,113 @@ pub async fn a_due_schedule_starts_one_broadcast<S: BroadcastDeliveryStores>(s: 
     assert_eq!(open[0].audience, Audience::Pro);
     assert_eq!(open[0].content.title.as_str(), "Digest");
     assert!(ok(s.due_schedules(now, 10).await, "due").is_empty());
+}
+
+/// The global-topic broadcast of a signal: inserted once per signal (a second call → `None`,
+/// nothing added), an unknown signal → `NotFound`; it is an ordinary open broadcast to the
+/// topic, listed with the others.
+pub async fn a_signal_gets_one_global_broadcast<S: BroadcastDeliveryStores>(s: &S) {
+    let btc = ok(
+        s.add_symbol(&crate::new_symbol("BTC/USDT", true)).await,
+        "symbol",
+    )
+    .id;
+    let sig = ok(
+        s.insert_signal(&crate::signal(btc, cl_domain::Direction::Bullish, T0), 0)
+            .await,
+        "signal",
+    )
+    .expect("inserted");
+    let new = NewBroadcast {
+        audience: Audience::Topics("cryptolens-all".into()),
+        template: None,
+        content: content("🟢 LONG BTC/USDT FVG 1h"),
+        created_by: None,
+        created_at: T0,
+    };
+    let first = ok(s.queue_signal_broadcast(sig, &new).await, "queue");
+    assert!(first.is_some());
+    assert_eq!(
+        ok(s.queue_signal_broadcast(sig, &new).await, "again"),
+        None,
+        "once per signal"
+    );
+    assert!(matches!(
+        s.queue_signal_broadcast(SignalId(sig.0 + 999), &new).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let open = ok(s.open_broadcasts(10).await, "open");
+    assert_eq!(open.len(), 1);
+    assert_eq!(Some(open[0].id), first);
+    assert_eq!(open[0].audience.topics(), Some("cryptolens-all"));
+    assert_eq!(open[0].content.title.as_str(), "🟢 LONG BTC/USDT FVG 1h");
+    assert_eq!(ok(s.broadcast_summaries(10).await, "list").len(), 1);
+}
+
+/// Retention: sent and failed rows finished before the cutoff go; queued rows stay whatever
+/// their age; a row finished after the cutoff stays.
+pub async fn finished_deliveries_are_purged_by_age<S: BroadcastDeliveryStores>(s: &S) {
+    let b = ok(
+        s.create_broadcast(&NewBroadcast {
+            audience: Audience::All,
+            template: None,
+            content: content("Old"),
+            created_by: None,
+            created_at: T0,
+        })
+        .await,
+        "broadcast",
+    )
+    .id;
+    let to = |t: &str| Recipient {
+        user: None,
+        topic: t.into(),
+    };
+    let all = [to("a"), to("b"), to("c"), to("d")];
+    assert_eq!(ok(s.queue_deliveries(b, &all, T0).await, "queue"), 4);
+    let rows = ok(s.claim_deliveries(b, T0, T0 + MIN, 3).await, "claim");
+    assert_eq!(rows.len(), 3);
+    let cut = T0 + 10 * DAY_MS;
+    ok(
+        s.finish_delivery(rows[0].id, &DeliveryResult::Sent, T0)
+            .await,
+        "sent",
+    );
+    let failed = DeliveryResult::Failed("HTTP 400".into());
+    ok(
+        s.finish_delivery(rows[1].id, &failed, T0 + 1).await,
+        "failed",
+    );
+    ok(
+        s.finish_delivery(rows[2].id, &DeliveryResult::Sent, cut)
+            .await,
+        "sent at the cut",
+    );
+    assert_eq!(
+        ok(
+            s.purge(RetentionTarget::BroadcastDeliveries, cut, 1).await,
+            "batch"
+        ),
+        1
+    );
+    assert_eq!(
+        ok(
+            s.purge(RetentionTarget::BroadcastDeliveries, cut, 10).await,
+            "rest"
+        ),
+        1
+    );
+    assert_eq!(
+        ok(
+            s.purge(RetentionTarget::BroadcastDeliveries, cut, 10).await,
+            "again"
+        ),
+        0
+    );
+    let left = ok(s.broadcast_summaries(10).await, "left");
+    assert_eq!(
+        (left[0].recipients, left[0].sent),
+        (2, 1),
+        "queued + the newer one"
+    );
 }

@@ -5,6 +5,7 @@
 //! [`run_queue_contract_tests!`]).
 
 use cl_app::cron::{CronStore, RunCounts, RunFinish, RunStatus, RunTrigger};
+use cl_app::jobs::maintenance::{MaintenanceStore, RetentionTarget};
 use cl_app::ports::run_queue::{
     NewQueuedRun, QueueStatus, QueuedRunFinish, QueuedRunId, RunKind, RunProgress, RunQueueStore,
     RunSource,
@@ -18,8 +19,14 @@ use cl_domain::Timeframe;
 use std::fmt::Debug;
 
 /// Every port the contract needs.
-pub trait RunQueueStores: RunQueueStore + UserStore + SymbolStore + CronStore {}
-impl<T: RunQueueStore + UserStore + SymbolStore + CronStore> RunQueueStores for T {}
+pub trait RunQueueStores:
+    RunQueueStore + UserStore + SymbolStore + CronStore + MaintenanceStore
+{
+}
+impl<T: RunQueueStore + UserStore + SymbolStore + CronStore + MaintenanceStore> RunQueueStores
+    for T
+{
+}
 
 /// One case of the run-queue contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,11 +37,18 @@ pub enum RunQueueCase {
     ClaimsOnce,
     /// [`run_queue_pages_cron_runs_by_keyset`].
     CronPages,
+    /// [`run_queue_purges_finished_runs_by_age`].
+    Purge,
 }
 
 impl RunQueueCase {
     /// Every case.
-    pub const ALL: &'static [RunQueueCase] = &[Self::Records, Self::ClaimsOnce, Self::CronPages];
+    pub const ALL: &'static [RunQueueCase] = &[
+        Self::Records,
+        Self::ClaimsOnce,
+        Self::CronPages,
+        Self::Purge,
+    ];
 
     /// The case's function name.
     pub const fn name(self) -> &'static str {
@@ -42,6 +56,7 @@ impl RunQueueCase {
             Self::Records => "run_queue_records_runs_with_their_references",
             Self::ClaimsOnce => "run_queue_claims_each_run_once",
             Self::CronPages => "run_queue_pages_cron_runs_by_keyset",
+            Self::Purge => "run_queue_purges_finished_runs_by_age",
         }
     }
 }
@@ -52,6 +67,7 @@ pub async fn run_run_queue_case<S: RunQueueStores>(case: RunQueueCase, s: &S) {
         RunQueueCase::Records => run_queue_records_runs_with_their_references(s).await,
         RunQueueCase::ClaimsOnce => run_queue_claims_each_run_once(s).await,
         RunQueueCase::CronPages => run_queue_pages_cron_runs_by_keyset(s).await,
+        RunQueueCase::Purge => run_queue_purges_finished_runs_by_age(s).await,
     }
 }
 
@@ -70,6 +86,10 @@ macro_rules! run_queue_contract_tests {
         #[test]
         fn run_queue_pages_cron_runs_by_keyset() {
             $harness($crate::run_queue::RunQueueCase::CronPages);
+        }
+        #[test]
+        fn run_queue_purges_finished_runs_by_age() {
+            $harness($crate::run_queue::RunQueueCase::Purge);
         }
     };
 }
@@ -386,4 +406,78 @@ pub async fn run_queue_pages_cron_runs_by_keyset<S: RunQueueStores>(s: &S) {
         s.cron_runs_page("stats", None, 0).await,
         Err(StoreError::Invalid(_))
     ));
+}
+
+/// Retention: finished runs (ok, partial, failed) that ended before the cutoff go, in
+/// batches; queued and running runs stay whatever their age; a run ended at the cutoff stays.
+pub async fn run_queue_purges_finished_runs_by_age<S: RunQueueStores>(s: &S) {
+    let u = user(s).await;
+    let sym = symbol(s).await;
+    let cut = T0 + 10 * 86_400_000;
+    let mut finished = Vec::new();
+    for (k, (status, ended)) in [
+        (QueueStatus::Ok, T0),
+        (QueueStatus::Partial, T0 + 1),
+        (QueueStatus::Failed, T0 + 2),
+        (QueueStatus::Ok, cut),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let run = ok(
+            s.enqueue_run(&ask(RunKind::Scan, Some(sym), Some(u), T0))
+                .await,
+            "enqueue",
+        );
+        let lease = T0 + 1_000 + i64::try_from(k).unwrap_or(0);
+        let claimed = ok(s.claim_next_run(None, T0, lease).await, "claim").expect("claimable");
+        assert_eq!(claimed.id, run.id);
+        let done = QueuedRunFinish {
+            status,
+            ended_at: ended,
+            error: None,
+            counts: RunCounts::default(),
+            cron_run: None,
+            cursor: None,
+        };
+        assert!(ok(
+            s.finish_queued_run(run.id, lease, &done).await,
+            "finish"
+        ));
+        finished.push(run.id);
+    }
+    let queued = ok(
+        s.enqueue_run(&ask(RunKind::Stats, None, None, T0)).await,
+        "queued",
+    );
+    let running = ok(
+        s.enqueue_run(&ask(RunKind::HistoricalFetch, Some(sym), None, T0))
+            .await,
+        "running",
+    );
+    let claimed = ok(
+        s.claim_next_run(Some(queued.id), T0, cut + 1).await,
+        "claim",
+    )
+    .expect("running");
+    assert_eq!(claimed.id, running.id);
+
+    assert_eq!(
+        ok(s.purge(RetentionTarget::RunQueue, cut, 2).await, "batch"),
+        2
+    );
+    assert_eq!(
+        ok(s.purge(RetentionTarget::RunQueue, cut, 10).await, "rest"),
+        1
+    );
+    assert_eq!(
+        ok(s.purge(RetentionTarget::RunQueue, cut, 10).await, "again"),
+        0
+    );
+    for id in &finished[..3] {
+        assert_eq!(ok(s.queued_run(*id).await, "gone"), None);
+    }
+    for id in [finished[3], queued.id, running.id] {
+        assert!(ok(s.queued_run(id).await, "kept").is_some(), "{id:?}");
+    }
 }

@@ -17,11 +17,11 @@ use cl_app::ports::broadcast_delivery::{
     ClaimedDelivery, DeliveryId, DeliveryResult, OpenBroadcast, Recipient,
 };
 use cl_app::ports::notification_admin::{
-    Audience, BroadcastId, NoticeBody, NoticeContent, NoticeTags, NoticeTitle, ScheduleClaim,
+    Audience, BroadcastId, NewBroadcast, NoticeBody, NoticeContent, NoticeTags, NoticeTitle, ScheduleClaim,
     ScheduleId,
 };
 use cl_app::ports::notifications::NotifyPriority;
-use cl_app::ports::{exact_int, StoreError, UserId};
+use cl_app::ports::{exact_int, SignalId, StoreError, UserId};
 use serde::Deserialize;
 
 const BT: &str = "broadcast_notifications";
@@ -50,6 +50,13 @@ INSERT INTO broadcast_notifications (audience, topics, template_id, title, body,
 SELECT audience, topics, template_id, title, body, priority, tags, created_by, ?2, id
 FROM scheduled_notifications WHERE id = ?1 AND status = 'sent' AND sent_at = ?2
 ON CONFLICT (schedule_id) DO NOTHING
+RETURNING id";
+
+const SIGNAL_BROADCAST: &str = "\
+INSERT INTO broadcast_notifications (audience, topics, title, body, priority, tags, created_by,
+    created_at, signal_id)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8)
+ON CONFLICT (signal_id) DO NOTHING
 RETURNING id";
 
 const OPEN: &str = "\
@@ -357,6 +364,33 @@ impl BroadcastDeliveryStore for D1Store {
     async fn finish_broadcast(&self, id: BroadcastId) -> Result<bool, StoreError> {
         let stmt = self.stmt(FINISH_BROADCAST, &[int("broadcast id", id.0)?])?;
         Ok(changes(&self.exec(stmt, "broadcast").await?)? > 0)
+    }
+
+    async fn queue_signal_broadcast(
+        &self,
+        signal: SignalId,
+        new: &NewBroadcast,
+    ) -> Result<Option<BroadcastId>, StoreError> {
+        new.validate()?;
+        let c = &new.content;
+        let stmt = self.stmt(
+            SIGNAL_BROADCAST,
+            &[
+                text(new.audience.as_str()),
+                opt_text(new.audience.topics()),
+                text(c.title.as_str()),
+                text(c.body.as_str()),
+                crate::values::count(u32::from(c.priority.get())),
+                text(c.tags.as_str()),
+                int("created_at", new.created_at)?,
+                int("signal id", signal.0)?,
+            ],
+        )?;
+        let res = self.exec(stmt, "signal").await?;
+        decode::<IdRow>(BT, &res)?
+            .first()
+            .map(|r| read_int(BT, None, "id", r.id).map(BroadcastId))
+            .transpose()
     }
 
     async fn broadcast_summaries(&self, limit: u32) -> Result<Vec<BroadcastSummary>, StoreError> {

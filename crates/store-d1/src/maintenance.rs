@@ -94,6 +94,12 @@ fn purge_sql(target: RetentionTarget) -> &'static [&'static str] {
             SELECT rowid FROM api_key_usage WHERE hour_start < ?1 LIMIT ?2)"],
         RetentionTarget::WebhookEvents => &["DELETE FROM webhook_events WHERE id IN (
             SELECT id FROM webhook_events WHERE received_at < ?1 LIMIT ?2)"],
+        RetentionTarget::RunQueue => &["DELETE FROM run_queue WHERE id IN (
+            SELECT id FROM run_queue WHERE status IN ('ok', 'partial', 'failed')
+            AND coalesce(ended_at, created_at) < ?1 LIMIT ?2)"],
+        RetentionTarget::BroadcastDeliveries => &["DELETE FROM broadcast_deliveries WHERE id IN (
+            SELECT id FROM broadcast_deliveries WHERE status IN ('sent', 'failed')
+            AND coalesce(sent_at, created_at) < ?1 LIMIT ?2)"],
     }
 }
 

@@ -14,7 +14,7 @@ use cl_app::ports::notification_admin::{
     StoredBroadcast,
 };
 use cl_app::ports::notifications::{tier_of, NotificationStore};
-use cl_app::ports::{exact_int, BillingStore, PageRequest, StoreError};
+use cl_app::ports::{exact_int, BillingStore, PageRequest, SignalId, SignalStore, StoreError};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
@@ -24,6 +24,8 @@ struct Delivery {
     status: &'static str,
     attempts: u32,
     claimed_until: Option<i64>,
+    created_at: i64,
+    sent_at: Option<i64>,
 }
 
 /// Migration 0012's columns and table.
@@ -31,8 +33,26 @@ struct Delivery {
 pub(crate) struct BroadcastDeliveryState {
     state: BTreeMap<BroadcastId, BroadcastState>,
     schedule_of: BTreeMap<BroadcastId, ScheduleId>,
+    signal_of: BTreeMap<SignalId, BroadcastId>,
     deliveries: BTreeMap<i64, Delivery>,
     last_id: i64,
+}
+
+impl BroadcastDeliveryState {
+    /// Retention: finished rows (sent or failed) finished before `cutoff`, at most `batch`.
+    pub(crate) fn purge(&mut self, cutoff: i64, batch: usize) -> u64 {
+        let old: Vec<i64> = self
+            .deliveries
+            .iter()
+            .filter(|(_, d)| d.status != "queued" && d.sent_at.unwrap_or(d.created_at) < cutoff)
+            .take(batch)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in &old {
+            self.deliveries.remove(k);
+        }
+        old.len() as u64
+    }
 }
 
 fn policy_sub(s: &cl_app::ports::BillingSubscription) -> Subscription {
@@ -219,6 +239,8 @@ impl BroadcastDeliveryStore for MemoryStore {
                 status: "queued",
                 attempts: 0,
                 claimed_until: None,
+                created_at: now,
+                sent_at: None,
             };
             let key = st.last_id;
             st.deliveries.insert(key, row);
@@ -286,6 +308,9 @@ impl BroadcastDeliveryStore for MemoryStore {
         }
         d.status = status;
         d.claimed_until = None;
+        if status != "queued" {
+            d.sent_at = Some(now);
+        }
         Ok(true)
     }
 
@@ -311,6 +336,31 @@ impl BroadcastDeliveryStore for MemoryStore {
             .state
             .insert(id, BroadcastState::Done);
         Ok(true)
+    }
+
+    async fn queue_signal_broadcast(
+        &self,
+        signal: SignalId,
+        new: &NewBroadcast,
+    ) -> Result<Option<BroadcastId>, StoreError> {
+        new.validate()?;
+        if self.signal(signal).await?.is_none() {
+            return Err(StoreError::NotFound("signal"));
+        }
+        if self
+            .broadcast_delivery
+            .borrow()
+            .signal_of
+            .contains_key(&signal)
+        {
+            return Ok(None);
+        }
+        let b = self.create_broadcast(new).await?;
+        self.broadcast_delivery
+            .borrow_mut()
+            .signal_of
+            .insert(signal, b.id);
+        Ok(Some(b.id))
     }
 
     async fn broadcast_summaries(&self, limit: u32) -> Result<Vec<BroadcastSummary>, StoreError> {

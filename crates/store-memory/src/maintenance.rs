@@ -247,6 +247,11 @@ impl MaintenanceStore for MemoryStore {
                 Ok(old.len() as u64)
             }
             RetentionTarget::CronRuns => Ok(self.cron.borrow_mut().purge_runs(cutoff, batch)),
+            RetentionTarget::RunQueue => Ok(self.run_queue.borrow_mut().purge(cutoff, batch)),
+            RetentionTarget::BroadcastDeliveries => Ok(self
+                .broadcast_delivery
+                .borrow_mut()
+                .purge(cutoff, batch)),
             _ => Ok(0),
         }
     }

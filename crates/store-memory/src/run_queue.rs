@@ -18,6 +18,28 @@ pub(crate) struct RunQueueState {
     last_id: i64,
 }
 
+impl RunQueueState {
+    /// Retention: finished runs that ended before `cutoff`, at most `batch`.
+    pub(crate) fn purge(&mut self, cutoff: i64, batch: usize) -> u64 {
+        let old: Vec<QueuedRunId> = self
+            .runs
+            .values()
+            .filter(|r| {
+                matches!(
+                    r.status,
+                    QueueStatus::Ok | QueueStatus::Partial | QueueStatus::Failed
+                ) && r.ended_at.unwrap_or(r.new.created_at) < cutoff
+            })
+            .take(batch)
+            .map(|r| r.id)
+            .collect();
+        for id in &old {
+            self.runs.remove(id);
+        }
+        old.len() as u64
+    }
+}
+
 impl RunQueueStore for MemoryStore {
     async fn enqueue_run(&self, new: &NewQueuedRun) -> Result<QueuedRun, StoreError> {
         new.validate()?;

@@ -13,11 +13,11 @@ use cl_app::ports::broadcast_delivery::{
     ClaimedDelivery, DeliveryId, DeliveryResult, OpenBroadcast, Recipient,
 };
 use cl_app::ports::notification_admin::{
-    Audience, BroadcastId, NoticeBody, NoticeContent, NoticeTags, NoticeTitle, ScheduleClaim,
-    ScheduleId,
+    Audience, BroadcastId, NewBroadcast, NoticeBody, NoticeContent, NoticeTags, NoticeTitle,
+    ScheduleClaim, ScheduleId,
 };
 use cl_app::ports::notifications::NotifyPriority;
-use cl_app::ports::{exact_int, StoreError, UserId};
+use cl_app::ports::{exact_int, SignalId, StoreError, UserId};
 use tokio_postgres::types::{FromSql, Type};
 use tokio_postgres::Row;
 
@@ -44,6 +44,13 @@ INSERT INTO broadcast_notifications (audience, topics, template_id, title, body,
     created_by, created_at, schedule_id)
 SELECT audience, topics, template_id, title, body, priority, tags, created_by, $3, id FROM claimed
 ON CONFLICT (schedule_id) DO NOTHING
+RETURNING id";
+
+const SIGNAL_BROADCAST: &str = "\
+INSERT INTO broadcast_notifications (audience, topics, title, body, priority, tags, created_by,
+    created_at, signal_id)
+VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8)
+ON CONFLICT (signal_id) DO NOTHING
 RETURNING id";
 
 const OPEN: &str = "\
@@ -290,6 +297,35 @@ impl BroadcastDeliveryStore for PgStore<'_> {
     async fn finish_broadcast(&self, id: BroadcastId) -> Result<bool, StoreError> {
         let rows = self.query(FINISH_BROADCAST, &[(&id.0, Type::INT8)]).await?;
         Ok(!rows.is_empty())
+    }
+
+    async fn queue_signal_broadcast(
+        &self,
+        signal: SignalId,
+        new: &NewBroadcast,
+    ) -> Result<Option<BroadcastId>, StoreError> {
+        new.validate()?;
+        exact_int("signal id", signal.0)?;
+        let c = &new.content;
+        let priority = i64::from(c.priority.get());
+        let rows = self
+            .query(
+                SIGNAL_BROADCAST,
+                &[
+                    (&new.audience.as_str(), Type::TEXT),
+                    (&new.audience.topics(), Type::TEXT),
+                    (&c.title.as_str(), Type::TEXT),
+                    (&c.body.as_str(), Type::TEXT),
+                    (&priority, Type::INT8),
+                    (&c.tags.as_str(), Type::TEXT),
+                    (&new.created_at, Type::INT8),
+                    (&signal.0, Type::INT8),
+                ],
+            )
+            .await?;
+        rows.first()
+            .map(|r| get::<i64>(r, "id").map(BroadcastId))
+            .transpose()
     }
 
     async fn broadcast_summaries(&self, limit: u32) -> Result<Vec<BroadcastSummary>, StoreError> {

@@ -146,6 +146,20 @@ WITH d AS (DELETE FROM webhook_events WHERE id IN (
     SELECT id FROM webhook_events WHERE received_at < $1 LIMIT $2) RETURNING 1)
 SELECT count(*) FROM d"
         }
+        RetentionTarget::RunQueue => {
+            "\
+WITH d AS (DELETE FROM run_queue WHERE id IN (
+    SELECT id FROM run_queue WHERE status IN ('ok', 'partial', 'failed')
+    AND coalesce(ended_at, created_at) < $1 LIMIT $2) RETURNING 1)
+SELECT count(*) FROM d"
+        }
+        RetentionTarget::BroadcastDeliveries => {
+            "\
+WITH d AS (DELETE FROM broadcast_deliveries WHERE id IN (
+    SELECT id FROM broadcast_deliveries WHERE status IN ('sent', 'failed')
+    AND coalesce(sent_at, created_at) < $1 LIMIT $2) RETURNING 1)
+SELECT count(*) FROM d"
+        }
     }
 }
 

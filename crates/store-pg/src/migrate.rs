@@ -52,6 +52,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0010", "pattern_list"),
     migration!("0011", "run_queue"),
     migration!("0012", "broadcast_deliveries"),
+    migration!("0013", "signal_broadcasts"),
 ];
 
 /// Serialises concurrent runners (any constant unique to this project).

@@ -1,18 +1,20 @@
 //! The ntfy channel of the scheduled pipeline: `cl_outbound::NtfyClient` over `fetch`, with its
 //! retry policy and the KV breaker (`breaker:ntfy`), adapted to the app's
-//! [`NotificationSender`] port; plus the notifier's config from `Env`.
+//! [`NotificationSender`] port.
 //!
 //! - `NTFY_BASE_URL` (default `https://ntfy.sh`): https only; plain http to loopback only when
 //!   `ENVIRONMENT=development` (the fake ntfy of the tests). A bad value disables sending: the
 //!   deliveries stay queued (reported as unavailable), nothing is lost.
-//! - `NTFY_GLOBAL_TOPIC` (optional): the topic that receives every signal (§5; off by default).
+//! - The global topic is NOT configured here: it is the stored admin setting
+//!   (`notify.global_topic` / `notify.global_topic_enabled`), read once per tick by the jobs
+//!   (`cl_app::global_settings::GlobalSettings::notify_config`).
 //! - An open breaker (or a ban) is "unavailable": the notifier leaves the rest queued. Any other
 //!   failure after the client's 3 tries is "failed" and recorded on the delivery row.
 
 use crate::adapters::{DelaySleeper, KvBreakerStore, RunClock};
 use crate::bindings;
 use crate::fetch_transport::FetchTransport;
-use cl_app::notify::{NotificationSender, NotifyConfig, OutgoingMessage, SendFailure};
+use cl_app::notify::{NotificationSender, OutgoingMessage, SendFailure};
 use cl_outbound::{
     BaseUrl, CallError, NtfyClient, NtfyConfig, NtfyFailure, NtfyMessage, Scheme, SendOutcome,
 };
@@ -20,8 +22,6 @@ use worker::Env;
 
 /// Config var: the ntfy server.
 pub const NTFY_BASE_URL: &str = "NTFY_BASE_URL";
-/// Config var: the optional global topic.
-pub const NTFY_GLOBAL_TOPIC: &str = "NTFY_GLOBAL_TOPIC";
 const DEFAULT_SERVER: &str = "https://ntfy.sh";
 
 /// The app's sender over the ntfy client (or a disabled one when the config is bad).
@@ -71,15 +71,5 @@ impl NotificationSender for NtfySender<'_> {
             } => Err(SendFailure::Unavailable(e.to_string())),
             SendOutcome::Failed { reason } => Err(SendFailure::Failed(reason.to_string())),
         }
-    }
-}
-
-/// The notifier's config from `Env`.
-pub(crate) fn notify_config(env: &Env) -> NotifyConfig {
-    NotifyConfig {
-        global_topic: bindings::lookup(env, NTFY_GLOBAL_TOPIC)
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty()),
-        ..NotifyConfig::default()
     }
 }

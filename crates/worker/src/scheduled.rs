@@ -30,7 +30,8 @@ use cl_app::jobs::{
     jobs_for_cron, run_pipeline_job_notifying, BadCandle, CandleSource, FetchFailure, Fetched,
     JobOutcome, PipelineJobConfig, PIPELINE_JOB,
 };
-use cl_app::notify::Notifier;
+use cl_app::global_settings::GlobalSettings;
+use cl_app::notify::{Notifier, NotifyConfig};
 use cl_app::ports::StoreError;
 use cl_outbound::{BaseUrl, ExchangeClient, ExchangeConfig, ExchangeError, Scheme};
 use cl_store_d1::D1Store;
@@ -137,6 +138,21 @@ fn pipeline_config(env: &Env) -> PipelineJobConfig {
     config
 }
 
+/// The stored global settings (ONE query); the defaults, logged, when the read fails.
+pub(crate) async fn global_settings(store: &D1Store, job: &str) -> GlobalSettings {
+    match GlobalSettings::load(store).await {
+        Ok(g) => g,
+        Err(e) => {
+            log(
+                "warn",
+                "settings_read_failed",
+                json!({"job": job, "error": e.to_string()}),
+            );
+            GlobalSettings::default()
+        }
+    }
+}
+
 /// The KV pre-check: true when a live lease of another run is visible.
 async fn kv_lease_held(kv: &KvStore, job: &str, now_ms: i64) -> bool {
     match kv.get(&format!("{LEASE_PREFIX}{job}")).text().await {
@@ -211,9 +227,16 @@ async fn pipeline(env: &Env, scheduled_ms: i64) -> Result<(), SetupError> {
         ),
     };
     let store = D1Store::new(db);
+    // The stored global settings, read once per tick: signal defaults, zone minimum, topic.
+    let global = global_settings(&store, PIPELINE_JOB).await;
+    let config = global.pipeline_config(config);
     // Step 6b: ntfy through the KV breaker `breaker:ntfy` (crate::ntfy_wiring).
     let sender = crate::ntfy_wiring::NtfySender::from_env(env, clock, &breakers);
-    let notifier = Notifier::new(&store, &sender, crate::ntfy_wiring::notify_config(env));
+    let notifier = Notifier::new(
+        &store,
+        &sender,
+        global.notify_config(NotifyConfig::default()),
+    );
     let result = run_pipeline_job_notifying(
         &store,
         &source,

@@ -3,7 +3,9 @@
 //! default), in batches of at most `retention.batch_size` (≤ 5000) rows per statement, and
 //! records how many rows each target lost (`deleted.<target>` in the run's counts). Deletes by
 //! age are naturally repeatable; a run that hits its batch or time budget is `partial` and the
-//! next run continues.
+//! next run continues. Tables with unfinished work keep it: queued or running `run_queue` rows
+//! and queued `broadcast_deliveries` are never deleted, whatever their age (their targets
+//! follow the cron-runs and notifications retention).
 
 use super::maintenance::{MaintenanceStore, RetentionTarget};
 use super::runner::{begin, finish, settle, Begin, JobReport};
@@ -111,7 +113,7 @@ where
 {
     let batch = batch_size(store.setting(BATCH_KEY).await?.as_deref());
     let mut unfinished: Vec<&str> = Vec::new();
-    for target in RetentionTarget::ALL {
+    for target in RetentionTarget::PURGED {
         let setting = store.setting(target.setting_key()).await?;
         let Some(days) = retention_days(setting.as_deref(), target.default_days()) else {
             continue;

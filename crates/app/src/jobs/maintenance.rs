@@ -106,10 +106,17 @@ pub enum RetentionTarget {
     ApiKeyUsage,
     /// `webhook_events` by `received_at`.
     WebhookEvents,
+    /// Finished `run_queue` rows (`ok`, `partial`, `failed`) by `ended_at`; queued and running
+    /// runs are kept. Uses the cron runs' retention.
+    RunQueue,
+    /// Finished `broadcast_deliveries` rows (`sent`, `failed`) by `sent_at` (else
+    /// `created_at`); queued rows are kept. Uses the notifications' retention ("user
+    /// notifications and deliveries", product.md §4).
+    BroadcastDeliveries,
 }
 
 impl RetentionTarget {
-    /// Every target, in the order the cleanup job runs them.
+    /// Every target with a setting of its own (`retention.<name>_days`, the admin form).
     pub const ALL: [Self; 9] = [
         Self::Candles1m,
         Self::Logs,
@@ -121,6 +128,31 @@ impl RetentionTarget {
         Self::ApiKeyUsage,
         Self::WebhookEvents,
     ];
+
+    /// Every target, in the order the cleanup job runs them: [`Self::ALL`], then the tables
+    /// that follow another target's setting ([`Self::setting_target`]).
+    pub const PURGED: [Self; 11] = [
+        Self::Candles1m,
+        Self::Logs,
+        Self::CronRuns,
+        Self::Notifications,
+        Self::EndedPatterns,
+        Self::ResolvedErrors,
+        Self::SessionsTokens,
+        Self::ApiKeyUsage,
+        Self::WebhookEvents,
+        Self::RunQueue,
+        Self::BroadcastDeliveries,
+    ];
+
+    /// The target whose setting this one follows (itself for [`Self::ALL`]).
+    pub fn setting_target(self) -> Self {
+        match self {
+            Self::RunQueue => Self::CronRuns,
+            Self::BroadcastDeliveries => Self::Notifications,
+            other => other,
+        }
+    }
 
     /// The counter name in the run record (`deleted.<name>`).
     pub fn name(self) -> &'static str {
@@ -134,6 +166,8 @@ impl RetentionTarget {
             Self::SessionsTokens => "sessions_tokens",
             Self::ApiKeyUsage => "api_key_usage",
             Self::WebhookEvents => "webhook_events",
+            Self::RunQueue => "run_queue",
+            Self::BroadcastDeliveries => "broadcast_deliveries",
         }
     }
 
@@ -149,14 +183,18 @@ impl RetentionTarget {
             Self::SessionsTokens => "retention.sessions_tokens_days",
             Self::ApiKeyUsage => "retention.api_key_usage_days",
             Self::WebhookEvents => "retention.webhook_events_days",
+            Self::RunQueue | Self::BroadcastDeliveries => self.setting_target().setting_key(),
         }
     }
 
     /// The product.md §4 default in days, used when the setting is absent or unreadable.
     pub fn default_days(self) -> u32 {
         match self {
-            Self::Candles1m | Self::Logs | Self::CronRuns => 30,
-            Self::Notifications | Self::ResolvedErrors | Self::ApiKeyUsage => 90,
+            Self::Candles1m | Self::Logs | Self::CronRuns | Self::RunQueue => 30,
+            Self::Notifications
+            | Self::ResolvedErrors
+            | Self::ApiKeyUsage
+            | Self::BroadcastDeliveries => 90,
             Self::EndedPatterns => 365,
             Self::SessionsTokens => 1,
             Self::WebhookEvents => 180,

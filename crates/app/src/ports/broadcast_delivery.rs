@@ -14,9 +14,12 @@
 //! - A delivery is claimed before its send ([`BroadcastDeliveryStore::claim_deliveries`]: a
 //!   lease on the row, conditional on `queued` and no live lease) and finished by a
 //!   conditional update. A failed try stays `queued` (error kept) until its last attempt.
+//! - The pipeline's global-topic send of a signal is a broadcast too
+//!   ([`BroadcastDeliveryStore::queue_signal_broadcast`], unique `signal_id`), so it follows
+//!   the same rules and shows in the same admin list.
 
-use super::notification_admin::{Audience, BroadcastId, NoticeContent, ScheduleId};
-use super::{exact_int, StoreError, UserId};
+use super::notification_admin::{Audience, BroadcastId, NewBroadcast, NoticeContent, ScheduleId};
+use super::{exact_int, SignalId, StoreError, UserId};
 use crate::policy::Tier;
 
 /// Most rows one write or claim handles (D1 binds at most 100 parameters; lists travel as JSON).
@@ -224,6 +227,18 @@ pub trait BroadcastDeliveryStore {
     /// # Errors
     /// `Unavailable`.
     async fn finish_broadcast(&self, id: BroadcastId) -> Result<bool, StoreError>;
+
+    /// Queues the global-topic broadcast of a signal (the pipeline's firehose, migration 0013),
+    /// insert-if-absent on the unique `signal_id`: its id when new, `None` when the signal
+    /// already has one (a re-run or a double trigger adds nothing). ONE statement.
+    ///
+    /// # Errors
+    /// `Invalid`; `NotFound("signal")`; `Unavailable`.
+    async fn queue_signal_broadcast(
+        &self,
+        signal: SignalId,
+        new: &NewBroadcast,
+    ) -> Result<Option<BroadcastId>, StoreError>;
 
     /// The newest broadcasts first, at most `limit`.
     ///
