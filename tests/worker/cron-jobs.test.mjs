@@ -78,7 +78,7 @@ test("each job runs from its cron string and records a run with counts", async (
       assert.equal(runs[0].status, "ok", `${job}: ${runs[0].error}`);
     }
     const cleanup = (await runsOf(c.db, "cleanup"))[0];
-    for (const table of ["candles_1m", "logs", "cron_runs", "notifications", "ended_patterns", "sessions_tokens", "webhook_events"]) {
+    for (const table of ["candles_1m", "logs", "cron_runs", "notifications", "ended_patterns", "sessions_tokens", "webhook_events", "run_queue", "broadcast_deliveries"]) {
       assert.equal(typeof cleanup.counts[`deleted.${table}`], "number", `deleted.${table} reported`);
     }
 
