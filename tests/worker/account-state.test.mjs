@@ -21,7 +21,7 @@ after(async () => {
 });
 
 test("a one-time password opens nothing but the password change", async () => {
-  const b = await Browser.user(w, "203.0.113.10", "fresh_one", PASSWORD);
+  const b = await Browser.user(w, "203.0.113.10", "fresh_one", { password: PASSWORD });
   await db.prepare("UPDATE users SET must_change_password = 1 WHERE id = ?1").bind(b.id).run();
 
   let r = await b.send("GET", "/api/v1/auth/me");
@@ -55,7 +55,7 @@ test("a one-time password opens nothing but the password change", async () => {
 });
 
 test("the admin area needs 2FA when the config requires it", async () => {
-  const admin = await Browser.user(w, "203.0.113.11", "admin_no2fa", PASSWORD);
+  const admin = await Browser.user(w, "203.0.113.11", "admin_no2fa", { password: PASSWORD });
   await db.prepare("UPDATE users SET is_admin = 1 WHERE id = ?1").bind(admin.id).run();
 
   let r = await admin.send("GET", "/api/v1/admin/users");

@@ -7,9 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./harness.mjs";
-
-const ORIGIN = "http://127.0.0.1:8787";
-const PASSWORD = "Correct7Horse";
+import { Browser, PASSWORD } from "./browser-client.mjs";
 
 let w;
 let db;
@@ -20,53 +18,6 @@ before(async () => {
 after(async () => {
   await w?.dispose();
 });
-
-/** A browser-like client: keeps the session cookie and the CSRF token. */
-class Browser {
-  constructor(ip, worker) {
-    this.w = worker;
-    this.ip = ip;
-    this.cookie = null;
-    this.csrf = null;
-  }
-  async send(method, path, body, extra = {}) {
-    const headers = { origin: ORIGIN, "cf-connecting-ip": this.ip, ...extra };
-    if (this.cookie) headers.cookie = `__Host-cl_session=${this.cookie}`;
-    if (this.csrf) headers["x-csrf-token"] = this.csrf;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await this.w.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    const json = text ? JSON.parse(text) : null;
-    const set = res.headers.get("set-cookie");
-    if (set) this.cookie = set.split(";")[0].split("=")[1] || null;
-    if (json?.data?.csrf_token) this.csrf = json.data.csrf_token;
-    return { status: res.status, json, text };
-  }
-  static async open(ip, worker) {
-    const b = new Browser(ip, worker);
-    assert.equal((await b.send("GET", "/api/v1/auth/csrf")).status, 200);
-    return b;
-  }
-  /** Registers (the address stays unverified: no mail here) and logs in. */
-  static async user(worker, ip, name, { admin = false } = {}) {
-    const b = await Browser.open(ip, worker);
-    const email = `${name}@example.com`;
-    let r = await b.send("POST", "/api/v1/auth/register", { email, username: name, password: PASSWORD });
-    assert.equal(r.status, 202, r.text);
-    if (admin) {
-      const d = await worker.mf.getD1Database("DB");
-      await d.prepare("UPDATE users SET is_admin = 1 WHERE email = ?1").bind(email).run();
-    }
-    r = await b.send("POST", "/api/v1/auth/login", { email, password: PASSWORD });
-    assert.equal(r.status, 200, r.text);
-    const row = await (await worker.mf.getD1Database("DB"))
-      .prepare("SELECT id FROM users WHERE email = ?1")
-      .bind(email)
-      .first();
-    b.id = row.id;
-    return b;
-  }
-}
 
 async function auditActions() {
   const { results } = await db.prepare("SELECT action FROM audit_log ORDER BY id").all();
@@ -99,7 +50,7 @@ test("anonymous → 401, a non-admin → 403, no CSRF token → 403; nothing is 
   assert.equal(r.status, 403);
   assert.equal(r.json.error.code, "csrf_failed");
   a.csrf = csrf;
-  r = await a.send("POST", `/api/v1/admin/users/${u.id}/verify`, undefined, { origin: "https://evil.example" });
+  r = await a.send("POST", `/api/v1/admin/users/${u.id}/verify`, undefined, { headers: { origin: "https://evil.example" } });
   assert.equal(r.status, 403);
   assert.deepEqual(await auditActions(), []);
 

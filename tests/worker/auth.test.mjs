@@ -8,10 +8,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { startWorker, assertSecurityHeaders } from "./harness.mjs";
 import { startMail, latestToken } from "../fakes/mail.mjs";
-import { pace } from "./browser-client.mjs";
-
-const ORIGIN = "http://127.0.0.1:8787";
-const PASSWORD = "Correct7Horse";
+import { Browser, ORIGIN, PASSWORD } from "./browser-client.mjs";
 
 let w;
 before(async () => {
@@ -21,41 +18,8 @@ after(async () => {
   await w?.dispose();
 });
 
-/** A browser-like client: keeps the session cookie and the CSRF token. */
-class Browser {
-  constructor(ip, worker = w) {
-    this.w = worker;
-    this.ip = ip;
-    this.cookie = null;
-    this.csrf = null;
-  }
-  async send(method, path, body, extra = {}) {
-    await pace(this.ip);
-    const headers = { origin: ORIGIN, "cf-connecting-ip": this.ip, ...extra };
-    if (this.cookie) headers.cookie = `__Host-cl_session=${this.cookie}`;
-    if (this.csrf) headers["x-csrf-token"] = this.csrf;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await this.w.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    const json = text ? JSON.parse(text) : null;
-    const set = res.headers.get("set-cookie");
-    if (set) {
-      const value = set.split(";")[0].split("=")[1];
-      this.cookie = value || null;
-    }
-    if (json?.data?.csrf_token) this.csrf = json.data.csrf_token;
-    return { res, json, text, set };
-  }
-  static async open(ip, worker = w) {
-    const b = new Browser(ip, worker);
-    const r = await b.send("GET", "/api/v1/auth/csrf");
-    assert.equal(r.res.status, 200);
-    return b;
-  }
-}
-
 test("register, login, me, logout; the old cookie is dead; flags and headers", async () => {
-  const b = await Browser.open("198.51.100.1");
+  const b = await Browser.open("198.51.100.1", w);
   let r = await b.send("POST", "/api/v1/auth/register", { email: "Ann@Example.com", username: "ann", password: PASSWORD });
   assert.equal(r.res.status, 202, r.text);
   assert.ok(w.log.lines.some((l) => l.includes("mail_skipped")), "mail is skipped, not faked");
@@ -96,9 +60,9 @@ test("register, login, me, logout; the old cookie is dead; flags and headers", a
 });
 
 test("CSRF: no token, a wrong Origin and no cookie are all 403 csrf_failed", async () => {
-  const b = await Browser.open("198.51.100.2");
+  const b = await Browser.open("198.51.100.2", w);
   const body = { email: "x@example.com", password: PASSWORD };
-  let r = await b.send("POST", "/api/v1/auth/login", body, { origin: "https://evil.example" });
+  let r = await b.send("POST", "/api/v1/auth/login", body, { headers: { origin: "https://evil.example" } });
   assert.equal(r.res.status, 403);
   assert.equal(r.json.error.code, "csrf_failed");
   const csrf = b.csrf;
@@ -112,18 +76,18 @@ test("CSRF: no token, a wrong Origin and no cookie are all 403 csrf_failed", asy
 });
 
 test("unknown and wrong-password logins answer the same 401", async () => {
-  const a = await Browser.open("198.51.100.3");
+  const a = await Browser.open("198.51.100.3", w);
   await a.send("POST", "/api/v1/auth/register", { email: "bo@example.com", username: "bob", password: PASSWORD });
   const strip = (r) => ({ status: r.res.status, error: r.json.error, retry: r.res.headers.get("retry-after"), cookie: r.set });
-  const wrong = await (await Browser.open("198.51.100.4")).send("POST", "/api/v1/auth/login", { email: "bo@example.com", password: "Wrong7Password" });
-  const unknown = await (await Browser.open("198.51.100.5")).send("POST", "/api/v1/auth/login", { email: "nobody@example.com", password: PASSWORD });
+  const wrong = await (await Browser.open("198.51.100.4", w)).send("POST", "/api/v1/auth/login", { email: "bo@example.com", password: "Wrong7Password" });
+  const unknown = await (await Browser.open("198.51.100.5", w)).send("POST", "/api/v1/auth/login", { email: "nobody@example.com", password: PASSWORD });
   assert.equal(wrong.res.status, 401);
   assert.deepEqual(strip(wrong), strip(unknown));
   assert.equal(wrong.json.error.code, "invalid_credentials");
 });
 
 test("register is limited to 3/h per IP; X-Forwarded-For does not change the IP", async () => {
-  const b = await Browser.open("198.51.100.6");
+  const b = await Browser.open("198.51.100.6", w);
   const statuses = [];
   for (let i = 0; i < 4; i++) {
     const r = await b.send(

@@ -5,9 +5,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./harness.mjs";
+import { Browser } from "./browser-client.mjs";
 
-const ORIGIN = "http://127.0.0.1:8787";
-const PASSWORD = "Correct7Horse";
 const H = 3_600_000;
 
 let w;
@@ -20,45 +19,9 @@ after(async () => {
   await w?.dispose();
 });
 
-class Browser {
-  constructor(ip) {
-    this.ip = ip;
-    this.cookie = null;
-    this.csrf = null;
-  }
-  async send(method, path, body) {
-    const headers = { origin: ORIGIN, "cf-connecting-ip": this.ip };
-    if (this.cookie) headers.cookie = `__Host-cl_session=${this.cookie}`;
-    if (this.csrf) headers["x-csrf-token"] = this.csrf;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await w.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    const json = text ? JSON.parse(text) : null;
-    const set = res.headers.get("set-cookie");
-    if (set) this.cookie = set.split(";")[0].split("=")[1] || null;
-    if (json?.data?.csrf_token) this.csrf = json.data.csrf_token;
-    return { status: res.status, json, text };
-  }
-}
-
 let seq = 0;
 async function user(name, plan) {
-  const b = new Browser(`198.51.100.${++seq}`);
-  await b.send("GET", "/api/v1/auth/csrf");
-  const email = `${name}@example.com`;
-  assert.equal((await b.send("POST", "/api/v1/auth/register", { email, username: name, password: PASSWORD })).status, 202);
-  assert.equal((await b.send("POST", "/api/v1/auth/login", { email, password: PASSWORD })).status, 200);
-  if (plan) {
-    const now = Date.now();
-    await db
-      .prepare(
-        `INSERT INTO subscriptions (user_id, plan, status, starts_at, expires_at, provider, created_at, updated_at)
-         SELECT id, ?1, 'active', ?2, ?3, 'admin', ?2, ?2 FROM users WHERE email = ?4`,
-      )
-      .bind(plan, now - 1000, now + 30 * 86_400_000, email)
-      .run();
-  }
-  return b;
+  return Browser.user(w, `198.51.100.${++seq}`, name, { plan });
 }
 
 /** `n` hourly candles of a jumpy walk for `symbol`, ending 10 h ago; returns [from, to). */

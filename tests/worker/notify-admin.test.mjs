@@ -7,10 +7,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./harness.mjs";
 import { startNtfy } from "../fakes/ntfy.mjs";
-import { pace } from "./browser-client.mjs";
+import { Browser } from "./browser-client.mjs";
 
-const ORIGIN = "http://127.0.0.1:8787";
-const PASSWORD = "Correct7Horse";
 const T = "/api/v1/admin/notifications";
 const topic = (n) => `cl_${n.toString(16).padStart(16, "0")}`;
 
@@ -31,39 +29,6 @@ after(async () => {
 
 /** One every-minute trigger (the pipeline fails fast without an exchange; dispatch runs). */
 const tick = () => tickWorker.scheduled({ cron: "* * * * *", scheduledTime: new Date() });
-
-class Browser {
-  constructor(ip) {
-    this.ip = ip;
-    this.cookie = null;
-    this.csrf = null;
-  }
-  async send(method, path, body, { csrf = true } = {}) {
-    await pace(this.ip);
-    const headers = { origin: ORIGIN, "cf-connecting-ip": this.ip };
-    if (this.cookie) headers.cookie = `__Host-cl_session=${this.cookie}`;
-    if (this.csrf && csrf) headers["x-csrf-token"] = this.csrf;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await w.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    const json = text ? JSON.parse(text) : null;
-    const set = res.headers.get("set-cookie");
-    if (set) this.cookie = set.split(";")[0].split("=")[1] || null;
-    if (json?.data?.csrf_token) this.csrf = json.data.csrf_token;
-    return { status: res.status, json, text };
-  }
-  static async user(ip, name, { admin = false } = {}) {
-    const b = new Browser(ip);
-    assert.equal((await b.send("GET", "/api/v1/auth/csrf")).status, 200);
-    const email = `${name}@example.com`;
-    let r = await b.send("POST", "/api/v1/auth/register", { email, username: name, password: PASSWORD });
-    assert.equal(r.status, 202, r.text);
-    if (admin) await db.prepare("UPDATE users SET is_admin = 1 WHERE email = ?1").bind(email).run();
-    r = await b.send("POST", "/api/v1/auth/login", { email, password: PASSWORD });
-    assert.equal(r.status, 200, r.text);
-    return b;
-  }
-}
 
 /** Verified users with notifications on; `sub` = a paid plan, else free. */
 async function addUser(n, sub) {
@@ -86,14 +51,14 @@ const content = { title: "Hello from {app}", message: "Sent on {date} to {topic}
 
 let admin;
 test("setup: an admin, a plain user and three notified users", async () => {
-  admin = await Browser.user("198.51.100.81", "notifyboss", { admin: true });
+  admin = await Browser.user(w, "198.51.100.81", "notifyboss", { admin: true });
   await addUser(1, "premium");
   await addUser(2, "pro");
   await addUser(3);
 });
 
 test("a non-admin gets 403, a write without CSRF 403, and neither writes", async () => {
-  const pleb = await Browser.user("198.51.100.82", "notifypleb");
+  const pleb = await Browser.user(w, "198.51.100.82", "notifypleb");
   assert.equal((await pleb.send("GET", `${T}/templates`)).status, 403);
   assert.equal((await pleb.send("POST", `${T}/broadcasts`, { audience: "all", ...content })).status, 403);
   const r = await admin.send("POST", `${T}/broadcasts`, { audience: "all", ...content }, { csrf: false });

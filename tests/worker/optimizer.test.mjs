@@ -6,9 +6,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./harness.mjs";
+import { Browser, addresses } from "./browser-client.mjs";
 
-const ORIGIN = "http://127.0.0.1:8787";
-const PASSWORD = "Correct7Horse";
 const H = 3_600_000;
 const EVERY_MINUTE = "* * * * *";
 
@@ -27,51 +26,12 @@ after(async () => {
 const tick = () => worker.scheduled({ cron: EVERY_MINUTE, scheduledTime: new Date() });
 const count = async (sql, ...args) => Object.values(await db.prepare(sql).bind(...args).first())[0];
 
-let reqSeq = 0;
-class Browser {
-  constructor(ip) {
-    this.ip = ip;
-    this.cookie = null;
-    this.csrf = null;
-  }
-  async send(method, path, body, { csrf = true } = {}) {
-    // Each request its own client address: one "browser" here sends more than the 10/s per-IP
-    // API limit allows (the limit is not what this suite tests).
-    const n = ++reqSeq;
-    const headers = { origin: ORIGIN, "cf-connecting-ip": `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}` };
-    if (this.cookie) headers.cookie = `__Host-cl_session=${this.cookie}`;
-    if (this.csrf && csrf) headers["x-csrf-token"] = this.csrf;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await w.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    const json = text ? JSON.parse(text) : null;
-    const set = res.headers.get("set-cookie");
-    if (set) this.cookie = set.split(";")[0].split("=")[1] || null;
-    if (json?.data?.csrf_token) this.csrf = json.data.csrf_token;
-    return { status: res.status, json, text };
-  }
-}
-
 let seq = 0;
 async function user(name, { plan, admin } = {}) {
-  const b = new Browser(`198.51.100.${++seq}`);
-  await b.send("GET", "/api/v1/auth/csrf");
-  const email = `${name}@example.com`;
-  assert.equal((await b.send("POST", "/api/v1/auth/register", { email, username: name, password: PASSWORD })).status, 202);
-  if (admin) await db.prepare("UPDATE users SET is_admin = 1 WHERE email = ?1").bind(email).run();
-  assert.equal((await b.send("POST", "/api/v1/auth/login", { email, password: PASSWORD })).status, 200);
-  if (plan) {
-    const now = Date.now();
-    await db
-      .prepare(
-        `INSERT INTO subscriptions (user_id, plan, status, starts_at, expires_at, provider, created_at, updated_at)
-         SELECT id, ?1, 'active', ?2, ?3, 'admin', ?2, ?2 FROM users WHERE email = ?4`,
-      )
-      .bind(plan, now - 1000, now + 30 * 86_400_000, email)
-      .run();
-  }
-  b.id = (await db.prepare("SELECT id FROM users WHERE email = ?1").bind(email).first()).id;
-  return b;
+  // Each request its own client address: one "browser" here sends more than the 10/s per-IP
+  // API limit allows (the limit is not what this suite tests).
+  seq += 1;
+  return Browser.user(w, addresses(`10.70.${seq}`), name, { plan, admin });
 }
 
 /** `n` hourly candles of a jumpy walk for `symbol`, ending 10 h ago; returns [from, to). */

@@ -8,10 +8,9 @@ import assert from "node:assert/strict";
 import { startWorker, DEV_SECRETS } from "./harness.mjs";
 import { startLemonSqueezy, signLemonSqueezy, webhook } from "../fakes/lemonsqueezy.mjs";
 import { startNowPayments, signNowPayments, ipn } from "../fakes/nowpayments.mjs";
-import { pace } from "./browser-client.mjs";
+import { Browser } from "./browser-client.mjs";
 
 const APP = "https://app.test";
-const PASSWORD = "Correct7Horse";
 const DAY = 86_400_000;
 const LS_SECRET = DEV_SECRETS.LEMONSQUEEZY_WEBHOOK_SECRET;
 const NP_SECRET = DEV_SECRETS.NOWPAYMENTS_IPN_SECRET;
@@ -44,45 +43,11 @@ after(async () => {
   await np?.close();
 });
 
-/** A browser-like client: keeps the session cookie and the CSRF token. */
-class Browser {
-  constructor(ip) {
-    this.ip = ip;
-    this.cookie = null;
-    this.csrf = null;
-  }
-  async send(method, path, body) {
-    await pace(this.ip);
-    const headers = { origin: APP, "cf-connecting-ip": this.ip };
-    if (this.cookie) headers.cookie = `__Host-cl_session=${this.cookie}`;
-    if (this.csrf) headers["x-csrf-token"] = this.csrf;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await w.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    const json = text ? JSON.parse(text) : null;
-    const set = res.headers.get("set-cookie");
-    if (set) this.cookie = set.split(";")[0].split("=")[1] || null;
-    if (json?.data?.csrf_token) this.csrf = json.data.csrf_token;
-    return { status: res.status, json, text };
-  }
-}
-
 let seq = 0;
 /** A registered, logged-in user; verified unless told otherwise. */
 async function user({ verified = true } = {}) {
   seq += 1;
-  const b = new Browser(`198.51.100.${seq}`);
-  const name = `payer${seq}`;
-  const email = `${name}@example.com`;
-  assert.equal((await b.send("GET", "/api/v1/auth/csrf")).status, 200);
-  let r = await b.send("POST", "/api/v1/auth/register", { email, username: name, password: PASSWORD });
-  assert.equal(r.status, 202, r.text);
-  if (verified) await db.prepare("UPDATE users SET is_verified = 1 WHERE email = ?").bind(email).run();
-  r = await b.send("POST", "/api/v1/auth/login", { email, password: PASSWORD });
-  assert.equal(r.status, 200, r.text);
-  const row = await db.prepare("SELECT id FROM users WHERE email = ?").bind(email).first();
-  b.id = row.id;
-  return b;
+  return Browser.user(w, `198.51.100.${seq}`, `payer${seq}`, { verified, origin: APP });
 }
 
 const deliverLs = (raw, sig = signLemonSqueezy(LS_SECRET, raw), extra = {}) =>

@@ -9,10 +9,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./harness.mjs";
-import { pace } from "./browser-client.mjs";
-
-const ORIGIN = "http://127.0.0.1:8787";
-const PASSWORD = "Correct7Horse";
+import { Browser } from "./browser-client.mjs";
 
 let w;
 let db;
@@ -24,46 +21,14 @@ after(async () => {
   await w?.dispose();
 });
 
-class Browser {
-  constructor(ip) {
-    this.ip = ip;
-    this.cookie = null;
-    this.csrf = null;
-  }
-  async send(method, path, body, raw) {
-    await pace(this.ip);
-    const headers = { origin: ORIGIN, "cf-connecting-ip": this.ip };
-    if (this.cookie) headers.cookie = `__Host-cl_session=${this.cookie}`;
-    if (this.csrf) headers["x-csrf-token"] = this.csrf;
-    if (body !== undefined || raw !== undefined) headers["content-type"] = "application/json";
-    const res = await w.fetch(path, { method, headers, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
-    const text = await res.text();
-    const json = text ? JSON.parse(text) : null;
-    const set = res.headers.get("set-cookie");
-    if (set) this.cookie = set.split(";")[0].split("=")[1] || null;
-    if (json?.data?.csrf_token) this.csrf = json.data.csrf_token;
-    return { status: res.status, json, text };
-  }
-}
-
 let seq = 0;
 /** A registered, logged-in user; `tier` makes it an admin viewing as that tier. */
 async function user(name, tier) {
-  const b = new Browser(`198.51.100.${++seq}`);
-  assert.equal((await b.send("GET", "/api/v1/auth/csrf")).status, 200);
-  const email = `${name}@example.com`;
-  let r = await b.send("POST", "/api/v1/auth/register", { email, username: name, password: PASSWORD });
-  assert.equal(r.status, 202, r.text);
-  r = await b.send("POST", "/api/v1/auth/login", { email, password: PASSWORD });
-  assert.equal(r.status, 200, r.text);
+  const b = await Browser.user(w, `198.51.100.${++seq}`, name);
   if (tier) {
-    await db.prepare("UPDATE users SET is_admin = 1 WHERE email = ?1").bind(email).run();
-    await db
-      .prepare("UPDATE sessions SET view_as = ?1 WHERE user_id = (SELECT id FROM users WHERE email = ?2)")
-      .bind(tier, email)
-      .run();
+    await db.prepare("UPDATE users SET is_admin = 1 WHERE id = ?1").bind(b.id).run();
+    await db.prepare("UPDATE sessions SET view_as = ?1 WHERE user_id = ?2").bind(tier, b.id).run();
   }
-  b.email = email;
   return b;
 }
 
@@ -222,10 +187,10 @@ test("bad input: 400 with field errors and nothing written", async () => {
   assert.deepEqual(r.json.error.fields.map((f) => [f.field, f.code]).sort(), [["is_admin", "unknown_field"], ["user_id", "unknown_field"]]);
   r = await a.send("POST", "/api/v1/portfolios", { name: "x", initial_balance: 1.123456789 });
   assert.deepEqual(r.json.error.fields.map((f) => [f.field, f.code]), [["initial_balance", "too_many_decimals"]]);
-  r = await a.send("POST", "/api/v1/portfolios", undefined, '{"name": "x", "initial_balance": NaN}');
+  r = await a.send("POST", "/api/v1/portfolios", undefined, { raw: '{"name": "x", "initial_balance": NaN}' });
   assert.equal(r.status, 400);
   assert.equal(r.json.error.code, "malformed_json");
-  r = await a.send("POST", "/api/v1/portfolios", undefined, '{"name": "x", "initial_balance": 1e999}');
+  r = await a.send("POST", "/api/v1/portfolios", undefined, { raw: '{"name": "x", "initial_balance": 1e999}' });
   assert.equal(r.status, 400);
   assert.equal(await count("portfolios"), portfolios);
 

@@ -7,9 +7,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./harness.mjs";
+import { Browser, addresses } from "./browser-client.mjs";
 
-const ORIGIN = "http://127.0.0.1:8787";
-const PASSWORD = "Correct7Horse";
 const DAY = 86_400_000;
 
 let w;
@@ -27,53 +26,6 @@ after(async () => {
  * the next address of its /24 (`prefix`), so a test's burst stays under the 10/s per-IP API
  * limit without waiting.
  */
-class Browser {
-  constructor(prefix) {
-    this.prefix = prefix;
-    this.n = 0;
-    this.cookie = null;
-    this.csrf = null;
-  }
-  async send(method, path, body, extra = {}) {
-    this.n = (this.n % 250) + 1;
-    const headers = { origin: ORIGIN, "cf-connecting-ip": `${this.prefix}.${this.n}`, ...extra };
-    if (this.cookie) headers.cookie = `__Host-cl_session=${this.cookie}`;
-    if (this.csrf) headers["x-csrf-token"] = this.csrf;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await w.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    const json = text ? JSON.parse(text) : null;
-    const set = res.headers.get("set-cookie");
-    if (set) this.cookie = set.split(";")[0].split("=")[1] || null;
-    if (json?.data?.csrf_token) this.csrf = json.data.csrf_token;
-    return { status: res.status, json, text };
-  }
-  /** Registers, optionally grants a plan or admin, and logs in. */
-  static async user(ip, name, { admin = false, plan = null, createdAt = null } = {}) {
-    const b = new Browser(ip);
-    assert.equal((await b.send("GET", "/api/v1/auth/csrf")).status, 200);
-    const email = `${name}@example.com`;
-    let r = await b.send("POST", "/api/v1/auth/register", { email, username: name, password: PASSWORD });
-    assert.equal(r.status, 202, r.text);
-    const row = await db.prepare("SELECT id FROM users WHERE email = ?1").bind(email).first();
-    b.id = row.id;
-    if (admin) await db.prepare("UPDATE users SET is_admin = 1 WHERE id = ?1").bind(b.id).run();
-    if (plan) {
-      const now = Date.now();
-      await db
-        .prepare(
-          `INSERT INTO subscriptions (user_id, plan, status, starts_at, expires_at, provider, created_at, updated_at)
-           VALUES (?1, ?2, 'active', ?3, ?4, 'admin', ?5, ?5)`,
-        )
-        .bind(b.id, plan, now - DAY, plan === "lifetime" ? null : now + (plan === "pro" ? 3 : 40) * DAY, createdAt ?? now)
-        .run();
-    }
-    r = await b.send("POST", "/api/v1/auth/login", { email, password: PASSWORD });
-    assert.equal(r.status, 200, r.text);
-    return b;
-  }
-}
-
 async function seedMarket() {
   const now = Date.now();
   for (const s of ["BTC/USDT", "DOGE/USDT"]) {
@@ -129,11 +81,11 @@ let admin;
 
 test("analytics: free → 403 tier_required, pro sees its tier's symbols, premium sees all", async () => {
   await seedMarket();
-  free = await Browser.user("10.60.0", "freeuser");
-  pro = await Browser.user("10.61.0", "prouser", { plan: "pro", createdAt: 1_000 });
-  premium = await Browser.user("10.62.0", "premiumuser", { plan: "premium", createdAt: 2_000 });
+  free = await Browser.user(w, addresses("10.60.0"), "freeuser");
+  pro = await Browser.user(w, addresses("10.61.0"), "prouser", { plan: "pro", planDays: 3, createdAt: 1_000 });
+  premium = await Browser.user(w, addresses("10.62.0"), "premiumuser", { plan: "premium", planDays: 40, createdAt: 2_000 });
 
-  const anon = new Browser("10.63.0");
+  const anon = new Browser(addresses("10.63.0"), w);
   assert.equal((await anon.send("GET", "/api/v1/stats")).status, 401);
 
   let r = await free.send("GET", "/api/v1/stats");
@@ -183,7 +135,7 @@ test("analytics: free → 403 tier_required, pro sees its tier's symbols, premiu
 });
 
 test("admin routes: anonymous 401, non-admin 403 on every one", async () => {
-  const anon = new Browser("10.64.0");
+  const anon = new Browser(addresses("10.64.0"), w);
   for (const p of ["/api/v1/admin/stats", "/api/v1/admin/subscriptions", "/api/v1/admin/settings"]) {
     assert.equal((await anon.send("GET", p)).status, 401, p);
     const r = await premium.send("GET", p);
@@ -196,7 +148,7 @@ test("admin routes: anonymous 401, non-admin 403 on every one", async () => {
 });
 
 test("admin stats and the subscription list: counts, filters, keyset pages", async () => {
-  admin = await Browser.user("10.65.0", "chief", { admin: true, plan: "lifetime", createdAt: 3_000 });
+  admin = await Browser.user(w, addresses("10.65.0"), "chief", { admin: true, plan: "lifetime", createdAt: 3_000 });
   let r = await admin.send("GET", "/api/v1/admin/stats");
   assert.equal(r.status, 200, r.text);
   const s = r.json.data;
@@ -251,7 +203,7 @@ test("settings: CSRF on PUT, every bad field reported with nothing written, a ch
   assert.equal(r.status, 403);
   assert.equal(r.json.error.code, "csrf_failed");
   admin.csrf = csrf;
-  r = await admin.send("PUT", "/api/v1/admin/settings", { min_confluence: 4 }, { origin: "https://evil.example" });
+  r = await admin.send("PUT", "/api/v1/admin/settings", { min_confluence: 4 }, { headers: { origin: "https://evil.example" } });
   assert.equal(r.status, 403);
 
   r = await admin.send("PUT", "/api/v1/admin/settings", {
