@@ -20,7 +20,6 @@ use crate::context::RequestContext;
 use crate::error::{self, ApiError};
 use crate::http::Request;
 use crate::http::Response;
-use crate::openapi::{boolean, closed, int, nullable, object, schema_ref, str_enum, string};
 use crate::params::{Extract, IdParams, In, ParamDoc, ParamKind};
 use crate::portfolio::{parse, Body, Kind};
 use crate::routes::{Matched, PathParams, Route};
@@ -42,7 +41,6 @@ use cl_app::ports::{
     Clock, Cursor, PageRequest, SignalId, SignalStatus, StoredSymbol, SymbolId, SymbolStore,
     UserId, MAX_EXACT_INT,
 };
-use serde_json::Value;
 
 /// The store ports the admin routes need.
 pub trait AdminStores: AdminStore + SymbolStore {}
@@ -144,8 +142,8 @@ const UNTIL: ParamDoc = ParamDoc {
     kind: ParamKind::Before,
     description: "Before this time (UTC ms, exclusive).",
 };
-const LOG_LEVELS: &[&str] = &["debug", "info", "warn", "error"];
-const LOG_CATEGORIES: &[&str] = &[
+pub(crate) const LOG_LEVELS: &[&str] = &["debug", "info", "warn", "error"];
+pub(crate) const LOG_CATEGORIES: &[&str] = &[
     "fetch",
     "aggregate",
     "scan",
@@ -162,7 +160,7 @@ const LOG_CATEGORIES: &[&str] = &[
     "admin",
     "csp",
 ];
-const ERROR_STATUSES: &[&str] = &["new", "acknowledged", "resolved", "ignored"];
+pub(crate) const ERROR_STATUSES: &[&str] = &["new", "acknowledged", "resolved", "ignored"];
 
 /// The decoded query of one request, checked against the route's documented names.
 struct Query {
@@ -784,157 +782,3 @@ pub async fn serve<S: AdminStores, C: Clock>(
 // ---------------------------------------------------------------------------------------------
 // OpenAPI
 // ---------------------------------------------------------------------------------------------
-
-/// The component schemas of this family.
-pub(crate) fn openapi_schemas() -> Vec<(&'static str, Value)> {
-    let ms = || int();
-    let opt_ms = || nullable(int());
-    let opt_str = || nullable(string());
-    let plan = str_enum(["pro", "premium", "lifetime"]);
-    vec![
-        (
-            "AdminSubscription",
-            object(
-                "A user's subscription.",
-                &[
-                    ("plan", plan.clone()),
-                    ("status", str_enum(["active", "expired", "cancelled", "suspended"])),
-                    ("expires_at", opt_ms()),
-                ],
-            ),
-        ),
-        (
-            "AdminUser",
-            object(
-                "A user as the admin sees it (no secrets).",
-                &[
-                    ("id", int()),
-                    ("email", string()),
-                    ("username", string()),
-                    ("is_active", boolean()),
-                    ("is_verified", boolean()),
-                    ("is_admin", boolean()),
-                    ("totp_enabled", boolean()),
-                    ("created_at", ms()),
-                    ("last_login_at", opt_ms()),
-                    ("subscription", nullable(schema_ref("AdminSubscription"))),
-                ],
-            ),
-        ),
-        (
-            "SetSubscriptionRequest",
-            closed(
-                "`days` (1..=3650) for pro/premium, none for lifetime.",
-                &[
-                    ("plan", plan),
-                    ("days", nullable(serde_json::json!({ "type": "integer", "minimum": 1, "maximum": 3650 }))),
-                ],
-                &["days"],
-            ),
-        ),
-        (
-            "AdminSymbol",
-            object(
-                "A symbol with its admin settings.",
-                &[
-                    ("id", int()),
-                    ("symbol", string()),
-                    ("exchange", string()),
-                    ("is_active", boolean()),
-                    ("notify_enabled", boolean()),
-                    ("fetch_start_ms", ms()),
-                    ("created_at", ms()),
-                ],
-            ),
-        ),
-        (
-            "SymbolCreateRequest",
-            closed(
-                "A new symbol (`BASE/QUOTE`); flags default to true, the fetch start to 2024-01-01.",
-                &[
-                    ("symbol", string()),
-                    ("is_active", nullable(boolean())),
-                    ("notify_enabled", nullable(boolean())),
-                    ("fetch_start_ms", opt_ms()),
-                ],
-                &["is_active", "notify_enabled", "fetch_start_ms"],
-            ),
-        ),
-        (
-            "SymbolPatchRequest",
-            closed(
-                "Absent members stay; at least one is needed.",
-                &[
-                    ("is_active", nullable(boolean())),
-                    ("notify_enabled", nullable(boolean())),
-                    ("fetch_start_ms", opt_ms()),
-                ],
-                &["is_active", "notify_enabled", "fetch_start_ms"],
-            ),
-        ),
-        (
-            "SignalStatusRequest",
-            object(
-                "The new status.",
-                &[(
-                    "status",
-                    str_enum(SignalStatus::ALL.iter().map(|s| s.as_str())),
-                )],
-            ),
-        ),
-        (
-            "SignalStatusChange",
-            object("A signal's status.", &[("id", int()), ("status", string())]),
-        ),
-        (
-            "AuditEntry",
-            object(
-                "One audit row (append-only).",
-                &[
-                    ("id", int()),
-                    ("actor_id", nullable(int())),
-                    ("action", string()),
-                    ("target", string()),
-                    ("details", opt_str()),
-                    ("ip", opt_str()),
-                    ("request_id", opt_str()),
-                    ("at", ms()),
-                ],
-            ),
-        ),
-        (
-            "LogEntry",
-            object(
-                "One log row.",
-                &[
-                    ("id", int()),
-                    ("ts", ms()),
-                    ("category", str_enum(LOG_CATEGORIES.iter().copied())),
-                    ("level", str_enum(LOG_LEVELS.iter().copied())),
-                    ("message", string()),
-                    ("symbol", opt_str()),
-                    ("tf", opt_str()),
-                    ("request_id", opt_str()),
-                ],
-            ),
-        ),
-        (
-            "ErrorGroup",
-            object(
-                "An error group of the tracker.",
-                &[
-                    ("id", int()),
-                    ("fingerprint", string()),
-                    ("kind", string()),
-                    ("source", string()),
-                    ("message", string()),
-                    ("first_seen", ms()),
-                    ("last_seen", ms()),
-                    ("occurrences", int()),
-                    ("status", str_enum(ERROR_STATUSES.iter().copied())),
-                    ("sample_request_id", opt_str()),
-                ],
-            ),
-        ),
-    ]
-}

@@ -11,7 +11,6 @@ use crate::access::Caller;
 use crate::context::RequestContext;
 use crate::error::{self, ApiError};
 use crate::http::{Request, Response};
-use crate::openapi::{array_of, closed, int, nullable, num, object, schema_ref, string};
 use crate::params::{Extract, IdParams, NoParams};
 use crate::portfolio::{parse, tier_access};
 use crate::routes::{PathParams, Route};
@@ -22,7 +21,6 @@ use cl_api_types::{
 use cl_app::backtests::{outcome_str, BacktestError, BacktestInput, BacktestService, RunParams};
 use cl_app::ports::backtests::{BacktestId, BacktestStore, StoredBacktest};
 use cl_app::ports::{CandleStore, SymbolStore};
-use serde_json::Value;
 
 /// The routes this module serves.
 pub const ROUTES: &[Route] = &[
@@ -192,96 +190,4 @@ where
         }
         _ => Err(ApiError::new(ErrorCode::NotFound)),
     }
-}
-
-/// The component schemas of this family.
-pub(crate) fn openapi_schemas() -> Vec<(&'static str, Value)> {
-    let opt = nullable;
-    let backtest = object(
-        "A backtest: state, progress and parameters.",
-        &[
-            ("id", int()),
-            ("name", opt(string())),
-            ("tf", string()),
-            ("pattern_type", string()),
-            ("status", string()),
-            ("progress", num()),
-            ("error", opt(string())),
-            ("from", int()),
-            ("to", int()),
-            ("rr", num()),
-            ("sl_buffer_pct", num()),
-            ("slippage_pct", num()),
-            ("created_at", int()),
-            ("finished_at", opt(int())),
-        ],
-    );
-    vec![
-        (
-            "BacktestRequest",
-            closed(
-                "Symbol of the tier, TF 5m..1d, range ≤ 2 years within stored candles, pattern \
-type, rr 0.5–10 (2), SL buffer % 0–100 (10), slippage % 0–5 (0), ≤ 8 decimals, name ≤ 50.",
-                &[
-                    ("symbol", string()),
-                    ("tf", string()),
-                    ("from", int()),
-                    ("to", int()),
-                    ("pattern_type", string()),
-                    ("rr", opt(num())),
-                    ("sl_buffer_pct", opt(num())),
-                    ("slippage_pct", opt(num())),
-                    ("name", opt(string())),
-                ],
-                &["rr", "sl_buffer_pct", "slippage_pct", "name"],
-            ),
-        ),
-        ("Backtest", backtest),
-        (
-            "BacktestTrade",
-            object(
-                "One simulated trade.",
-                &[
-                    ("direction", string()),
-                    ("detected_at", int()),
-                    ("entry_time", int()),
-                    ("entry_price", num()),
-                    ("exit_time", opt(int())),
-                    ("exit_price", opt(num())),
-                    ("outcome", string()),
-                    ("r", num()),
-                ],
-            ),
-        ),
-        (
-            "BacktestStats",
-            object(
-                "Statistics of the trades so far (product.md §8).",
-                &[
-                    ("total", int()),
-                    ("wins", int()),
-                    ("losses", int()),
-                    ("inconclusive", int()),
-                    ("win_rate", num()),
-                    ("win_rate_excluding_inconclusive", num()),
-                    ("avg_rr", num()),
-                    ("total_profit_pct", num()),
-                    ("max_drawdown_pct", num()),
-                    ("avg_duration_candles", num()),
-                ],
-            ),
-        ),
-        (
-            "BacktestDetail",
-            object(
-                "A backtest with its statistics, trades and equity curve.",
-                &[
-                    ("backtest", schema_ref("Backtest")),
-                    ("stats", schema_ref("BacktestStats")),
-                    ("trades", array_of(schema_ref("BacktestTrade"))),
-                    ("equity_curve", array_of(schema_ref("EquityPoint"))),
-                ],
-            ),
-        ),
-    ]
 }

@@ -11,7 +11,6 @@ use crate::access::Caller;
 use crate::context::RequestContext;
 use crate::error::{self, reauth_required, ApiError};
 use crate::http::{Request, Response};
-use crate::openapi::{boolean, closed, int, nullable, object, string};
 use crate::params::{Extract, NoParams};
 use crate::portfolio::parse;
 use crate::routes::{PathParams, Route};
@@ -24,7 +23,6 @@ use cl_app::exchange_credentials::{
 use cl_app::ports::exchange_credentials::ExchangeCredentialStore;
 use cl_auth::crypto::{EncryptionKey, KeyId, Keyring};
 use cl_auth::SecretString;
-use serde_json::Value;
 
 /// The id of the current credentials key (a rotation adds a new id and keeps this one as a
 /// previous key of the keyring).
@@ -136,44 +134,4 @@ pub async fn serve<S: ExchangeCredentialStore>(
         }
         _ => Err(ApiError::new(ErrorCode::NotFound)),
     }
-}
-
-/// The component schemas of this family.
-pub(crate) fn openapi_schemas() -> Vec<(&'static str, Value)> {
-    vec![
-        (
-            "ExchangeCredentialRequest",
-            closed(
-                "Exchange binance|bybit|okx|kucoin|kraken|coinbase, label 1–30 of A–Z a–z 0–9 \
-space _ - (default `default`), key and secret 8–256 printable characters, optional passphrase.",
-                &[
-                    ("exchange", string()),
-                    ("label", nullable(string())),
-                    ("api_key", string()),
-                    ("api_secret", string()),
-                    ("passphrase", nullable(string())),
-                ],
-                &["label", "passphrase"],
-            ),
-        ),
-        (
-            "ExchangeCredential",
-            object(
-                "A stored credential, masked: never the key, secret or passphrase.",
-                &[
-                    ("exchange", string()),
-                    ("label", string()),
-                    ("api_key_masked", string()),
-                    ("has_passphrase", boolean()),
-                    ("key_id", string()),
-                    ("created_at", int()),
-                    ("updated_at", int()),
-                ],
-            ),
-        ),
-        (
-            "CredentialsDeleted",
-            object("How many credentials were deleted.", &[("deleted", int())]),
-        ),
-    ]
 }

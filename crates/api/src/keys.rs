@@ -24,7 +24,6 @@ use crate::cookies;
 use crate::error::{self, reauth_required, ApiError};
 use crate::events::{AuthEvent, EventSink};
 use crate::http::{Request, Response};
-use crate::openapi::{array_of, closed, int, nullable, object, schema_ref, string};
 use crate::params::{Extract, IdParams, In, NoParams, ParamDoc, ParamKind};
 use crate::routes::{Matched, PathParams, Route};
 use cl_api_types::{
@@ -45,7 +44,6 @@ use cl_app::ports::api_keys::{
 use cl_app::ports::{AccountStores, Clock, Mailer, PasswordHasher, RateLimitStore, UserId};
 use cl_auth::net::parse_client_ip;
 use cl_auth::ratelimit::{rules, Decision, Rule};
-use serde_json::Value;
 
 /// Every port the key routes and the key gate need.
 pub trait KeyStores: AccountStores + ApiKeyStore + SubscriptionLookup {}
@@ -314,125 +312,6 @@ fn rule_dto(r: &StoredIpRule) -> IpRuleDto {
         cidr: r.cidr.clone(),
         created_at: r.created_at,
     }
-}
-
-/// The component schemas of this module's DTOs (one line in `openapi::schemas`).
-pub(crate) fn openapi_schemas() -> Vec<(&'static str, Value)> {
-    let opt_int = || nullable(int());
-    let opt_str = || nullable(string());
-    vec![
-        (
-            "ApiKey",
-            object(
-                "An API key as listed; never the key itself.",
-                &[
-                    ("id", int()),
-                    ("name", string()),
-                    ("display", string()),
-                    ("scopes", array_of(string())),
-                    ("status", string()),
-                    ("created_at", int()),
-                    ("expires_at", opt_int()),
-                    ("last_used_at", opt_int()),
-                    ("revoked_at", opt_int()),
-                    ("per_min", int()),
-                    ("per_hour", int()),
-                    ("per_day", int()),
-                ],
-            ),
-        ),
-        (
-            "CreatedApiKey",
-            object(
-                "A new key: `secret` is shown once.",
-                &[("key", schema_ref("ApiKey")), ("secret", string())],
-            ),
-        ),
-        (
-            "CreateKeyRequest",
-            closed(
-                "Name, scopes (comma-separated names or `all`), optional expiry (UTC ms).",
-                &[
-                    ("name", string()),
-                    ("scopes", string()),
-                    ("expires_at", opt_str()),
-                ],
-                &["expires_at"],
-            ),
-        ),
-        (
-            "UpdateKeyRequest",
-            closed(
-                "Absent members stay; an empty `expires_at` clears it.",
-                &[
-                    ("name", opt_str()),
-                    ("scopes", opt_str()),
-                    ("expires_at", opt_str()),
-                    ("per_min", opt_str()),
-                    ("per_hour", opt_str()),
-                    ("per_day", opt_str()),
-                ],
-                &[
-                    "name",
-                    "scopes",
-                    "expires_at",
-                    "per_min",
-                    "per_hour",
-                    "per_day",
-                ],
-            ),
-        ),
-        (
-            "IpRuleRequest",
-            object(
-                "`allow` or `deny`, and an IPv4/IPv6 address or CIDR.",
-                &[("action", string()), ("cidr", string())],
-            ),
-        ),
-        (
-            "IpRule",
-            object(
-                "One IP rule.",
-                &[
-                    ("id", int()),
-                    ("action", string()),
-                    ("cidr", string()),
-                    ("created_at", int()),
-                ],
-            ),
-        ),
-        (
-            "KeyUsage",
-            object(
-                "Hourly requests over the last 30 days.",
-                &[
-                    ("last_used_at", opt_int()),
-                    (
-                        "hours",
-                        array_of(object(
-                            "One UTC hour.",
-                            &[("hour_start", int()), ("requests", int())],
-                        )),
-                    ),
-                ],
-            ),
-        ),
-        (
-            "ViewAsRequest",
-            closed(
-                "`free`, `pro`, `premium`, or null to stop.",
-                &[("tier", opt_str())],
-                &["tier"],
-            ),
-        ),
-        (
-            "ViewAs",
-            object(
-                "The view-as tier in effect and the rotated session's CSRF token.",
-                &[("viewing_as", opt_str()), ("csrf_token", string())],
-            ),
-        ),
-    ]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -791,6 +670,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn tier_required_names_the_tier() {

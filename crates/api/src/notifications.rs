@@ -15,7 +15,6 @@ use crate::auth::Accounts;
 use crate::context::RequestContext;
 use crate::error::{self, ApiError};
 use crate::http::{Request, Response};
-use crate::openapi::{boolean, closed, int, nullable, str_enum, string};
 use crate::params::{Extract, NoParams};
 use crate::portfolio::{parse, Body, Kind};
 use crate::routes::{Matched, Route};
@@ -34,7 +33,6 @@ use cl_app::ports::notifications::{
 };
 use cl_app::ports::{Clock, RateLimitStore, SymbolStore, UserId};
 use cl_auth::ratelimit::{rules, Decision};
-use serde_json::Value;
 
 /// The ports these routes need beyond the account bundle's.
 pub trait NotifyStores: NotificationStore + SymbolStore {}
@@ -280,67 +278,4 @@ where
         }
         _ => Err(ApiError::new(ErrorCode::NotFound)),
     }
-}
-
-/// The component schemas of these DTOs.
-pub(crate) fn openapi_schemas() -> Vec<(&'static str, Value)> {
-    let minute = || nullable(int());
-    vec![
-        (
-            "NotificationPrefs",
-            closed(
-                "The ntfy topic and notification preferences.",
-                &[
-                    ("topic", string()),
-                    ("enabled", boolean()),
-                    ("directions", str_enum(["both", "long", "short"])),
-                    ("min_confluence", int()),
-                    ("priority", int()),
-                    ("quiet_start_min", minute()),
-                    ("quiet_end_min", minute()),
-                ],
-                &[],
-            ),
-        ),
-        (
-            "NotificationPrefsRequest",
-            closed(
-                "All preferences; quiet hours as two different UTC minutes (0–1439) or both null.",
-                &[
-                    ("enabled", boolean()),
-                    ("directions", str_enum(["both", "long", "short"])),
-                    ("min_confluence", int()),
-                    ("priority", int()),
-                    ("quiet_start_min", minute()),
-                    ("quiet_end_min", minute()),
-                ],
-                &["quiet_start_min", "quiet_end_min"],
-            ),
-        ),
-        (
-            "SymbolNotify",
-            closed(
-                "One of the caller's symbols.",
-                &[
-                    ("symbol", string()),
-                    ("notify", boolean()),
-                    ("symbol_enabled", boolean()),
-                    ("editable", boolean()),
-                ],
-                &[],
-            ),
-        ),
-        (
-            "SymbolNotifyRequest",
-            closed(
-                "One per-symbol toggle (premium).",
-                &[("symbol", string()), ("notify", boolean())],
-                &[],
-            ),
-        ),
-        (
-            "Topic",
-            closed("A new ntfy topic.", &[("topic", string())], &[]),
-        ),
-    ]
 }

@@ -18,7 +18,6 @@ use crate::access::Caller;
 use crate::context::RequestContext;
 use crate::error::{self, ApiError};
 use crate::http::{Request, Response};
-use crate::openapi::{array_of, closed, int, nullable, str_enum, string};
 use crate::params::{Extract, IdParams, NoParams};
 use crate::portfolio::{parse, Body, Kind};
 use crate::routes::{Matched, Route};
@@ -34,7 +33,6 @@ use cl_app::ports::broadcast_delivery::BroadcastSummary;
 use cl_app::ports::notification_admin::{ScheduleId, StoredSchedule, StoredTemplate, TemplateId};
 use cl_app::ports::Clock;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// The routes this module serves.
 pub const ROUTES: &[Route] = &[
@@ -57,7 +55,7 @@ pub fn handles(route: Route) -> bool {
 }
 
 /// `POST /admin/notifications/audience`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AudienceRequest {
     /// `all`, `free`, `pro`, `premium`, `global` or `topics`.
@@ -68,8 +66,10 @@ pub struct AudienceRequest {
 }
 
 /// The deleted template's id.
-#[derive(Debug, Clone, Serialize)]
-struct Deleted {
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = NoticeDeleted)]
+pub(crate) struct Deleted {
+    /// Its id.
     id: i64,
 }
 
@@ -402,134 +402,5 @@ pub async fn serve<S: NotifyAdminStores, C: Clock>(
     }
 }
 
-const AUDIENCES: [&str; 6] = ["all", "free", "pro", "premium", "global", "topics"];
-const STORED_AUDIENCES: [&str; 5] = ["all", "free", "pro", "premium", "topics"];
-
-/// The component schemas of these DTOs.
-pub(crate) fn openapi_schemas() -> Vec<(&'static str, Value)> {
-    let strings = || array_of(string());
-    let content = |extra: &[(&'static str, Value)]| {
-        let mut v: Vec<(&'static str, Value)> = extra.to_vec();
-        v.extend([
-            ("title", string()),
-            ("message", string()),
-            ("priority", int()),
-            ("tags", strings()),
-        ]);
-        v
-    };
-    let send = |first: &[(&'static str, Value)]| {
-        let mut v: Vec<(&'static str, Value)> = first.to_vec();
-        v.extend(content(&[
-            ("audience", str_enum(AUDIENCES)),
-            ("topics", strings()),
-            ("template_id", nullable(int())),
-        ]));
-        v
-    };
-    vec![
-        (
-            "NoticeTemplate",
-            closed(
-                "A notification template.",
-                &content(&[("id", int()), ("name", string()), ("updated_at", int())]),
-                &[],
-            ),
-        ),
-        (
-            "NoticeTemplateRequest",
-            closed(
-                "A template; placeholders {app}, {date}, {time}, {topic} only.",
-                &content(&[("name", string())]),
-                &["tags"],
-            ),
-        ),
-        (
-            "NoticeDeleted",
-            closed("The deleted template.", &[("id", int())], &[]),
-        ),
-        (
-            "AudienceRequest",
-            closed(
-                "An audience to count.",
-                &[("audience", str_enum(AUDIENCES)), ("topics", strings())],
-                &["topics"],
-            ),
-        ),
-        (
-            "AudienceCount",
-            closed(
-                "Recipients right now.",
-                &[("audience", string()), ("count", int())],
-                &[],
-            ),
-        ),
-        (
-            "BroadcastRequest",
-            closed(
-                "A broadcast; sent by the next dispatch run.",
-                &send(&[]),
-                &["topics", "template_id", "tags"],
-            ),
-        ),
-        (
-            "ScheduleRequest",
-            closed(
-                "A scheduled notification (1 minute to 1 year ahead).",
-                &send(&[("send_at", int())]),
-                &["topics", "template_id", "tags"],
-            ),
-        ),
-        (
-            "Broadcast",
-            closed(
-                "A broadcast and its delivery counts.",
-                &[
-                    ("id", int()),
-                    ("status", str_enum(["queued", "sending", "done"])),
-                    ("audience", str_enum(STORED_AUDIENCES)),
-                    ("title", string()),
-                    ("schedule_id", nullable(int())),
-                    ("recipients", int()),
-                    ("sent", int()),
-                    ("failed", int()),
-                    ("created_at", int()),
-                ],
-                &[],
-            ),
-        ),
-        (
-            "Schedule",
-            closed(
-                "A scheduled notification.",
-                &[
-                    ("id", int()),
-                    ("send_at", int()),
-                    (
-                        "status",
-                        str_enum(["scheduled", "sent", "cancelled", "failed"]),
-                    ),
-                    ("audience", str_enum(STORED_AUDIENCES)),
-                    ("topics", nullable(string())),
-                    ("title", string()),
-                    ("message", string()),
-                    ("priority", int()),
-                    ("sent_at", nullable(int())),
-                ],
-                &[],
-            ),
-        ),
-        (
-            "AdminTestRequest",
-            closed(
-                "A topic, or null/absent for the global topic.",
-                &[("topic", nullable(string()))],
-                &["topic"],
-            ),
-        ),
-        (
-            "AdminTest",
-            closed("The topic the test goes to.", &[("topic", string())], &[]),
-        ),
-    ]
-}
+pub(crate) const AUDIENCES: [&str; 6] = ["all", "free", "pro", "premium", "global", "topics"];
+pub(crate) const STORED_AUDIENCES: [&str; 5] = ["all", "free", "pro", "premium", "topics"];

@@ -1,24 +1,30 @@
 //! The OpenAPI 3.1 document, generated from the route table ([`crate::routes::TABLE`]), the
-//! parameter declarations ([`crate::params`]) and the DTO schemas below.
+//! parameter declarations ([`crate::params`]) and the DTOs themselves.
 //!
-//! Hand-rolled rather than derived (utoipa): the worker stays small and `cl-api-types` stays
-//! free of schema machinery the frontend would also have to compile. The price is that the DTO
-//! schemas are written by hand; every object schema is closed (`additionalProperties: false`,
-//! every property required), and the host tests validate real responses of every route against
-//! this document, so a DTO and its schema cannot drift apart unnoticed. Enumerations are built
-//! from the domain's own lists and serde forms.
+//! The component schemas are derived (`utoipa::ToSchema`, behind `cl-api-types`' `openapi`
+//! feature, which only this crate turns on: the frontend never compiles utoipa), so a DTO
+//! field cannot be added, renamed or retyped without the document following it. One pass
+//! ([`conventions`]) keeps the document's rules on top of the derive: every response object is
+//! closed (`additionalProperties: false`) with every member serde writes required (`null` for
+//! `None`, in the 3.1 `type: [.., "null"]` form); request bodies are closed by their
+//! `deny_unknown_fields`. String-typed members whose allowlist lives in the app or API layer
+//! (tiers, plans, metrics, job names, …) get their `enum` from those lists ([`refinements`]).
+//! Only the envelope is built here, as it wraps every DTO. The host tests validate real
+//! responses of every route against this document; docs/decisions.md has the size figures.
 
 use crate::access::Access;
 use crate::params::{ParamDoc, ParamKind, FIELD_CODES, MAX_CANDLES, MAX_SYMBOL_LEN};
 use crate::routes::{planned_scopes, Data, RouteSpec, TABLE};
-use cl_api_types::{ErrorCode, HealthStatus, LoginStatus, Side};
+use cl_api_types::{ErrorCode, Side};
 use cl_app::policy::Tier;
+use cl_app::ports::optimization::JobStatus;
 use cl_app::ports::{SignalStatus, MAX_EXACT_INT};
-use cl_domain::matrix::Bias;
 use cl_domain::{Direction, PatternStatus, PatternType, Timeframe};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::sync::OnceLock;
+use utoipa::openapi::{schema::Schema, RefOr};
+use utoipa::ToSchema;
 
 /// The document as JSON bytes (built once per isolate).
 pub fn document_bytes() -> Vec<u8> {
@@ -253,20 +259,16 @@ pub(crate) fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
-pub(crate) fn array_of(items: Value) -> Value {
+fn array_of(items: Value) -> Value {
     json!({ "type": "array", "items": items })
 }
 
-pub(crate) fn nullable(schema: Value) -> Value {
-    json!({ "anyOf": [schema, { "type": "null" }] })
-}
-
-pub(crate) fn str_enum<'a>(values: impl IntoIterator<Item = &'a str>) -> Value {
+fn str_enum<'a>(values: impl IntoIterator<Item = &'a str>) -> Value {
     json!({ "type": "string", "enum": values.into_iter().collect::<Vec<_>>() })
 }
 
 /// An enum schema from values' serde forms, so the strings cannot drift from the DTOs.
-pub(crate) fn wire_enum<T: Serialize>(values: &[T]) -> Value {
+fn wire_enum<T: Serialize>(values: &[T]) -> Value {
     let names: Vec<Value> = values
         .iter()
         .filter_map(|v| serde_json::to_value(v).ok())
@@ -274,520 +276,268 @@ pub(crate) fn wire_enum<T: Serialize>(values: &[T]) -> Value {
     json!({ "type": "string", "enum": names })
 }
 
-/// A closed object: every listed property is required, no other is allowed.
-pub(crate) fn object(description: &str, props: &[(&str, Value)]) -> Value {
-    closed(description, props, &[])
-}
-
-pub(crate) fn closed(description: &str, props: &[(&str, Value)], optional: &[&str]) -> Value {
-    let properties: Map<String, Value> = props
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
-        .collect();
-    let required: Vec<&str> = props
-        .iter()
-        .map(|(k, _)| *k)
-        .filter(|k| !optional.contains(k))
-        .collect();
+fn envelope(data: Value, meta: &str) -> Value {
     json!({
         "type": "object",
-        "description": description,
-        "properties": properties,
-        "required": required,
+        "description": "Success envelope.",
+        "properties": {
+            "success": { "const": true },
+            "data": data,
+            "error": { "type": "null" },
+            "meta": schema_ref(meta),
+        },
+        "required": ["success", "data", "error", "meta"],
         "additionalProperties": false,
     })
 }
 
-fn envelope(data: Value, meta: &str) -> Value {
-    object(
-        "Success envelope.",
-        &[
-            ("success", json!({ "const": true })),
-            ("data", data),
-            ("error", json!({ "type": "null" })),
-            ("meta", schema_ref(meta)),
-        ],
-    )
+// ---------------------------------------------------------------------------------------------
+// Component schemas: derived from the DTOs
+// ---------------------------------------------------------------------------------------------
+
+type Derived = Vec<(String, RefOr<Schema>)>;
+
+/// Adds `T`'s schema and, recursively, every schema it references.
+fn add<T: ToSchema>(out: &mut Derived) {
+    out.push((T::name().into_owned(), T::schema()));
+    T::schemas(out);
 }
 
-pub(crate) fn int() -> Value {
-    json!({ "type": "integer" })
+/// Every DTO a route names as its data or body (the schemas they reference come along).
+#[rustfmt::skip]
+fn derived() -> Derived {
+    use cl_api_types::*;
+    let mut out = Derived::new();
+    macro_rules! collect {
+        ($($t:ty),+ $(,)?) => { $( add::<$t>(&mut out); )+ };
+    }
+    collect!(
+        // Envelope parts and health.
+        Meta, ErrorBody, ErrorCode, HealthReport, Liveness,
+        // Market data.
+        SymbolDto, CandlesDto, ChartDto, PatternDto, SignalDto, MatrixDto,
+        // Accounts and sessions.
+        RegisterRequest, LoginRequest, CodeRequest, TokenRequest, EmailRequest,
+        ResetPasswordRequest, ChangePasswordRequest, PasswordCodeRequest, AuthMessage,
+        LoginResult, CsrfToken, Me, SessionDto, Revoked, TotpSetupDto, RecoveryCodesDto,
+        // API keys and view-as.
+        ApiKeyDto, CreatedApiKeyDto, CreateKeyRequest, UpdateKeyRequest, IpRuleRequest,
+        IpRuleDto, KeyUsageDto, ViewAsRequest, ViewAsDto,
+        // Payments.
+        CheckoutRequest, CheckoutStarted, PaymentDto, PaymentCheck, SubscriptionDto, WebhookAck,
+        // Portfolio, trades, journal, credentials, backtests.
+        PortfolioCreateRequest, PortfolioPatchRequest, PortfolioDto, PortfolioStatsDto,
+        TradeCreateRequest, TradePatchRequest, TradeOpenRequest, TradeCloseRequest,
+        TradeFromSourceRequest, TradeDto, TagRequest, TagPatchRequest, TagDto, TradeTagsRequest,
+        TradeTagsDto, JournalRequest, JournalPatchRequest, JournalEntryDto, Removed,
+        ExchangeCredentialRequest, ExchangeCredentialDto, CredentialsDeleted, BacktestRequest,
+        BacktestDto, BacktestDetailDto,
+        // Notification preferences.
+        NotificationPrefsDto, NotificationPrefsRequest, SymbolNotifyDto, SymbolNotifyRequest,
+        TopicDto,
+        // Admin.
+        AdminUserDto, SetSubscriptionRequest, AdminSymbolDto, SymbolCreateRequest,
+        SymbolPatchRequest, SignalStatusRequest, SignalStatusDto, AuditEntryDto, LogEntryDto,
+        ErrorGroupDto, AdminStatsDto, AnalyticsDto, SubscriptionRowDto, GlobalSettingsDto,
+        GlobalSettingsRequest,
+        // Scheduler and on-demand runs.
+        cl_api_types::scheduler::SchedulerStatusDto,
+        cl_api_types::scheduler::SchedulerJobDto,
+        cl_api_types::scheduler::CronRunDto,
+        cl_api_types::ops::RunRequest,
+        cl_api_types::ops::HistoricalFetchRequest,
+        cl_api_types::ops::ImportRequest,
+        cl_api_types::ops::QueuedRunDto,
+        cl_api_types::ops::ImportResultDto,
+        // Admin notifications.
+        NoticeTemplateDto, NoticeTemplateRequest, BroadcastRequest, ScheduleRequest,
+        AudienceCountDto, BroadcastDto, ScheduleDto, AdminTestRequest, AdminTestDto,
+        crate::notify_admin::AudienceRequest, crate::notify_admin::Deleted,
+        // Optimizer and trading preferences.
+        OptimizerJobRequest, OptimizerJobDto, OptimizerJobDetailDto, OptimizerComparisonDto,
+        OptimizerApplyRequest, OptimizerAppliedDto, TradingPrefsDto, TradingPrefsRequest,
+    );
+    out
 }
 
-pub(crate) fn num() -> Value {
-    json!({ "type": "number" })
+/// The component schemas: the derived ones under our conventions, the envelope's `Meta` in
+/// its two shapes, the error envelope, and the allowlists of string-typed fields.
+fn schemas() -> Map<String, Value> {
+    let mut s = Map::new();
+    for (name, schema) in derived() {
+        let mut value = serde_json::to_value(schema).unwrap_or(Value::Null);
+        conventions(&mut value);
+        s.insert(name, value);
+    }
+    // `Meta.next_cursor` is skipped unless the route pages: plain `Meta` has no such member,
+    // `PageMeta` always has it (`null` on the last page).
+    // (The pass above made it required, as it is nullable.)
+    if let Some(page) = s.get("Meta").cloned() {
+        let mut plain = page.clone();
+        if let Some(Value::Object(props)) = plain.get_mut("properties") {
+            props.remove("next_cursor");
+        }
+        if let Some(Value::Array(required)) = plain.get_mut("required") {
+            required.retain(|r| r != "next_cursor");
+        }
+        s.insert("Meta".into(), plain);
+        s.insert("PageMeta".into(), page);
+    }
+    if let Some(code) = s
+        .get_mut("FieldError")
+        .and_then(|e| e.pointer_mut("/properties/code"))
+    {
+        code["description"] = json!(format!(
+            "Stable code: {}, `required`, `invalid_type`, `too_long`, `invalid_token`, \
+`invalid_code`, `reauth_required`, or a policy code of the email, username or password \
+(`email_invalid`, `username_too_short`, `password_too_short`, …).",
+            FIELD_CODES.map(|c| format!("`{c}`")).join(", ")
+        ));
+    }
+    s.insert(
+        "ErrorEnvelope".into(),
+        json!({
+            "type": "object",
+            "description": "Error envelope.",
+            "properties": {
+                "success": { "const": false },
+                "data": { "type": "null" },
+                "error": schema_ref("ErrorBody"),
+                "meta": schema_ref("Meta"),
+            },
+            "required": ["success", "data", "error", "meta"],
+            "additionalProperties": false,
+        }),
+    );
+    refine(&mut s);
+    s
 }
 
-pub(crate) fn string() -> Value {
-    json!({ "type": "string" })
+/// Our conventions on a derived schema. A struct with `deny_unknown_fields` is a request body:
+/// utoipa already closes it, and its `Option`/`default` members are optional, as serde reads
+/// them. Any other object is a response: serde writes every member (`None` as `null`), so the
+/// nullable members are required too and nothing else is allowed. A response member that
+/// serde may skip (`skip_serializing_if`) must therefore not be nullable in its schema
+/// (`value_type`), as `ErrorBody.fields`; `Meta.next_cursor` is split in [`schemas`].
+fn conventions(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            if let (Some(Value::Object(props)), None) =
+                (map.get("properties"), map.get("additionalProperties"))
+            {
+                let before: Vec<Value> = match map.get("required") {
+                    Some(Value::Array(r)) => r.clone(),
+                    _ => Vec::new(),
+                };
+                let required: Vec<Value> = props
+                    .iter()
+                    .filter(|(k, v)| before.contains(&json!(k)) || is_nullable(v))
+                    .map(|(k, _)| json!(k))
+                    .collect();
+                map.insert("required".into(), Value::Array(required));
+                map.insert("additionalProperties".into(), Value::Bool(false));
+            }
+            map.values_mut().for_each(conventions);
+        }
+        Value::Array(items) => items.iter_mut().for_each(conventions),
+        _ => {}
+    }
 }
 
-pub(crate) fn boolean() -> Value {
-    json!({ "type": "boolean" })
+fn is_nullable(schema: &Value) -> bool {
+    let null = json!("null");
+    match schema.get("type") {
+        Some(Value::Array(types)) if types.contains(&null) => return true,
+        _ => {}
+    }
+    ["oneOf", "anyOf"].iter().any(|k| {
+        schema
+            .get(*k)
+            .and_then(Value::as_array)
+            .is_some_and(|opts| opts.iter().any(|o| o.get("type") == Some(&null)))
+    })
 }
 
-fn schemas() -> Value {
-    let tf = schema_ref("Timeframe");
-    let candle_list = array_of(schema_ref("Candle"));
-    let s: Vec<(&str, Value)> = vec![
-        (
-            "Timeframe",
-            str_enum(Timeframe::ALL.iter().map(|t| t.as_str())),
-        ),
-        (
-            "PatternType",
-            str_enum(PatternType::ALL.iter().map(|t| t.as_str())),
-        ),
-        (
-            "Direction",
-            str_enum(Direction::ALL.iter().map(|t| t.as_str())),
-        ),
-        (
-            "PatternStatus",
-            str_enum(PatternStatus::ALL.iter().map(|t| t.as_str())),
-        ),
-        (
-            "SignalStatus",
-            str_enum(SignalStatus::ALL.iter().map(|t| t.as_str())),
-        ),
-        ("Side", wire_enum(&[Side::Long, Side::Short])),
-        (
-            "Bias",
-            wire_enum(&[Bias::Bullish, Bias::Bearish, Bias::Neutral]),
-        ),
-        (
-            "ErrorCode",
-            str_enum(ErrorCode::ALL.iter().map(|c| c.as_str())),
-        ),
-        (
-            "Meta",
-            object(
-                "Response metadata.",
-                &[("request_id", string()), ("timestamp", int())],
-            ),
-        ),
-        (
-            "PageMeta",
-            object(
-                "Metadata of a keyset page.",
-                &[
-                    ("request_id", string()),
-                    ("timestamp", int()),
-                    ("next_cursor", nullable(string())),
-                ],
-            ),
-        ),
-        (
-            "FieldError",
-            object(
-                "One invalid field.",
-                &[
-                    ("field", string()),
-                    (
-                        "code",
-                        json!({
-                            "type": "string",
-                            "pattern": "^[a-z][a-z0-9_]*$",
-                            "description": format!(
-                                "Stable code: {}, `required`, `invalid_type`, `too_long`, \
-                        `invalid_token`, `invalid_code`, `reauth_required`, or a policy code of the email, username \
-                        or password (`email_invalid`, `username_too_short`, `password_too_short`, …).",
-                                FIELD_CODES.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
-                            ),
-                        }),
-                    ),
-                    ("message", string()),
-                ],
-            ),
-        ),
-        (
-            "ErrorBody",
-            closed(
-                "A stable error code and a safe message.",
-                &[
-                    ("code", schema_ref("ErrorCode")),
-                    ("message", string()),
-                    ("fields", array_of(schema_ref("FieldError"))),
-                ],
-                &["fields"],
-            ),
-        ),
-        (
-            "ErrorEnvelope",
-            object(
-                "Error envelope.",
-                &[
-                    ("success", json!({ "const": false })),
-                    ("data", json!({ "type": "null" })),
-                    ("error", schema_ref("ErrorBody")),
-                    ("meta", schema_ref("Meta")),
-                ],
-            ),
-        ),
-        (
-            "HealthCheck",
-            object(
-                "One dependency check.",
-                &[
-                    ("name", string()),
-                    ("ok", boolean()),
-                    ("critical", boolean()),
-                ],
-            ),
-        ),
-        (
-            "HealthReport",
-            object(
-                "Health summary.",
-                &[
-                    (
-                        "status",
-                        wire_enum(&[HealthStatus::Ok, HealthStatus::Degraded, HealthStatus::Down]),
-                    ),
-                    ("checks", array_of(schema_ref("HealthCheck"))),
-                ],
-            ),
-        ),
-        ("Liveness", object("Liveness.", &[("live", boolean())])),
-        (
-            "Symbol",
-            object(
-                "A tracked market.",
-                &[
-                    ("symbol", string()),
-                    ("exchange", string()),
-                    ("active", boolean()),
-                ],
-            ),
-        ),
-        (
-            "Candle",
-            object(
-                "One OHLCV candle; `ts` is its open time, UTC ms.",
-                &[
-                    ("ts", int()),
-                    ("open", num()),
-                    ("high", num()),
-                    ("low", num()),
-                    ("close", num()),
-                    ("volume", num()),
-                ],
-            ),
-        ),
-        (
-            "Candles",
-            object(
-                "Candles oldest first; `has_more` when older ones exist.",
-                &[
-                    ("symbol", string()),
-                    ("tf", tf.clone()),
-                    ("candles", candle_list.clone()),
-                    ("has_more", boolean()),
-                ],
-            ),
-        ),
-        (
-            "Chart",
-            object(
-                "Candles plus the TF's active patterns in view.",
-                &[
-                    ("symbol", string()),
-                    ("tf", tf.clone()),
-                    ("candles", candle_list),
-                    ("has_more", boolean()),
-                    ("patterns", array_of(schema_ref("Pattern"))),
-                ],
-            ),
-        ),
-        (
-            "Zone",
-            object("A price zone.", &[("low", num()), ("high", num())]),
-        ),
-        (
-            "Levels",
-            object(
-                "Entry, stop, targets and reward ratios.",
-                &[
-                    ("entry", num()),
-                    ("stop_loss", num()),
-                    ("tp1", num()),
-                    ("tp2", num()),
-                    ("tp3", num()),
-                    ("risk", num()),
-                    ("rr1", num()),
-                    ("rr2", num()),
-                    ("rr3", num()),
-                ],
-            ),
-        ),
-        (
-            "Pattern",
-            object(
-                "A detected pattern.",
-                &[
-                    ("id", int()),
-                    ("symbol", string()),
-                    ("tf", tf.clone()),
-                    ("type", schema_ref("PatternType")),
-                    ("direction", schema_ref("Direction")),
-                    ("status", schema_ref("PatternStatus")),
-                    ("zone", schema_ref("Zone")),
-                    ("swept_level", nullable(num())),
-                    ("detected_at", int()),
-                    ("expires_at", int()),
-                    ("filled_at", nullable(int())),
-                    ("fill_pct", num()),
-                    ("levels", schema_ref("Levels")),
-                    ("created_at", int()),
-                ],
-            ),
-        ),
-        (
-            "Signal",
-            object(
-                "A confluence signal.",
-                &[
-                    ("id", int()),
-                    ("symbol", string()),
-                    ("direction", schema_ref("Side")),
-                    ("status", schema_ref("SignalStatus")),
-                    ("entry", num()),
-                    ("stop_loss", num()),
-                    ("tp1", num()),
-                    ("tp2", num()),
-                    ("tp3", num()),
-                    ("risk_reward", num()),
-                    (
-                        "confluence_score",
-                        json!({ "type": "integer", "minimum": 0, "maximum": 7 }),
-                    ),
-                    ("timeframes_aligned", array_of(tf.clone())),
-                    ("pattern_id", nullable(int())),
-                    ("created_at", int()),
-                    ("notified_at", nullable(int())),
-                ],
-            ),
-        ),
-        (
-            "MatrixCell",
-            object(
-                "The latest active pattern of a symbol and TF, or neutral.",
-                &[
-                    ("tf", tf.clone()),
-                    ("direction", schema_ref("Bias")),
-                    ("type", nullable(schema_ref("PatternType"))),
-                    ("count", json!({ "type": "integer", "minimum": 0 })),
-                    ("zone", nullable(schema_ref("Zone"))),
-                    ("pattern_id", nullable(int())),
-                    ("detected_at", nullable(int())),
-                ],
-            ),
-        ),
-        (
-            "MatrixRow",
-            object(
-                "One active symbol with one cell per column.",
-                &[
-                    ("symbol", string()),
-                    ("cells", array_of(schema_ref("MatrixCell"))),
-                ],
-            ),
-        ),
-        (
-            "Matrix",
-            object(
-                "Active symbols × 5m..1d.",
-                &[
-                    ("timeframes", array_of(tf)),
-                    ("rows", array_of(schema_ref("MatrixRow"))),
-                ],
-            ),
-        ),
-    ];
-    let mut s = s;
-    s.extend(auth_schemas());
-    s.extend(crate::portfolio::openapi_schemas());
-    s.extend(crate::keys::openapi_schemas());
-    s.extend(crate::payments::openapi_schemas());
-    s.extend(crate::admin::openapi_schemas());
-    s.extend(crate::stats::openapi_schemas());
-    s.extend(crate::scheduler::openapi_schemas());
-    s.extend(crate::ops::openapi_schemas());
-    s.extend(crate::notifications::openapi_schemas());
-    s.extend(crate::optimizer::openapi_schemas());
-    s.extend(crate::notify_admin::openapi_schemas());
-    // One line per route family: each family module declares its own DTO schemas.
-    Value::Object(s.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
-}
-
-pub(crate) fn strings(names: &[&'static str]) -> Vec<(&'static str, Value)> {
-    names.iter().map(|n| (*n, string())).collect()
-}
-
-pub(crate) fn opt_uint() -> Value {
-    nullable(json!({ "type": "integer", "minimum": 0 }))
-}
-
-fn auth_schemas() -> Vec<(&'static str, Value)> {
-    let tier = str_enum(Tier::ALL.iter().map(|t| t.as_str()));
+/// String-typed DTO members whose allowlist lives in the app or API layer: the enum comes from
+/// the list the server validates against or writes from, never retyped here.
+fn refinements() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
+    let tiers: Vec<&'static str> = Tier::ALL.iter().map(|t| t.as_str()).collect();
+    let plans = crate::params::PLAN_WORDS.to_vec();
+    let sub_status = crate::params::SUBSCRIPTION_STATUS_WORDS.to_vec();
+    let metrics = crate::optimizer::METRICS.to_vec();
+    let audiences = crate::notify_admin::AUDIENCES.to_vec();
+    let stored = crate::notify_admin::STORED_AUDIENCES.to_vec();
     vec![
+        ("Me", "tier", tiers.clone()),
+        ("Me", "viewing_as", tiers.clone()),
+        ("ViewAs", "viewing_as", tiers.clone()),
+        ("Subscription", "tier", tiers),
+        ("Subscription", "plan", plans.clone()),
+        ("Subscription", "status", sub_status.clone()),
+        ("SubscriptionRow", "plan", plans.clone()),
+        ("SubscriptionRow", "status", sub_status.clone()),
+        ("AdminSubscription", "plan", plans.clone()),
+        ("AdminSubscription", "status", sub_status),
+        ("SetSubscriptionRequest", "plan", plans.clone()),
+        ("CheckoutRequest", "plan", plans.clone()),
+        ("Payment", "plan", plans),
         (
-            "RegisterRequest",
-            object(
-                "Registration.",
-                &strings(&["email", "username", "password"]),
-            ),
+            "SignalStatusRequest",
+            "status",
+            SignalStatus::ALL.iter().map(|s| s.as_str()).collect(),
         ),
         (
-            "LoginRequest",
-            object("Credentials.", &strings(&["email", "password"])),
+            "OptimizerJob",
+            "status",
+            JobStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        ),
+        ("OptimizerApplyRequest", "metric", metrics.clone()),
+        ("OptimizerJobDetail", "metric", metrics.clone()),
+        ("TunedParams", "metric", metrics),
+        ("SchedulerJob", "name", crate::scheduler::JOBS.to_vec()),
+        ("AudienceRequest", "audience", audiences.clone()),
+        ("BroadcastRequest", "audience", audiences.clone()),
+        ("ScheduleRequest", "audience", audiences),
+        ("Broadcast", "audience", stored.clone()),
+        ("Schedule", "audience", stored),
+        ("LogEntry", "level", crate::admin::LOG_LEVELS.to_vec()),
+        (
+            "LogEntry",
+            "category",
+            crate::admin::LOG_CATEGORIES.to_vec(),
         ),
         (
-            "CodeRequest",
-            object("A TOTP or recovery code.", &strings(&["code"])),
-        ),
-        (
-            "TokenRequest",
-            object("A one-time token.", &strings(&["token"])),
-        ),
-        (
-            "EmailRequest",
-            object("An email address.", &strings(&["email"])),
-        ),
-        (
-            "ResetPasswordRequest",
-            object("Token and new password.", &strings(&["token", "password"])),
-        ),
-        (
-            "ChangePasswordRequest",
-            object(
-                "Current and new password.",
-                &strings(&["current_password", "new_password"]),
-            ),
-        ),
-        (
-            "PasswordCodeRequest",
-            closed(
-                "Password, and a code when 2FA is on (always for disabling it).",
-                &[("password", string()), ("code", nullable(string()))],
-                &["code"],
-            ),
-        ),
-        (
-            "AuthMessage",
-            object("A confirmation.", &[("message", string())]),
-        ),
-        (
-            "CsrfToken",
-            object("A CSRF token.", &[("csrf_token", string())]),
-        ),
-        (
-            "LoginResult",
-            object(
-                "Signed in, or a TOTP code is required next.",
-                &[
-                    (
-                        "status",
-                        wire_enum(&[LoginStatus::LoggedIn, LoginStatus::TotpRequired]),
-                    ),
-                    ("csrf_token", string()),
-                ],
-            ),
-        ),
-        (
-            "User",
-            object(
-                "The signed-in user.",
-                &[
-                    ("id", int()),
-                    ("email", string()),
-                    ("username", string()),
-                    ("is_verified", boolean()),
-                    ("is_admin", boolean()),
-                    ("totp_enabled", boolean()),
-                    ("must_change_password", boolean()),
-                    ("created_at", int()),
-                ],
-            ),
-        ),
-        (
-            "Limits",
-            object(
-                "Effective limits; `null` is unlimited.",
-                &[
-                    ("symbols", nullable(array_of(string()))),
-                    ("pattern_types", array_of(schema_ref("PatternType"))),
-                    ("dashboard_recent_signals", int()),
-                    ("patterns_history", opt_uint()),
-                    ("signals_history", opt_uint()),
-                    ("analytics", boolean()),
-                    ("risk_settings", boolean()),
-                    ("exchange_credentials", boolean()),
-                    ("notifications_per_day", opt_uint()),
-                    ("notification_delay_ms", int()),
-                    ("per_symbol_notifications", boolean()),
-                    ("portfolios", opt_uint()),
-                    ("new_trades_per_day", opt_uint()),
-                    ("backtests_running", opt_uint()),
-                    ("backtests_per_day", opt_uint()),
-                    ("api_keys", opt_uint()),
-                ],
-            ),
-        ),
-        (
-            "Me",
-            object(
-                "User, tier, limits, view-as and CSRF token.",
-                &[
-                    ("user", schema_ref("User")),
-                    ("tier", tier.clone()),
-                    ("limits", schema_ref("Limits")),
-                    ("viewing_as", nullable(tier)),
-                    ("csrf_token", string()),
-                ],
-            ),
-        ),
-        (
-            "Session",
-            object(
-                "One of the caller's sessions.",
-                &[
-                    (
-                        "id",
-                        json!({ "type": "string", "pattern": "^[0-9a-f]{32}$" }),
-                    ),
-                    ("current", boolean()),
-                    ("stage", str_enum(["full", "pending_2fa"])),
-                    ("created_at", int()),
-                    ("last_seen_at", int()),
-                    ("expires_at", int()),
-                    ("ip", nullable(string())),
-                    ("user_agent", nullable(string())),
-                ],
-            ),
-        ),
-        (
-            "Revoked",
-            object(
-                "Sessions revoked.",
-                &[("revoked", json!({ "type": "integer", "minimum": 0 }))],
-            ),
-        ),
-        (
-            "TotpSetup",
-            object("Shown once.", &strings(&["otpauth_uri", "manual_key"])),
-        ),
-        (
-            "RecoveryCodes",
-            object(
-                "Shown once; the session was rotated.",
-                &[
-                    ("recovery_codes", array_of(string())),
-                    ("csrf_token", string()),
-                ],
-            ),
+            "ErrorGroup",
+            "status",
+            crate::admin::ERROR_STATUSES.to_vec(),
         ),
     ]
+}
+
+/// Applies [`refinements`]; returns the targets that name no derived member (a test keeps
+/// this empty, so a renamed field cannot silently lose its allowlist).
+fn refine(schemas: &mut Map<String, Value>) -> Vec<String> {
+    let mut missing = Vec::new();
+    for (schema, member, values) in refinements() {
+        let pointer = format!("/{schema}/properties/{member}");
+        let Some(target) = schemas
+            .get_mut(schema)
+            .and_then(|s| s.pointer_mut(&format!("/properties/{member}")))
+        else {
+            missing.push(pointer);
+            continue;
+        };
+        let target = match target.get_mut("items") {
+            Some(items) => items,
+            None => target,
+        };
+        let mut allowed: Vec<Value> = values.iter().map(|v| json!(v)).collect();
+        if is_nullable(target) {
+            allowed.push(Value::Null);
+        }
+        target["enum"] = Value::Array(allowed);
+    }
+    missing
 }
 
 #[cfg(test)]
@@ -805,6 +555,88 @@ mod tests {
                 "dangling $ref {name}"
             );
         }
+    }
+
+    #[test]
+    fn every_refinement_names_a_derived_member() {
+        let mut s = schemas();
+        assert_eq!(refine(&mut s), Vec::<String>::new());
+        assert_eq!(
+            s["Me"]["properties"]["tier"]["enum"],
+            json!(["free", "pro", "premium"])
+        );
+    }
+
+    /// The enum of a derived schema, as a set.
+    fn listed(s: &Map<String, Value>, name: &str) -> std::collections::BTreeSet<String> {
+        s[name]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The serde forms of values, as a set.
+    fn forms<T: Serialize>(values: &[T]) -> std::collections::BTreeSet<String> {
+        values
+            .iter()
+            .map(|v| {
+                serde_json::to_value(v)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn derived_enums_are_the_serde_forms_of_the_domain_lists() {
+        use cl_domain::matrix::Bias;
+        let s = schemas();
+        assert_eq!(listed(&s, "Timeframe"), forms(&Timeframe::ALL));
+        assert_eq!(listed(&s, "PatternType"), forms(PatternType::ALL));
+        assert_eq!(listed(&s, "Direction"), forms(Direction::ALL));
+        assert_eq!(listed(&s, "PatternStatus"), forms(PatternStatus::ALL));
+        let statuses: Vec<&str> = SignalStatus::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(listed(&s, "SignalStatus"), forms(&statuses));
+        assert_eq!(
+            listed(&s, "Bias"),
+            forms(&[Bias::Bullish, Bias::Bearish, Bias::Neutral])
+        );
+        assert_eq!(listed(&s, "Side"), forms(&[Side::Long, Side::Short]));
+        assert_eq!(listed(&s, "ErrorCode"), forms(&ErrorCode::ALL));
+    }
+
+    #[test]
+    fn responses_are_closed_and_require_their_nullable_members() {
+        let s = schemas();
+        let pattern = &s["Pattern"];
+        assert_eq!(pattern["additionalProperties"], json!(false));
+        let required = pattern["required"].as_array().unwrap();
+        assert!(required.contains(&json!("filled_at")));
+        assert_eq!(
+            required.len(),
+            pattern["properties"].as_object().unwrap().len()
+        );
+        // A request keeps its optional members optional.
+        let checkout = &s["CheckoutRequest"];
+        assert_eq!(checkout["additionalProperties"], json!(false));
+        assert!(!checkout["required"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("cycle")));
+        // Serde skips these when absent: optional, never `null`.
+        assert!(!s["ErrorBody"]["required"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("fields")));
+        assert!(s["Meta"]["properties"].get("next_cursor").is_none());
+        assert!(s["PageMeta"]["required"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("next_cursor")));
     }
 
     #[test]

@@ -20,7 +20,6 @@ use crate::body::{is_json, json_depth, MAX_JSON_DEPTH};
 use crate::context::RequestContext;
 use crate::error::{self, ApiError};
 use crate::http::{Request, Response};
-use crate::openapi::{array_of, boolean, closed, int, nullable, object, str_enum, string};
 use crate::params::{Extract, IdParams, In, ParamDoc, ParamKind, SymbolName};
 use crate::portfolio::{parse, Body, Kind};
 use crate::routes::{Matched, Route};
@@ -621,110 +620,4 @@ fn import_body(req: &Request) -> Result<ImportRequest, ApiError> {
         (Some(format), Some(data)) if errors.is_empty() => Ok(ImportRequest { format, data }),
         _ => Err(invalid(errors)),
     }
-}
-
-/// The component schemas of these routes (OpenAPI).
-pub(crate) fn openapi_schemas() -> Vec<(&'static str, Value)> {
-    let kinds = [
-        "scan",
-        "full_cycle",
-        "fetch",
-        "stats",
-        "cleanup",
-        "db_health",
-        "historical_fetch",
-    ];
-    let counts = serde_json::json!({
-        "type": "object",
-        "additionalProperties": {"type": "integer", "minimum": 0}
-    });
-    vec![
-        (
-            "RunRequest",
-            closed(
-                "A symbol (an active one) and an optional timeframe.",
-                &[
-                    ("symbol", string()),
-                    ("tf", crate::openapi::schema_ref("Timeframe")),
-                ],
-                &["tf"],
-            ),
-        ),
-        (
-            "HistoricalFetchRequest",
-            closed(
-                "The first minute to fetch (UTC ms); default: the symbol's fetch start.",
-                &[("from_ms", int())],
-                &["from_ms"],
-            ),
-        ),
-        (
-            "ImportRequest",
-            closed(
-                "Candle text as `cryptolens import` reads it.",
-                &[("format", str_enum(["csv", "json"])), ("data", string())],
-                &[],
-            ),
-        ),
-        (
-            "QueuedRun",
-            object(
-                "A recorded on-demand run.",
-                &[
-                    ("id", int()),
-                    ("kind", str_enum(kinds)),
-                    (
-                        "status",
-                        str_enum(["queued", "running", "ok", "partial", "failed"]),
-                    ),
-                    ("symbol", nullable(string())),
-                    ("tf", nullable(string())),
-                    ("source", str_enum(["api", "admin"])),
-                    ("from_ms", nullable(int())),
-                    ("cursor", nullable(int())),
-                    (
-                        "progress",
-                        serde_json::json!({"type": "integer", "minimum": 0, "maximum": 100}),
-                    ),
-                    ("created_at", int()),
-                    ("started_at", nullable(int())),
-                    ("ended_at", nullable(int())),
-                    ("error", nullable(string())),
-                    ("counts", nullable(counts)),
-                    ("cron_run_id", nullable(int())),
-                ],
-            ),
-        ),
-        (
-            "ImportRowError",
-            object(
-                "A skipped import row.",
-                &[
-                    ("row", int()),
-                    ("line", nullable(int())),
-                    ("reason", string()),
-                ],
-            ),
-        ),
-        (
-            "ImportResult",
-            object(
-                "What an import stored.",
-                &[
-                    ("valid", int()),
-                    ("imported", int()),
-                    ("duplicates", int()),
-                    ("skipped", int()),
-                    ("aggregated", int()),
-                    (
-                        "errors",
-                        array_of(crate::openapi::schema_ref("ImportRowError")),
-                    ),
-                    ("errors_truncated", boolean()),
-                    ("first_ts", nullable(int())),
-                    ("last_ts", nullable(int())),
-                ],
-            ),
-        ),
-    ]
 }

@@ -17,7 +17,6 @@ use crate::access::Caller;
 use crate::context::RequestContext;
 use crate::error::{self, ApiError};
 use crate::http::{Request, Response};
-use crate::openapi::{array_of, closed, int, nullable, num, object, schema_ref, str_enum, string};
 use crate::params::{Extract, In, NoParams, ParamDoc, ParamKind, PaymentsParams};
 use crate::portfolio::{parse, Body, Kind};
 use crate::routes::{Matched, PathParams, Route};
@@ -41,7 +40,6 @@ use cl_app::ports::optimization::{
 };
 use cl_app::ports::{Clock, Cursor, SymbolStore, UserId, UserStore, MAX_EXACT_INT};
 use cl_domain::backtest::SelectionMetric;
-use serde_json::Value;
 
 /// The store ports these routes need.
 pub trait OptimizerStores:
@@ -74,7 +72,7 @@ pub fn handles(route: Route) -> bool {
 /// Rows of the results table in a job's detail.
 const RESULTS_SHOWN: u32 = 100;
 
-const METRICS: &[&str] = &["total_profit", "win_rate", "sharpe"];
+pub(crate) const METRICS: &[&str] = &["total_profit", "win_rate", "sharpe"];
 
 impl Body for OptimizerJobRequest {
     const MEMBERS: &'static [(&'static str, Kind, bool)] = &[
@@ -582,171 +580,4 @@ pub(crate) async fn serve<S: OptimizerStores, C: Clock>(
         }
         _ => serve_admin(store, now, auth, matched, req, ctx).await,
     }
-}
-
-/// The component schemas of these DTOs.
-pub(crate) fn openapi_schemas() -> Vec<(&'static str, Value)> {
-    let opt_num = || nullable(num());
-    let strs = || array_of(string());
-    let nums = || array_of(num());
-    let metric = || str_enum(METRICS.iter().copied());
-    let run_props = || {
-        vec![
-            ("id", int()),
-            ("symbol", string()),
-            ("tf", string()),
-            ("pattern_type", string()),
-            ("rr", num()),
-            ("sl_buffer_pct", num()),
-            ("expiry_multiplier", num()),
-            ("trade_count", int()),
-            ("total_profit_pct", opt_num()),
-            ("win_rate", opt_num()),
-            ("sharpe", opt_num()),
-        ]
-    };
-    let opt_run = || nullable(schema_ref("OptimizerRun"));
-    vec![
-        (
-            "OptimizerJobRequest",
-            closed(
-                "A grid search over symbols × TFs × pattern types × the detection.md grid.",
-                &[
-                    ("symbols", strs()),
-                    ("tfs", strs()),
-                    ("pattern_types", strs()),
-                    ("from", int()),
-                    ("to", int()),
-                    ("slippage_pct", opt_num()),
-                ],
-                &["slippage_pct"],
-            ),
-        ),
-        (
-            "OptimizerJob",
-            object(
-                "An optimizer job with its progress.",
-                &[
-                    ("id", int()),
-                    (
-                        "status",
-                        str_enum(["queued", "running", "done", "failed", "cancelled"]),
-                    ),
-                    ("progress", num()),
-                    ("symbols", strs()),
-                    ("tfs", strs()),
-                    ("pattern_types", strs()),
-                    ("from", int()),
-                    ("to", int()),
-                    ("slippage_pct", num()),
-                    ("rr", nums()),
-                    ("sl_buffer_pct", nums()),
-                    ("expiry_multiplier", nums()),
-                    ("total_runs", int()),
-                    ("error", nullable(string())),
-                    ("created_at", int()),
-                    ("started_at", nullable(int())),
-                    ("finished_at", nullable(int())),
-                ],
-            ),
-        ),
-        (
-            "OptimizerRun",
-            object(
-                "One grid point's result for a (symbol, type, TF).",
-                &run_props(),
-            ),
-        ),
-        (
-            "OptimizerJobDetail",
-            object(
-                "A job, its top runs by the metric and the best params (≥ 10 trades).",
-                &[
-                    ("job", schema_ref("OptimizerJob")),
-                    ("metric", metric()),
-                    ("results", array_of(schema_ref("OptimizerRun"))),
-                    ("best", array_of(schema_ref("OptimizerRun"))),
-                ],
-            ),
-        ),
-        (
-            "OptimizerComparison",
-            object(
-                "The best run of each job for one (symbol, type, TF).",
-                &[
-                    ("symbol", string()),
-                    ("tf", string()),
-                    ("pattern_type", string()),
-                    ("a", opt_run()),
-                    ("b", opt_run()),
-                ],
-            ),
-        ),
-        (
-            "OptimizerApplyRequest",
-            object(
-                "Whose preferences receive the job's best params, chosen by which metric.",
-                &[("user_id", int()), ("metric", metric())],
-            ),
-        ),
-        (
-            "OptimizerApplied",
-            object(
-                "Symbols written or cleared.",
-                &[("user_id", int()), ("symbols", int())],
-            ),
-        ),
-        (
-            "TradingPrefs",
-            object(
-                "Risk per trade %, default R:R (null = default) and the tuned params.",
-                &[
-                    ("risk_per_trade_pct", opt_num()),
-                    ("default_rr", opt_num()),
-                    ("default_risk_per_trade_pct", num()),
-                    ("default_default_rr", num()),
-                    ("editable", crate::openapi::boolean()),
-                    ("tuned", array_of(schema_ref("TunedParams"))),
-                ],
-            ),
-        ),
-        (
-            "TunedParams",
-            object(
-                "Optimizer params applied to one symbol (read-only for the user).",
-                &[
-                    ("symbol", string()),
-                    ("job_id", int()),
-                    ("metric", metric()),
-                    ("run_id", nullable(int())),
-                    ("updated_at", int()),
-                    ("entries", array_of(schema_ref("TunedEntry"))),
-                ],
-            ),
-        ),
-        (
-            "TunedEntry",
-            object(
-                "One (type, TF) of tuned params.",
-                &[
-                    ("pattern_type", string()),
-                    ("tf", string()),
-                    ("rr", num()),
-                    ("sl_buffer_pct", num()),
-                    ("expiry_multiplier", num()),
-                    ("run_id", int()),
-                    ("trade_count", int()),
-                ],
-            ),
-        ),
-        (
-            "TradingPrefsRequest",
-            closed(
-                "Risk per trade % (0.1–10) and default R:R (0.5–10), ≤ 2 decimals; null or \
-                 absent = the default.",
-                &[("risk_per_trade_pct", opt_num()), ("default_rr", opt_num())],
-                &["risk_per_trade_pct", "default_rr"],
-            ),
-        ),
-    ]
 }

@@ -26,7 +26,6 @@ use crate::context::RequestContext;
 use crate::error::{self, ApiError};
 use crate::events::EventSink;
 use crate::http::{Request, Response};
-use crate::openapi::{array_of, boolean, closed, int, nullable, num, object, str_enum, string};
 use crate::params::{Extract, IdParams, NoParams, PaymentsParams};
 use crate::routes::{PathParams, Route};
 use cl_api_types::{
@@ -674,100 +673,3 @@ pub fn subscription_dto(sub: Option<&Subscription>, now: i64) -> SubscriptionDto
 // ---------------------------------------------------------------------------------------------
 // OpenAPI
 // ---------------------------------------------------------------------------------------------
-
-/// The component schemas of this route family.
-pub(crate) fn openapi_schemas() -> Vec<(&'static str, Value)> {
-    let provider = || str_enum(["lemonsqueezy", "nowpayments"]);
-    let opt_int = || nullable(int());
-    let opt_str = || nullable(string());
-    vec![
-        (
-            "CheckoutRequest",
-            closed(
-                "Start a checkout. `cycle` for pro/premium only; `crypto` for NOWPayments only.",
-                &[
-                    ("provider", provider()),
-                    ("plan", str_enum(["pro", "premium", "lifetime"])),
-                    ("cycle", str_enum(["monthly", "yearly"])),
-                    ("crypto", string()),
-                ],
-                &["cycle", "crypto"],
-            ),
-        ),
-        (
-            "CheckoutStarted",
-            object(
-                "Our pending payment and the provider's hosted page.",
-                &[("payment_id", int()), ("url", string())],
-            ),
-        ),
-        (
-            "Payment",
-            object(
-                "One of the caller's payments.",
-                &[
-                    ("id", int()),
-                    ("provider", provider()),
-                    ("plan", str_enum(["pro", "premium", "lifetime"])),
-                    ("cycle", str_enum(["monthly", "yearly", "lifetime"])),
-                    ("amount", num()),
-                    ("currency", string()),
-                    ("crypto_currency", opt_str()),
-                    ("actually_paid", nullable(num())),
-                    (
-                        "status",
-                        str_enum(["pending", "completed", "failed", "refunded", "expired"]),
-                    ),
-                    ("flagged", boolean()),
-                    ("created_at", int()),
-                    ("completed_at", opt_int()),
-                ],
-            ),
-        ),
-        (
-            "PaymentCheck",
-            object(
-                "The payment after a status check.",
-                &[
-                    ("payment", crate::openapi::schema_ref("Payment")),
-                    ("checked", boolean()),
-                ],
-            ),
-        ),
-        (
-            "Subscription",
-            object(
-                "The caller's plan as the tier policy sees it now.",
-                &[
-                    ("tier", str_enum(["free", "pro", "premium"])),
-                    ("plan", nullable(str_enum(["pro", "premium", "lifetime"]))),
-                    (
-                        "status",
-                        nullable(str_enum(["active", "cancelled", "expired", "suspended"])),
-                    ),
-                    ("valid", boolean()),
-                    ("starts_at", opt_int()),
-                    ("expires_at", opt_int()),
-                    ("access_until", opt_int()),
-                    ("in_grace", boolean()),
-                    ("cancelled_at", opt_int()),
-                    (
-                        "provider",
-                        nullable(str_enum(["lemonsqueezy", "nowpayments", "admin"])),
-                    ),
-                ],
-            ),
-        ),
-        (
-            "WebhookAck",
-            object(
-                "The event was verified and handled.",
-                &[("received", boolean())],
-            ),
-        ),
-        (
-            "PaymentList",
-            array_of(crate::openapi::schema_ref("Payment")),
-        ),
-    ]
-}

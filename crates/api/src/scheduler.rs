@@ -16,7 +16,6 @@ use crate::access::Caller;
 use crate::context::RequestContext;
 use crate::error::{self, ApiError};
 use crate::http::{Request, Response};
-use crate::openapi::{array_of, boolean, int, nullable, object, schema_ref, str_enum, string};
 use crate::params::{In, ParamDoc, ParamKind};
 use crate::routes::{Matched, Route};
 use cl_api_types::scheduler::{CronRunDto, SchedulerJobDto, SchedulerStatusDto};
@@ -26,7 +25,6 @@ use cl_app::ports::admin::{AdminStore, NewAuditEntry};
 use cl_app::ports::run_queue::RunQueueStore;
 use cl_app::ports::{Clock, Cursor, RateLimitStore, MAX_EXACT_INT};
 use cl_auth::ratelimit::{Decision, Rule};
-use serde_json::Value;
 
 /// The seeded jobs (migrations/0007_seed.sql), in schedule order.
 pub const JOBS: &[&str] = &[
@@ -295,55 +293,4 @@ where
         }
         _ => Err(ApiError::new(ErrorCode::NotFound)),
     }
-}
-
-/// The component schemas of these routes (OpenAPI).
-pub(crate) fn openapi_schemas() -> Vec<(&'static str, Value)> {
-    vec![
-        (
-            "CronRun",
-            object(
-                "One recorded run of a scheduled job.",
-                &[
-                    ("id", int()),
-                    ("job", string()),
-                    ("trigger", str_enum(["cron", "manual"])),
-                    (
-                        "status",
-                        str_enum(["running", "ok", "partial", "failed", "skipped"]),
-                    ),
-                    ("started_at", int()),
-                    ("ended_at", nullable(int())),
-                    ("duration_ms", nullable(int())),
-                    ("error", nullable(string())),
-                    (
-                        "counts",
-                        nullable(serde_json::json!({
-                            "type": "object",
-                            "additionalProperties": {"type": "integer", "minimum": 0}
-                        })),
-                    ),
-                ],
-            ),
-        ),
-        (
-            "SchedulerJob",
-            object(
-                "A scheduled job, its switch and its newest run.",
-                &[
-                    ("name", str_enum(JOBS.iter().copied())),
-                    ("schedule", string()),
-                    ("enabled", boolean()),
-                    ("last_run", nullable(schema_ref("CronRun"))),
-                ],
-            ),
-        ),
-        (
-            "SchedulerStatus",
-            object(
-                "Every scheduled job.",
-                &[("jobs", array_of(schema_ref("SchedulerJob")))],
-            ),
-        ),
-    ]
 }

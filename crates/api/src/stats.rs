@@ -18,7 +18,6 @@ use crate::access::Caller;
 use crate::context::RequestContext;
 use crate::error::{self, ApiError};
 use crate::http::{Request, Response};
-use crate::openapi::{array_of, boolean, int, nullable, num, object, schema_ref, str_enum, string};
 use crate::params::{AdminSubscriptionsParams, Extract, NoParams, StatsParams};
 use crate::portfolio::{parse, Body, Kind};
 use crate::routes::{Matched, Route};
@@ -28,14 +27,13 @@ use cl_api_types::{
     SubscriptionRowDto, UserCountsDto,
 };
 use cl_app::admin::AuditContext;
-use cl_app::global_settings::{retention_field, SettingsPatch};
+use cl_app::global_settings::SettingsPatch;
 use cl_app::jobs::maintenance::RetentionTarget;
 use cl_app::ports::stats::{AdminSubscriptionRow, StatsStore};
 use cl_app::ports::{Clock, PageRequest};
 use cl_app::stats::{
     subscription_filter, Analytics, CountRow, SettingsView, StatsOpError, StatsService,
 };
-use serde_json::Value;
 
 /// The routes this module serves.
 pub const ROUTES: &[Route] = &[
@@ -315,202 +313,11 @@ pub async fn serve<S: StatsStore, C: Clock>(
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// OpenAPI
-// ---------------------------------------------------------------------------------------------
-
-fn opt_days() -> Value {
-    nullable(serde_json::json!({ "type": "integer", "minimum": 1, "maximum": 3650 }))
-}
-
-fn retention_members() -> Vec<(&'static str, Value)> {
-    RetentionTarget::ALL
-        .iter()
-        .map(|t| (retention_field(*t), opt_days()))
-        .collect()
-}
-
-/// The component schemas of this family.
-pub(crate) fn openapi_schemas() -> Vec<(&'static str, Value)> {
-    let u = || int();
-    let counts = object(
-        "Pattern counts of one group by status.",
-        &[
-            ("key", string()),
-            ("total", u()),
-            ("active", u()),
-            ("filled", u()),
-            ("invalidated", u()),
-            ("expired", u()),
-        ],
-    );
-    let rate = || nullable(num());
-    let mut settings_members: Vec<(&'static str, Value)> = vec![
-        (
-            "min_confluence",
-            serde_json::json!({ "type": "integer", "minimum": 1, "maximum": 7 }),
-        ),
-        ("require_htf", boolean()),
-        (
-            "cooldown_hours",
-            serde_json::json!({ "type": "number", "minimum": 0, "maximum": 168 }),
-        ),
-        (
-            "default_rr",
-            serde_json::json!({ "type": "number", "minimum": 0.5, "maximum": 20 }),
-        ),
-        (
-            "min_risk_pct",
-            serde_json::json!({ "type": "number", "minimum": 0, "maximum": 10 }),
-        ),
-        (
-            "min_zone_pct",
-            serde_json::json!({ "type": "number", "minimum": 0, "maximum": 10 }),
-        ),
-        (
-            "global_topic",
-            nullable(serde_json::json!({
-                "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"
-            })),
-        ),
-        ("global_topic_enabled", boolean()),
-        ("log_level", str_enum(["debug", "info", "warn", "error"])),
-    ];
-    settings_members.extend(retention_members());
-    settings_members.push((
-        "retention_batch_size",
-        serde_json::json!({ "type": "integer", "minimum": 1, "maximum": 5000 }),
-    ));
-    let request_names: Vec<&'static str> = settings_members.iter().map(|(n, _)| *n).collect();
-    let request = crate::openapi::closed(
-        "Absent members keep their value; `null` clears a nullable one (no topic, keep forever). \
-All bad members are reported at once and nothing is written.",
-        &settings_members,
-        &request_names,
-    );
-    let mut view_members = settings_members.clone();
-    view_members.push(("updated_at", nullable(int())));
-    vec![
-        ("PatternCounts", counts),
-        (
-            "Analytics",
-            object(
-                "Pattern and signal analytics of a tier's symbols or of one symbol (stats cache).",
-                &[
-                    ("scope", string()),
-                    ("computed_at", nullable(int())),
-                    ("patterns", schema_ref("PatternCounts")),
-                    ("by_type", array_of(schema_ref("PatternCounts"))),
-                    ("by_tf", array_of(schema_ref("PatternCounts"))),
-                    ("by_direction", array_of(schema_ref("PatternCounts"))),
-                    (
-                        "rates",
-                        object(
-                            "Rates over ended patterns (0..1).",
-                            &[
-                                ("ended", u()),
-                                ("fill", rate()),
-                                ("expiry", rate()),
-                                ("invalidation", rate()),
-                            ],
-                        ),
-                    ),
-                    ("signals_total", u()),
-                    (
-                        "signals_by_status",
-                        array_of(object(
-                            "A count by status.",
-                            &[("key", string()), ("count", u())],
-                        )),
-                    ),
-                ],
-            ),
-        ),
-        (
-            "AdminStats",
-            object(
-                "Global counts for the admin.",
-                &[
-                    (
-                        "users",
-                        object(
-                            "Users.",
-                            &[
-                                ("total", u()),
-                                ("active", u()),
-                                ("verified", u()),
-                                ("admins", u()),
-                                ("totp_enabled", u()),
-                                ("new_in_window", u()),
-                            ],
-                        ),
-                    ),
-                    (
-                        "subscriptions",
-                        object(
-                            "Subscriptions.",
-                            &[
-                                ("active_pro", u()),
-                                ("active_premium", u()),
-                                ("active_lifetime", u()),
-                                ("active", u()),
-                                ("expired", u()),
-                                ("cancelled", u()),
-                                ("suspended", u()),
-                                ("expiring_in_window", u()),
-                            ],
-                        ),
-                    ),
-                    (
-                        "notifications",
-                        object(
-                            "User notifications.",
-                            &[
-                                ("queued", u()),
-                                ("sent", u()),
-                                ("failed", u()),
-                                ("skipped", u()),
-                            ],
-                        ),
-                    ),
-                    ("errors_new", u()),
-                    ("window_days", u()),
-                    ("analytics", schema_ref("Analytics")),
-                ],
-            ),
-        ),
-        (
-            "SubscriptionRow",
-            object(
-                "A subscription with its owner.",
-                &[
-                    ("id", int()),
-                    ("user_id", int()),
-                    ("email", string()),
-                    ("username", string()),
-                    ("plan", str_enum(["pro", "premium", "lifetime"])),
-                    (
-                        "status",
-                        str_enum(["active", "expired", "cancelled", "suspended"]),
-                    ),
-                    ("starts_at", int()),
-                    ("expires_at", nullable(int())),
-                    ("provider", nullable(string())),
-                    ("created_at", int()),
-                ],
-            ),
-        ),
-        (
-            "GlobalSettings",
-            object("The global settings.", &view_members),
-        ),
-        ("GlobalSettingsRequest", request),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cl_app::global_settings::retention_field;
+    use serde_json::Value;
 
     #[test]
     fn a_job_entry_reads_back_as_the_wire_type() {
