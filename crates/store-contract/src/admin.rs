@@ -9,18 +9,17 @@
 //! deactivated; error occurrences group by fingerprint; logs filter by level, category and
 //! time.
 
+use crate::fixtures::ok;
 use cl_app::ports::admin::{
     AdminStore, AuditFilter, ChangeOutcome, ErrorOccurrence, ErrorStatus, LogCategory, LogFilter,
     LogLevel, NewAuditEntry, NewLogEntry, SymbolPatch, UserChange, UserFilter,
 };
 use cl_app::ports::{
-    BillingStore, BillingSubscription, NewSession, NewSignal, NewSymbol, NewUser, PageRequest,
-    SessionStage, SessionStore, SignalId, SignalStatus, SignalStore, StoreError, SymbolId,
-    SymbolStore, UserId, UserStore,
+    BillingStore, BillingSubscription, NewSession, NewSignal, NewSymbol, PageRequest, SessionStage,
+    SessionStore, SignalId, SignalStatus, SignalStore, StoreError, SymbolId, SymbolStore, UserId,
+    UserStore,
 };
-use cl_auth::email::{Email, Username};
 use cl_auth::tokens::SessionToken;
-use cl_auth::SecretString;
 use cl_billing::plan::Plan;
 use cl_billing::subscription::{SubscriptionSource, SubscriptionStatus};
 use cl_domain::{Direction, Timeframe};
@@ -36,32 +35,8 @@ impl<T: AdminStore + UserStore + SessionStore + SymbolStore + SignalStore + Bill
 {
 }
 
-macro_rules! admin_cases {
-    ($($(#[$m:meta])* $variant:ident => $func:ident),+ $(,)?) => {
-        /// One case of the admin contract.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum AdminCase {
-            $($(#[$m])* $variant,)+
-        }
-
-        impl AdminCase {
-            /// Every case, in order.
-            pub const ALL: &'static [AdminCase] = &[$(AdminCase::$variant),+];
-
-            /// The case's function name.
-            pub const fn name(self) -> &'static str {
-                match self { $(AdminCase::$variant => stringify!($func),)+ }
-            }
-        }
-
-        /// Runs one admin case against a fresh store.
-        pub async fn run_admin_case<S: AdminStores>(case: AdminCase, s: &S) {
-            match case { $(AdminCase::$variant => $func(s).await,)+ }
-        }
-    };
-}
-
-admin_cases! {
+contract_cases! {
+    "admin", AdminCase, run_admin_case, AdminStores;
     /// [`admin_audit_pages_and_filters`].
     AuditPagesAndFilters => admin_audit_pages_and_filters,
     /// [`admin_user_list_searches_with_subscriptions`].
@@ -110,22 +85,8 @@ macro_rules! admin_contract_tests {
 const T0: i64 = 1_700_000_000_000;
 const DAY: i64 = 86_400_000;
 
-fn ok<T, E: Debug>(r: Result<T, E>, what: &str) -> T {
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("{what}: unexpected error {e:?}"),
-    }
-}
-
 async fn user<S: AdminStores>(s: &S, n: &str, at: i64) -> UserId {
-    let new = NewUser {
-        email: ok(Email::parse(&format!("{n}@example.com")), "email"),
-        username: ok(Username::parse(n), "username"),
-        password_hash: SecretString::new(format!("$pbkdf2-sha256$i=10,l=32$salt-{n}$hash")),
-        ntfy_topic: format!("cl_topic_{n}"),
-        created_at: at,
-    };
-    ok(s.create_user(&new).await, "create_user").id
+    crate::fixtures::user(s, n, at).await
 }
 
 async fn admin<S: AdminStores>(s: &S, n: &str) -> UserId {

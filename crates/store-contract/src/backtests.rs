@@ -3,13 +3,12 @@
 //! the active list, and the delete cascading to the trades. Its own list ([`BacktestCase`],
 //! [`run_backtest_case`], [`backtest_contract_tests!`]).
 
+use crate::fixtures::ok;
 use cl_app::backtests::RunParams;
 use cl_app::ports::backtests::{
     quota, BacktestQuota, BacktestStatus, BacktestStore, BacktestTradeRow, ChunkUpdate, NewBacktest,
 };
-use cl_app::ports::{NewSymbol, NewUser, StoreError, SymbolId, SymbolStore, UserId, UserStore};
-use cl_auth::email::{Email, Username};
-use cl_auth::SecretString;
+use cl_app::ports::{NewSymbol, StoreError, SymbolId, SymbolStore, UserId, UserStore};
 use cl_domain::backtest::{BacktestParams, Outcome};
 use cl_domain::{PatternType, Timeframe};
 use std::fmt::Debug;
@@ -78,22 +77,8 @@ macro_rules! backtest_contract_tests {
 const T0: i64 = 1_704_067_200_000;
 const H: i64 = 3_600_000;
 
-fn ok<T, E: Debug>(r: Result<T, E>, what: &str) -> T {
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("{what}: unexpected error {e:?}"),
-    }
-}
-
 async fn user<S: BacktestStores>(s: &S, n: &str) -> UserId {
-    let new = NewUser {
-        email: ok(Email::parse(&format!("{n}@example.com")), "email"),
-        username: ok(Username::parse(n), "username"),
-        password_hash: SecretString::new(format!("$pbkdf2-sha256$i=10,l=32$salt-{n}$hash")),
-        ntfy_topic: format!("cl_topic_{n}"),
-        created_at: T0,
-    };
-    ok(s.create_user(&new).await, "create_user").id
+    crate::fixtures::user(s, n, T0).await
 }
 
 async fn symbol<S: BacktestStores>(s: &S) -> SymbolId {

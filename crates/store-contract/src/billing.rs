@@ -9,12 +9,11 @@
 //! failure in the middle of the unit (a subscription for a missing user) rolls back the event
 //! row and the payment; payments are scoped by owner.
 
+use crate::fixtures::ok;
 use cl_app::ports::{
-    ApplyOutcome, BillingStore, BillingSubscription, NewUser, PageRequest, PaymentId,
-    PaymentRecord, PaymentStatus, Provider, StoreError, UserStore, WarningKey, WebhookWrite,
+    ApplyOutcome, BillingStore, BillingSubscription, PageRequest, PaymentId, PaymentRecord,
+    PaymentStatus, Provider, StoreError, UserStore, WarningKey, WebhookWrite,
 };
-use cl_auth::email::{Email, Username};
-use cl_auth::SecretString;
 use cl_billing::checkout::NewPayment;
 use cl_billing::plan::{BillingCycle, Offer, Plan};
 use cl_billing::subscription::{SubscriptionSource, SubscriptionStatus};
@@ -25,32 +24,8 @@ use std::fmt::Debug;
 pub trait BillingStores: BillingStore + UserStore {}
 impl<T: BillingStore + UserStore> BillingStores for T {}
 
-macro_rules! billing_cases {
-    ($($(#[$m:meta])* $variant:ident => $func:ident),+ $(,)?) => {
-        /// One case of the billing contract.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum BillingCase {
-            $($(#[$m])* $variant,)+
-        }
-
-        impl BillingCase {
-            /// Every case, in the order [`run_all_billing`] runs them.
-            pub const ALL: &'static [BillingCase] = &[$(BillingCase::$variant),+];
-
-            /// The case's function name.
-            pub const fn name(self) -> &'static str {
-                match self { $(BillingCase::$variant => stringify!($func),)+ }
-            }
-        }
-
-        /// Runs one billing case against a fresh store.
-        pub async fn run_billing_case<S: BillingStores>(case: BillingCase, s: &S) {
-            match case { $(BillingCase::$variant => $func(s).await,)+ }
-        }
-    };
-}
-
-billing_cases! {
+contract_cases! {
+    "billing", BillingCase, run_billing_case, BillingStores;
     /// [`payments_round_trip_scoped_by_owner`].
     PaymentsRoundTripScopedByOwner => payments_round_trip_scoped_by_owner,
     /// [`webhook_writes_event_payment_and_subscription`].
@@ -130,22 +105,8 @@ macro_rules! billing_contract_tests {
 const T0: i64 = 1_700_000_000_000;
 const DAY: i64 = 86_400_000;
 
-fn ok<T, E: Debug>(r: Result<T, E>, what: &str) -> T {
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("{what}: unexpected error {e:?}"),
-    }
-}
-
 async fn user<S: BillingStores>(s: &S, n: &str) -> UserId {
-    let new = NewUser {
-        email: ok(Email::parse(&format!("{n}@example.com")), "email"),
-        username: ok(Username::parse(n), "username"),
-        password_hash: SecretString::new(format!("$pbkdf2-sha256$i=10,l=32$salt-{n}$hash")),
-        ntfy_topic: format!("cl_topic_{n}"),
-        created_at: T0,
-    };
-    let id = ok(s.create_user(&new).await, "create_user").id;
+    let id = crate::fixtures::user(s, n, T0).await;
     ok(UserId::new(id.0), "user id")
 }
 

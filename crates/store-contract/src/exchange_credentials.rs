@@ -3,10 +3,9 @@
 //! bad rows refused with nothing written. Its own list ([`CredentialCase`],
 //! [`run_credential_case`], [`credential_contract_tests!`]).
 
+use crate::fixtures::ok;
 use cl_app::ports::exchange_credentials::{ExchangeCredentialStore, SealedCredential};
-use cl_app::ports::{NewUser, StoreError, UserId, UserStore};
-use cl_auth::email::{Email, Username};
-use cl_auth::SecretString;
+use cl_app::ports::{StoreError, UserId, UserStore};
 use std::fmt::Debug;
 
 /// Every port the credentials contract needs.
@@ -74,22 +73,8 @@ macro_rules! credential_contract_tests {
 
 const T0: i64 = 1_704_067_200_000;
 
-fn ok<T, E: Debug>(r: Result<T, E>, what: &str) -> T {
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("{what}: unexpected error {e:?}"),
-    }
-}
-
 async fn user<S: CredentialStores>(s: &S, n: &str) -> UserId {
-    let new = NewUser {
-        email: ok(Email::parse(&format!("{n}@example.com")), "email"),
-        username: ok(Username::parse(n), "username"),
-        password_hash: SecretString::new(format!("$pbkdf2-sha256$i=10,l=32$salt-{n}$hash")),
-        ntfy_topic: format!("cl_topic_{n}"),
-        created_at: T0,
-    };
-    ok(s.create_user(&new).await, "create_user").id
+    crate::fixtures::user(s, n, T0).await
 }
 
 fn sealed(user: UserId, exchange: &str, label: &str, tag: &str) -> SealedCredential {

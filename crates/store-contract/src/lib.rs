@@ -185,13 +185,6 @@ const T0: i64 = 1_700_000_000_000; // 2023-11-14T22:13:20Z, minute-aligned
 const MIN: i64 = 60_000;
 const HOUR: i64 = 3_600_000;
 
-fn ok<T, E: Debug>(r: Result<T, E>, what: &str) -> T {
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("{what}: unexpected error {e:?}"),
-    }
-}
-
 fn candle(ts: i64, base: f64) -> Candle {
     ok(
         Candle::new(ts, base, base * 1.01, base * 0.99, base * 1.005, 12.5),
@@ -1380,6 +1373,10 @@ pub async fn signals_page_newest_first<S: Store>(s: &S) {
 pub async fn health_ping_answers<S: Store>(s: &S) {
     ok(s.ping().await, "ping");
 }
+
+#[macro_use]
+mod fixtures;
+use fixtures::ok;
 
 pub mod accounts;
 pub use accounts::{run_account_case, run_all_accounts, AccountCase};

@@ -4,15 +4,14 @@
 //! ([`NotificationAdminCase`], [`run_notification_admin_case`],
 //! [`notification_admin_contract_tests!`]).
 
+use crate::fixtures::ok;
 use cl_app::ports::notification_admin::{
     Audience, BroadcastCounts, BroadcastId, NewBroadcast, NewSchedule, NoticeBody, NoticeContent,
     NoticeTags, NoticeTitle, NotificationAdminStore, ScheduleClaim, ScheduleId, ScheduleStatus,
     TemplateId, TemplateName, TEMPLATE_NAME_KEY,
 };
 use cl_app::ports::notifications::NotifyPriority;
-use cl_app::ports::{Cursor, NewUser, PageRequest, StoreError, UserId, UserStore, MAX_EXACT_INT};
-use cl_auth::email::{Email, Username};
-use cl_auth::SecretString;
+use cl_app::ports::{Cursor, PageRequest, StoreError, UserId, UserStore, MAX_EXACT_INT};
 use std::fmt::Debug;
 
 /// Every port the contract needs.
@@ -84,22 +83,8 @@ macro_rules! notification_admin_contract_tests {
 const T0: i64 = 1_704_067_200_000;
 const MIN: i64 = 60_000;
 
-fn ok<T, E: Debug>(r: Result<T, E>, what: &str) -> T {
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("{what}: unexpected error {e:?}"),
-    }
-}
-
 async fn admin<S: NotificationAdminStores>(s: &S) -> UserId {
-    let new = NewUser {
-        email: ok(Email::parse("root@example.com"), "email"),
-        username: ok(Username::parse("root"), "username"),
-        password_hash: SecretString::new("$pbkdf2-sha256$i=10,l=32$salt$hash".to_owned()),
-        ntfy_topic: "cl_topic_root".into(),
-        created_at: T0,
-    };
-    ok(s.create_user(&new).await, "create_user").id
+    crate::fixtures::user(s, "root", T0).await
 }
 
 fn name(n: &str) -> TemplateName {

@@ -4,14 +4,13 @@
 //! applied and cleared per user. Its own list ([`OptimizationCase`], [`run_optimization_case`],
 //! [`optimization_contract_tests!`]).
 
+use crate::fixtures::ok;
 use cl_app::ports::optimization::{
     DefaultRr, JobProgress, JobStatus, JsonText, NewOptimizationJob, NewOptimizationRun,
     OptimizationJobId, OptimizationStore, RiskPerTradePct, RunScore, TradingPrefs,
     TradingPrefsStore, TunedParams,
 };
-use cl_app::ports::{NewSymbol, NewUser, StoreError, SymbolId, SymbolStore, UserId, UserStore};
-use cl_auth::email::{Email, Username};
-use cl_auth::SecretString;
+use cl_app::ports::{NewSymbol, StoreError, SymbolId, SymbolStore, UserId, UserStore};
 use cl_domain::{PatternType, Timeframe};
 use std::fmt::Debug;
 
@@ -85,26 +84,12 @@ macro_rules! optimization_contract_tests {
 
 const T0: i64 = 1_704_067_200_000;
 
-fn ok<T, E: Debug>(r: Result<T, E>, what: &str) -> T {
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("{what}: unexpected error {e:?}"),
-    }
-}
-
 fn json(s: &str) -> JsonText {
     ok(JsonText::parse(s), "json")
 }
 
 async fn admin<S: OptimizationStores>(s: &S) -> UserId {
-    let new = NewUser {
-        email: ok(Email::parse("opt@example.com"), "email"),
-        username: ok(Username::parse("opt"), "username"),
-        password_hash: SecretString::new("$pbkdf2-sha256$i=10,l=32$salt$hash".to_owned()),
-        ntfy_topic: "cl_topic_opt".to_owned(),
-        created_at: T0,
-    };
-    ok(s.create_user(&new).await, "create_user").id
+    crate::fixtures::user(s, "opt", T0).await
 }
 
 async fn symbol<S: OptimizationStores>(s: &S) -> SymbolId {
@@ -377,14 +362,7 @@ pub async fn optimization_runs_are_idempotent_and_ranked<S: OptimizationStores>(
 }
 
 async fn user<S: OptimizationStores>(s: &S, name: &str) -> UserId {
-    let new = NewUser {
-        email: ok(Email::parse(&format!("{name}@example.com")), "email"),
-        username: ok(Username::parse(name), "username"),
-        password_hash: SecretString::new("$pbkdf2-sha256$i=10,l=32$salt$hash".to_owned()),
-        ntfy_topic: format!("cl_topic_{name}"),
-        created_at: T0,
-    };
-    ok(s.create_user(&new).await, "create_user").id
+    crate::fixtures::user(s, name, T0).await
 }
 
 /// Trading prefs default to `None` and round-trip (unknown user: `None` / `NotFound`); tuned

@@ -7,13 +7,12 @@
 //! writes on the status read, the state machine, quotas counted in the same transaction, and
 //! failed writes leaving nothing behind.
 
+use crate::fixtures::ok;
 use cl_app::ports::{
-    quota, JournalType, Mood, NewJournalEntry, NewPortfolio, NewTag, NewUser, PortfolioCurrency,
+    quota, JournalType, Mood, NewJournalEntry, NewPortfolio, NewTag, PortfolioCurrency,
     PortfolioEdit, PortfolioId, PortfolioStore, SignalId, StoreError, TagId, TradeId, TradeQuota,
     TradeRecord, TradeStatus, UserId, UserStore,
 };
-use cl_auth::email::{Email, Username};
-use cl_auth::SecretString;
 use cl_domain::levels::trade::Side;
 use cl_domain::{PatternType, Timeframe};
 use std::fmt::Debug;
@@ -22,32 +21,8 @@ use std::fmt::Debug;
 pub trait PortfolioStores: PortfolioStore + UserStore {}
 impl<T: PortfolioStore + UserStore> PortfolioStores for T {}
 
-macro_rules! portfolio_cases {
-    ($($(#[$m:meta])* $variant:ident => $func:ident),+ $(,)?) => {
-        /// One case of the portfolio contract.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum PortfolioCase {
-            $($(#[$m])* $variant,)+
-        }
-
-        impl PortfolioCase {
-            /// Every case, in the order [`run_all_portfolio`] runs them.
-            pub const ALL: &'static [PortfolioCase] = &[$(PortfolioCase::$variant),+];
-
-            /// The case's function name.
-            pub const fn name(self) -> &'static str {
-                match self { $(PortfolioCase::$variant => stringify!($func),)+ }
-            }
-        }
-
-        /// Runs one portfolio case against a fresh store.
-        pub async fn run_portfolio_case<S: PortfolioStores>(case: PortfolioCase, s: &S) {
-            match case { $(PortfolioCase::$variant => $func(s).await,)+ }
-        }
-    };
-}
-
-portfolio_cases! {
+contract_cases! {
+    "portfolio", PortfolioCase, run_portfolio_case, PortfolioStores;
     /// [`portfolios_are_scoped_by_owner`].
     PortfoliosAreScopedByOwner => portfolios_are_scoped_by_owner,
     /// [`trades_are_scoped_and_compare_and_set`].
@@ -127,26 +102,12 @@ macro_rules! portfolio_contract_tests {
 const T0: i64 = 1_704_067_200_000;
 const DAY: i64 = 86_400_000;
 
-fn ok<T, E: Debug>(r: Result<T, E>, what: &str) -> T {
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("{what}: unexpected error {e:?}"),
-    }
-}
-
 fn close_to(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-6
 }
 
 async fn user<S: PortfolioStores>(s: &S, n: &str) -> UserId {
-    let new = NewUser {
-        email: ok(Email::parse(&format!("{n}@example.com")), "email"),
-        username: ok(Username::parse(n), "username"),
-        password_hash: SecretString::new(format!("$pbkdf2-sha256$i=10,l=32$salt-{n}$hash")),
-        ntfy_topic: format!("cl_topic_{n}"),
-        created_at: T0,
-    };
-    ok(s.create_user(&new).await, "create_user").id
+    crate::fixtures::user(s, n, T0).await
 }
 
 fn new_portfolio(user: UserId, name: &str, balance: f64) -> NewPortfolio {

@@ -3,15 +3,14 @@
 //! write that lands with its audit row. Its own list ([`StatsCase`], [`run_stats_case`],
 //! [`stats_contract_tests!`]).
 
+use crate::fixtures::ok;
 use cl_app::jobs::maintenance::{MaintenanceStore, StatsEntry};
 use cl_app::ports::admin::{AdminStore, AuditFilter, NewAuditEntry};
 use cl_app::ports::stats::{StatsStore, SubscriptionFilter};
 use cl_app::ports::{
-    BillingStore, BillingSubscription, NewUser, PageRequest, PatternStore, SignalStatus,
-    SignalStore, StatusUpdate, StoreError, SymbolId, SymbolStore, UserId, UserStore,
+    BillingStore, BillingSubscription, PageRequest, PatternStore, SignalStatus, SignalStore,
+    StatusUpdate, StoreError, SymbolId, SymbolStore, UserId, UserStore,
 };
-use cl_auth::email::{Email, Username};
-use cl_auth::SecretString;
 use cl_billing::plan::Plan;
 use cl_billing::subscription::{SubscriptionSource, SubscriptionStatus};
 use cl_domain::{Direction, PatternStatus, PatternType, Timeframe};
@@ -103,22 +102,8 @@ const T0: i64 = 1_700_000_000_000;
 const MIN: i64 = 60_000;
 const DAY: i64 = 86_400_000;
 
-fn ok<T, E: Debug>(r: Result<T, E>, what: &str) -> T {
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("{what}: unexpected error {e:?}"),
-    }
-}
-
 async fn user<S: StatsStores>(s: &S, n: &str, at: i64) -> UserId {
-    let new = NewUser {
-        email: ok(Email::parse(&format!("{n}@example.com")), "email"),
-        username: ok(Username::parse(n), "username"),
-        password_hash: SecretString::new(format!("$pbkdf2-sha256$i=10,l=32$salt-{n}$hash")),
-        ntfy_topic: format!("cl_topic_{n}"),
-        created_at: at,
-    };
-    ok(s.create_user(&new).await, "create_user").id
+    crate::fixtures::user(s, n, at).await
 }
 
 fn audit(actor: UserId, action: &str, at: i64) -> NewAuditEntry {
