@@ -15,7 +15,7 @@
 //!   stays `scheduled` and moves forward); the table has no repeat column, so the repeat rule
 //!   lives with the caller (see docs/storage.md).
 
-use super::{exact_int, Cursor, Page, PageRequest, StoreError, UserId};
+use super::{exact_int, Page, PageRequest, StoreError, UserId};
 use crate::ports::notifications::NotifyPriority;
 
 /// The `Conflict` key of a duplicate template name.
@@ -371,29 +371,8 @@ impl ScheduleClaim {
     }
 }
 
-/// Checks a page request's limit and cursor.
-///
-/// # Errors
-/// [`StoreError::Invalid`].
-pub fn check_page(page: PageRequest) -> Result<(), StoreError> {
-    if page.limit == 0 {
-        return Err(StoreError::Invalid("limit 0".into()));
-    }
-    if let Some(Cursor { ts, id }) = page.after {
-        exact_int("cursor ts", ts)?;
-        exact_int("cursor id", id)?;
-    }
-    Ok(())
-}
-
-/// Builds a newest-first page from up to `limit + 1` rows (the extra row says there is more).
-pub fn page_of<T>(mut rows: Vec<T>, limit: u32, key: impl Fn(&T) -> Cursor) -> Page<T> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    let next = if more { rows.last().map(key) } else { None };
-    Page { items: rows, next }
-}
+/// The admin lists' page check and `limit + 1` page builder (one copy, in [`super::admin`]).
+pub use super::admin::{page_of, validate_page as check_page};
 
 /// The admin notification tables.
 #[allow(async_fn_in_trait)]
