@@ -9,6 +9,9 @@
 //! - The exchange is `EXCHANGE_BASE_URL` (https only; plain http to loopback only when
 //!   `ENVIRONMENT=development`), through `cl_outbound::ExchangeClient` with its retry policy and
 //!   a KV-backed breaker (`breaker:exchange`).
+//! - The stored global settings (`cl_app::global_settings::GlobalSettings`) are read ONCE per
+//!   pipeline tick (and once per dispatch tick by `crate::run_queue_wiring`): the signal
+//!   defaults, the zone minimum and the global ntfy topic come from them, not from `Env`.
 //! - After each pipeline run the unfiltered matrix is written to KV (`matrix:v1`, 60 s expiry,
 //!   `crate::matrix_cache`), which `GET /matrix` serves while fresh.
 //! - The lease: a KV entry `lease:{job}` (TTL ≥ 60 s, KV's minimum) is a cheap pre-check that
