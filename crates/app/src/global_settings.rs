@@ -18,9 +18,9 @@
 
 use crate::admin::InvalidInput;
 use crate::jobs::maintenance::RetentionTarget;
-use crate::ports::admin::LogLevel;
 use crate::jobs::PipelineJobConfig;
 use crate::notify::NotifyConfig;
+use crate::ports::admin::LogLevel;
 use crate::ports::stats::SettingRow;
 use crate::ports::StoreError;
 use crate::runs::DispatchConfig;

@@ -17,8 +17,8 @@ use cl_app::ports::broadcast_delivery::{
     ClaimedDelivery, DeliveryId, DeliveryResult, OpenBroadcast, Recipient,
 };
 use cl_app::ports::notification_admin::{
-    Audience, BroadcastId, NewBroadcast, NoticeBody, NoticeContent, NoticeTags, NoticeTitle, ScheduleClaim,
-    ScheduleId,
+    Audience, BroadcastId, NewBroadcast, NoticeBody, NoticeContent, NoticeTags, NoticeTitle,
+    ScheduleClaim, ScheduleId,
 };
 use cl_app::ports::notifications::NotifyPriority;
 use cl_app::ports::{exact_int, SignalId, StoreError, UserId};

@@ -248,10 +248,9 @@ impl MaintenanceStore for MemoryStore {
             }
             RetentionTarget::CronRuns => Ok(self.cron.borrow_mut().purge_runs(cutoff, batch)),
             RetentionTarget::RunQueue => Ok(self.run_queue.borrow_mut().purge(cutoff, batch)),
-            RetentionTarget::BroadcastDeliveries => Ok(self
-                .broadcast_delivery
-                .borrow_mut()
-                .purge(cutoff, batch)),
+            RetentionTarget::BroadcastDeliveries => {
+                Ok(self.broadcast_delivery.borrow_mut().purge(cutoff, batch))
+            }
             _ => Ok(0),
         }
     }

@@ -22,6 +22,7 @@ use crate::adapters::{wall_ms, DelaySleeper, KvBreakerStore, RunClock};
 use crate::bindings;
 use crate::fetch_transport::FetchTransport;
 use cl_app::cron::RunTrigger;
+use cl_app::global_settings::GlobalSettings;
 use cl_app::jobs::cleanup::{run_cleanup_job, CleanupConfig, CLEANUP_JOB};
 use cl_app::jobs::gaps::{run_gaps_job, GapsConfig, GAPS_JOB};
 use cl_app::jobs::health::{run_health_job, HEALTH_JOB};
@@ -33,7 +34,6 @@ use cl_app::jobs::{
     jobs_for_cron, run_pipeline_job_notifying, BadCandle, CandleSource, FetchFailure, Fetched,
     JobOutcome, PipelineJobConfig, PIPELINE_JOB,
 };
-use cl_app::global_settings::GlobalSettings;
 use cl_app::notify::{Notifier, NotifyConfig};
 use cl_app::ports::StoreError;
 use cl_outbound::{BaseUrl, ExchangeClient, ExchangeConfig, ExchangeError, Scheme};
