@@ -119,6 +119,8 @@ cases! {
     PatternListPagesNewestFirst => pattern_list_pages_newest_first,
     /// [`pattern_list_filters`].
     PatternListFilters => pattern_list_filters,
+    /// [`large_tick_batches_keep_their_meaning`].
+    LargeTickBatchesKeepTheirMeaning => large_tick_batches_keep_their_meaning,
 }
 
 /// Runs every case, each on its own fresh store from `fresh`; returns how many ran.
@@ -160,11 +162,12 @@ macro_rules! contract_tests {
             metrics_snapshot_counts_the_stored_state => MetricsSnapshotCountsTheStoredState,
             pattern_list_pages_newest_first => PatternListPagesNewestFirst,
             pattern_list_filters => PatternListFilters,
+            large_tick_batches_keep_their_meaning => LargeTickBatchesKeepTheirMeaning,
         );
 
         #[test]
         fn contract_lists_every_case() {
-            assert_eq!($crate::Case::ALL.len(), 20, "contract_tests! is missing a case");
+            assert_eq!($crate::Case::ALL.len(), 21, "contract_tests! is missing a case");
         }
     };
     (@each $harness:path; $($name:ident => $variant:ident),+ $(,)?) => {
@@ -1404,6 +1407,9 @@ pub use metrics::metrics_snapshot_counts_the_stored_state;
 
 mod patterns;
 pub use patterns::{pattern_list_filters, pattern_list_pages_newest_first};
+
+mod tick_batches;
+pub use tick_batches::large_tick_batches_keep_their_meaning;
 
 pub mod admin;
 pub use admin::{run_admin_case, AdminCase};

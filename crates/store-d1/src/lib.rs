@@ -59,11 +59,16 @@ use cl_app::ports::{
 use cl_domain::{Candle, Direction, Timeframe};
 use errors::{classify, driver_text};
 use rows::{
-    CandleRow, FoundRow, IdRow, KeyRow, MatrixRow, PatternRow, SignalRow, SymbolRow, TsRow,
+    CandleRow, FoundRow, IdRow, InsertedRow, KeyRow, MatrixRow, PatternRow, SignalRow, SymbolRow,
+    TsRow,
 };
 use serde::de::DeserializeOwned;
 use std::cell::Cell;
-use values::{count, flag, int, opt_int, opt_real, opt_text, read_int, read_opt_int, real, text};
+use std::collections::HashMap;
+use values::{
+    count, flag, int, json_int, json_opt_int, json_opt_real, json_real, json_word, opt_int,
+    opt_real, opt_text, read_int, read_opt_int, real, text,
+};
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
@@ -281,23 +286,27 @@ impl CandleStore for D1Store {
             return Ok(0);
         }
         let sym = int("symbol id", symbol.0)?;
-        // Every value is checked before anything is sent: a bad one writes nothing.
-        let mut stmts = Vec::with_capacity(candles.len().div_ceil(sql::CANDLES_PER_STATEMENT));
-        for chunk in candles.chunks(sql::CANDLES_PER_STATEMENT) {
-            let mut params = Vec::with_capacity(
-                sql::CANDLE_SHARED_PARAMS + chunk.len() * sql::CANDLE_ROW_PARAMS,
-            );
-            params.push(sym.clone());
-            params.push(text(tf.as_str()));
+        // Every value is checked before anything is sent: a bad one writes nothing. One
+        // statement per `JSON_ROWS` candles, all in one batch (one transaction).
+        let mut stmts = Vec::with_capacity(candles.len().div_ceil(sql::JSON_ROWS));
+        for chunk in candles.chunks(sql::JSON_ROWS) {
+            let mut rows = Vec::with_capacity(chunk.len());
             for c in chunk {
-                params.push(int("candle ts", c.ts())?);
-                params.push(real("open", c.open())?);
-                params.push(real("high", c.high())?);
-                params.push(real("low", c.low())?);
-                params.push(real("close", c.close())?);
-                params.push(real("volume", c.volume())?);
+                rows.push(format!(
+                    "[{},{},{},{},{},{}]",
+                    json_int("candle ts", c.ts())?,
+                    json_real("open", c.open())?,
+                    json_real("high", c.high())?,
+                    json_real("low", c.low())?,
+                    json_real("close", c.close())?,
+                    json_real("volume", c.volume())?,
+                ));
             }
-            stmts.push(self.stmt(&sql::upsert_candles(chunk.len()), &params)?);
+            let json = format!("[{}]", rows.join(","));
+            stmts.push(self.stmt(
+                sql::UPSERT_CANDLES,
+                &[sym.clone(), text(tf.as_str()), text(&json)],
+            )?);
         }
         let results = self.batch(stmts, SYMBOL).await?;
         results
@@ -404,6 +413,33 @@ impl D1Store {
     }
 }
 
+/// One row of [`sql::INSERT_PATTERNS`]'s JSON parameter, in its column order.
+fn pattern_json(p: &NewPattern) -> Result<String, StoreError> {
+    let l = &p.levels;
+    let fields = [
+        json_int("symbol id", p.symbol.0)?,
+        json_word("tf", p.tf.as_str())?,
+        json_word("pattern_type", p.pattern_type.as_str())?,
+        json_word("direction", p.direction.as_str())?,
+        json_real("zone_low", p.zone.low())?,
+        json_real("zone_high", p.zone.high())?,
+        json_opt_real("swept_level", p.swept_level)?,
+        json_int("detected_at", p.detected_at)?,
+        json_int("expires_at", p.expires_at)?,
+        json_real("entry", l.entry)?,
+        json_real("stop_loss", l.stop_loss)?,
+        json_real("tp1", l.tp1)?,
+        json_real("tp2", l.tp2)?,
+        json_real("tp3", l.tp3)?,
+        json_real("risk", l.risk)?,
+        json_real("rr1", l.rr1)?,
+        json_real("rr2", l.rr2)?,
+        json_real("rr3", l.rr3)?,
+        json_int("created_at", p.created_at)?,
+    ];
+    Ok(format!("[{}]", fields.join(",")))
+}
+
 impl PatternStore for D1Store {
     async fn insert_pattern(&self, new: &NewPattern) -> Result<Option<PatternId>, StoreError> {
         new.validate()?;
@@ -415,18 +451,43 @@ impl PatternStore for D1Store {
         &self,
         new: &[NewPattern],
     ) -> Result<Vec<Option<PatternId>>, StoreError> {
-        for p in new {
-            p.validate()?;
+        if new.is_empty() {
+            return Ok(Vec::new());
         }
-        let stmts = new
+        let mut stmts = Vec::with_capacity(new.len().div_ceil(sql::JSON_ROWS));
+        for chunk in new.chunks(sql::JSON_ROWS) {
+            let mut rows = Vec::with_capacity(chunk.len());
+            for p in chunk {
+                p.validate()?;
+                rows.push(pattern_json(p)?);
+            }
+            let json = format!("[{}]", rows.join(","));
+            stmts.push(self.stmt(sql::INSERT_PATTERNS, &[text(&json)])?);
+        }
+        // One round trip and one transaction; the rows back carry their keys.
+        let mut ids: HashMap<StoredPatternKey, Vec<(SymbolId, PatternId)>> = HashMap::new();
+        for res in self.batch(stmts, SYMBOL).await? {
+            for row in decode::<InsertedRow>("patterns", &res)? {
+                let (symbol, key, id) = row.into_parts()?;
+                ids.entry(key).or_default().push((symbol, id));
+            }
+        }
+        // The first input of a new key gets its id; a key that existed or came earlier in
+        // the batch gets `None`, as `insert_pattern` one at a time would.
+        Ok(new
             .iter()
-            .map(|p| self.insert_pattern_stmt(p))
-            .collect::<Result<Vec<_>, _>>()?;
-        let results = self.batch(stmts, SYMBOL).await?;
-        results
-            .iter()
-            .map(|r| Ok(returned_id("patterns", r)?.map(PatternId)))
-            .collect()
+            .map(|p| {
+                let key = StoredPatternKey {
+                    tf: p.tf,
+                    pattern_type: p.pattern_type,
+                    direction: p.direction,
+                    detected_at: p.detected_at,
+                };
+                let list = ids.get_mut(&key)?;
+                let at = list.iter().position(|(s, _)| *s == p.symbol)?;
+                Some(list.swap_remove(at).1)
+            })
+            .collect())
     }
 
     async fn pattern(&self, id: PatternId) -> Result<Option<StoredPattern>, StoreError> {
@@ -456,24 +517,23 @@ impl PatternStore for D1Store {
 
     async fn update_statuses(&self, updates: &[StatusUpdate]) -> Result<u64, StoreError> {
         StatusUpdate::validate_batch(updates)?;
-        let stmts = updates
-            .iter()
-            .map(|u| {
-                self.stmt(
-                    sql::UPDATE_STATUS,
-                    &[
-                        int("pattern id", u.id.0)?,
-                        text(u.status.as_str()),
-                        real("fill_pct", u.fill_pct)?,
-                        opt_int("filled_at", u.filled_at)?,
-                    ],
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let results = self.batch(stmts, SYMBOL).await?;
-        results
-            .iter()
-            .try_fold(0u64, |sum, r| Ok(sum + changes(r)?))
+        if updates.is_empty() {
+            return Ok(0);
+        }
+        // ONE statement for every change (ids are unique: checked above).
+        let mut rows = Vec::with_capacity(updates.len());
+        for u in updates {
+            rows.push(format!(
+                "[{},{},{},{}]",
+                json_int("pattern id", u.id.0)?,
+                json_word("status", u.status.as_str())?,
+                json_real("fill_pct", u.fill_pct)?,
+                json_opt_int("filled_at", u.filled_at)?,
+            ));
+        }
+        let json = format!("[{}]", rows.join(","));
+        let stmt = self.stmt(sql::UPDATE_STATUSES, &[text(&json)])?;
+        changes(&self.exec(stmt, SYMBOL).await?)
     }
 
     async fn expire_patterns(&self, symbol: SymbolId, now: i64) -> Result<u64, StoreError> {

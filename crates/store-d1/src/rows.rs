@@ -175,6 +175,37 @@ impl TryFrom<KeyRow> for StoredPatternKey {
     }
 }
 
+/// A row `RETURNING` from the batch pattern insert: the new id and its key.
+#[derive(Debug, Deserialize)]
+pub(crate) struct InsertedRow {
+    id: f64,
+    symbol_id: f64,
+    tf: String,
+    pattern_type: String,
+    direction: String,
+    detected_at: f64,
+}
+
+impl InsertedRow {
+    /// The symbol, the key and the new id.
+    pub(crate) fn into_parts(self) -> Result<(SymbolId, StoredPatternKey, PatternId), StoreError> {
+        const T: &str = "patterns";
+        let id = read_int(T, None, "id", self.id)?;
+        let symbol = read_int(T, Some(id), "symbol_id", self.symbol_id)?;
+        let key = KeyRow {
+            tf: self.tf,
+            pattern_type: self.pattern_type,
+            direction: self.direction,
+            detected_at: self.detected_at,
+        };
+        Ok((
+            SymbolId(symbol),
+            StoredPatternKey::try_from(key)?,
+            PatternId(id),
+        ))
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct MatrixRow {
     symbol_id: f64,

@@ -1,8 +1,13 @@
 //! The SQL of the D1 store (SQLite dialect), one constant per statement, translated from the
 //! Postgres adapter's statements (`cl-store-pg/src/sql.rs`). Parameters are always numbered
 //! `?N` placeholders bound at the call site; no value is ever formatted into the text. The
-//! only generated text is the placeholder list of the multi-row candle insert
-//! ([`upsert_candles`]), which holds placeholder numbers and nothing else.
+//! only generated text is the placeholder list of the pattern-keys statement
+//! ([`pattern_keys`]), which holds placeholder numbers and nothing else.
+//!
+//! Row sets (candles, new patterns, status changes) travel as ONE JSON text parameter read
+//! with `json_each`: one statement per call whatever the row count, so the statements of a
+//! pipeline tick do not grow with the number of patterns (docs/pipeline.md). Floats are
+//! written in Rust's shortest round-trip form, which SQLite's JSON parser reads back exactly.
 //!
 //! Column aliases are unique in every select list: D1 returns rows as objects keyed by
 //! column name, so two columns of the same name would overwrite each other.
@@ -27,37 +32,23 @@ FROM symbols WHERE (?1 = 0 OR is_active = 1) ORDER BY id";
 pub(crate) const SET_SYMBOL_ACTIVE: &str = "\
 UPDATE symbols SET is_active = ?2 WHERE id = ?1";
 
-/// Parameters shared by every row of a candle insert: `?1` symbol id, `?2` timeframe.
-pub(crate) const CANDLE_SHARED_PARAMS: usize = 2;
-/// Parameters of one candle row: ts, open, high, low, close, volume.
-pub(crate) const CANDLE_ROW_PARAMS: usize = 6;
-/// Candles per insert statement so that it binds at most [`MAX_PARAMS`] parameters (16).
-pub(crate) const CANDLES_PER_STATEMENT: usize =
-    (MAX_PARAMS - CANDLE_SHARED_PARAMS) / CANDLE_ROW_PARAMS;
+/// Rows per JSON statement: a candle row is about 100 bytes of JSON, so a statement's
+/// parameter stays far below D1's 2 MB value limit. A port call sends one `batch()` of
+/// `ceil(n / JSON_ROWS)` statements (one for any tick: a tick stores at most 5,000 candles).
+pub(crate) const JSON_ROWS: usize = 5_000;
 
-/// The insert of `rows` candles (1..=[`CANDLES_PER_STATEMENT`]): new keys are inserted, stored
-/// ones are left untouched; the statement's `changes` is the count of new rows. Only the
-/// key's uniqueness is ignored (not `INSERT OR IGNORE`, which would also swallow CHECK and
-/// NOT NULL failures).
-pub(crate) fn upsert_candles(rows: usize) -> String {
-    let mut sql = String::from(
-        "INSERT INTO candles (symbol_id, tf, ts, open, high, low, close, volume) VALUES ",
-    );
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        let first = CANDLE_SHARED_PARAMS + r * CANDLE_ROW_PARAMS + 1;
-        sql.push_str("(?1, ?2");
-        for p in first..first + CANDLE_ROW_PARAMS {
-            sql.push_str(", ?");
-            sql.push_str(&p.to_string());
-        }
-        sql.push(')');
-    }
-    sql.push_str(" ON CONFLICT (symbol_id, tf, ts) DO NOTHING");
-    sql
-}
+/// `?1` symbol id, `?2` timeframe, `?3` = `[[ts, open, high, low, close, volume], …]`: new
+/// keys are inserted, stored ones are left untouched; `changes` is the count of new rows.
+/// Only the key's uniqueness is ignored (not `INSERT OR IGNORE`, which would also swallow
+/// CHECK and NOT NULL failures). `WHERE true` keeps SQLite from reading `ON CONFLICT` as a
+/// join constraint.
+pub(crate) const UPSERT_CANDLES: &str = "\
+INSERT INTO candles (symbol_id, tf, ts, open, high, low, close, volume)
+SELECT ?1, ?2, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'),
+    json_extract(j.value, '$[2]'), json_extract(j.value, '$[3]'),
+    json_extract(j.value, '$[4]'), json_extract(j.value, '$[5]')
+FROM json_each(?3) j WHERE true ORDER BY j.key
+ON CONFLICT (symbol_id, tf, ts) DO NOTHING";
 
 pub(crate) const LAST_CANDLES: &str = "\
 SELECT ts, open, high, low, close, volume FROM (
@@ -87,6 +78,28 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?
 ON CONFLICT (symbol_id, tf, pattern_type, direction, detected_at) DO NOTHING
 RETURNING id";
 
+/// The insert-if-absent of many patterns in ONE statement: `?1` = `[[symbol, tf, type,
+/// direction, zone_low, zone_high, swept_level|null, detected_at, expires_at, entry,
+/// stop_loss, tp1, tp2, tp3, risk, rr1, rr2, rr3, created_at], …]`. Rows are inserted in
+/// input order (ids follow it); the rows back carry their key, so the caller maps ids to its
+/// inputs (a key that existed, or came twice, returns no row for the later input).
+pub(crate) const INSERT_PATTERNS: &str = "\
+INSERT INTO patterns (symbol_id, tf, pattern_type, direction, zone_low, zone_high, swept_level,
+    detected_at, expires_at, entry, stop_loss, tp1, tp2, tp3, risk, rr1, rr2, rr3, created_at)
+SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'),
+    json_extract(j.value, '$[2]'), json_extract(j.value, '$[3]'),
+    json_extract(j.value, '$[4]'), json_extract(j.value, '$[5]'),
+    json_extract(j.value, '$[6]'), json_extract(j.value, '$[7]'),
+    json_extract(j.value, '$[8]'), json_extract(j.value, '$[9]'),
+    json_extract(j.value, '$[10]'), json_extract(j.value, '$[11]'),
+    json_extract(j.value, '$[12]'), json_extract(j.value, '$[13]'),
+    json_extract(j.value, '$[14]'), json_extract(j.value, '$[15]'),
+    json_extract(j.value, '$[16]'), json_extract(j.value, '$[17]'),
+    json_extract(j.value, '$[18]')
+FROM json_each(?1) j WHERE true ORDER BY j.key
+ON CONFLICT (symbol_id, tf, pattern_type, direction, detected_at) DO NOTHING
+RETURNING id, symbol_id, tf, pattern_type, direction, detected_at";
+
 pub(crate) const PATTERN_BY_ID: &str = "\
 SELECT id, symbol_id, tf, pattern_type, direction, zone_low, zone_high, swept_level,
        detected_at, expires_at, status, filled_at, fill_pct, entry, stop_loss, tp1, tp2, tp3,
@@ -102,11 +115,14 @@ FROM patterns
 WHERE status = 'active' AND symbol_id = ?1 AND (?2 IS NULL OR tf = ?2)
 ORDER BY id";
 
-/// One update; a batch of them runs in one `batch()` (one transaction). Only a still-active
-/// pattern changes (an ended pattern is never revived).
-pub(crate) const UPDATE_STATUS: &str = "\
-UPDATE patterns SET status = ?2, fill_pct = ?3, filled_at = ?4
-WHERE id = ?1 AND status = 'active'";
+/// `?1` = `[[id, status, fill_pct, filled_at|null], …]` (ids unique): ONE statement for every
+/// change of a tick. Only a still-active pattern changes (an ended pattern is never revived);
+/// `changes` is the count updated.
+pub(crate) const UPDATE_STATUSES: &str = "\
+UPDATE patterns SET status = json_extract(u.value, '$[1]'),
+    fill_pct = json_extract(u.value, '$[2]'), filled_at = json_extract(u.value, '$[3]')
+FROM json_each(?1) u
+WHERE patterns.id = json_extract(u.value, '$[0]') AND patterns.status = 'active'";
 
 /// Parameters shared by a pattern-keys statement: `?1` symbol id.
 pub(crate) const KEY_SHARED_PARAMS: usize = 1;
@@ -225,22 +241,12 @@ mod tests {
     }
 
     #[test]
-    fn a_full_candle_statement_stays_within_the_parameter_limit() {
-        assert_eq!(CANDLES_PER_STATEMENT, 16);
-        let sql = upsert_candles(CANDLES_PER_STATEMENT);
-        assert_eq!(highest_placeholder(&sql), 98);
-        assert!(highest_placeholder(&sql) <= MAX_PARAMS);
-        assert_eq!(sql.matches("(?1, ?2").count(), CANDLES_PER_STATEMENT);
-    }
-
-    #[test]
-    fn a_one_row_candle_statement_numbers_its_placeholders_in_order() {
-        assert_eq!(
-            upsert_candles(1),
-            "INSERT INTO candles (symbol_id, tf, ts, open, high, low, close, volume) VALUES \
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (symbol_id, tf, ts) DO NOTHING"
-        );
-        assert!(upsert_candles(2).contains("(?1, ?2, ?9, ?10, ?11, ?12, ?13, ?14)"));
+    fn row_sets_are_one_json_parameter() {
+        assert_eq!(highest_placeholder(UPSERT_CANDLES), 3);
+        assert_eq!(highest_placeholder(INSERT_PATTERNS), 1);
+        assert_eq!(highest_placeholder(UPDATE_STATUSES), 1);
+        assert!(INSERT_PATTERNS.contains("'$[18]'") && !INSERT_PATTERNS.contains("'$[19]'"));
+        assert!(UPSERT_CANDLES.contains("'$[5]'") && !UPSERT_CANDLES.contains("'$[6]'"));
     }
 
     #[test]
@@ -265,7 +271,9 @@ mod tests {
             INSERT_SIGNAL,
             LIST_SIGNALS,
             MATRIX,
-            UPDATE_STATUS,
+            UPDATE_STATUSES,
+            UPSERT_CANDLES,
+            INSERT_PATTERNS,
         ] {
             assert!(highest_placeholder(sql) <= MAX_PARAMS, "{sql}");
         }

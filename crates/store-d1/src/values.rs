@@ -58,6 +58,37 @@ pub(crate) fn opt_text(v: Option<&str>) -> JsValue {
     v.map_or(JsValue::NULL, JsValue::from_str)
 }
 
+/// A finite float as a JSON number for a `json_each` row set: Rust's shortest round-trip
+/// form (`1.5`, `1e-7`), which SQLite's JSON parser reads back to the same f64.
+pub(crate) fn json_real(what: &'static str, v: f64) -> Result<String, StoreError> {
+    finite(what, v).map(|v| format!("{v:?}"))
+}
+
+/// An optional finite float as a JSON number or `null`.
+pub(crate) fn json_opt_real(what: &'static str, v: Option<f64>) -> Result<String, StoreError> {
+    v.map_or(Ok("null".to_owned()), |v| json_real(what, v))
+}
+
+/// An integer within 2^53 as a JSON number.
+pub(crate) fn json_int(what: &'static str, v: i64) -> Result<String, StoreError> {
+    exact_int(what, v).map(|v| v.to_string())
+}
+
+/// An optional integer within 2^53 as a JSON number or `null`.
+pub(crate) fn json_opt_int(what: &'static str, v: Option<i64>) -> Result<String, StoreError> {
+    v.map_or(Ok("null".to_owned()), |v| json_int(what, v))
+}
+
+/// A code word (timeframe, pattern type, direction, status: ASCII letters and digits) as a
+/// JSON string; anything needing escapes is refused rather than escaped.
+pub(crate) fn json_word(what: &'static str, v: &str) -> Result<String, StoreError> {
+    if v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        Ok(format!("\"{v}\""))
+    } else {
+        Err(StoreError::Invalid(format!("{what} is not a code word")))
+    }
+}
+
 /// Converts a number read from D1 back to an integer: it must be integral and within 2^53.
 pub(crate) fn read_int(
     table: &'static str,
@@ -110,6 +141,23 @@ pub(crate) fn read_flag(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_values_are_valid_json_numbers_and_words() {
+        assert_eq!(json_real("x", 1.0).unwrap(), "1.0");
+        assert_eq!(json_real("x", 1.5e-7).unwrap(), "1.5e-7");
+        assert_eq!(json_real("x", 1e20).unwrap(), "1e20");
+        assert_eq!(json_real("x", 0.1 + 0.2).unwrap(), "0.30000000000000004");
+        assert!(json_real("x", f64::NAN).is_err());
+        assert!(json_real("x", f64::INFINITY).is_err());
+        assert_eq!(json_opt_real("x", None).unwrap(), "null");
+        assert_eq!(json_int("x", -5).unwrap(), "-5");
+        assert!(json_int("x", MAX_EXACT_INT + 1).is_err());
+        assert_eq!(json_opt_int("x", None).unwrap(), "null");
+        assert_eq!(json_word("tf", "15m").unwrap(), "\"15m\"");
+        assert_eq!(json_word("type", "order_block").unwrap(), "\"order_block\"");
+        assert!(json_word("tf", "a\"b").is_err());
+    }
 
     #[test]
     fn integers_up_to_2_pow_53_cross_as_exact_floats() {

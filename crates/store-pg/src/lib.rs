@@ -50,6 +50,7 @@ use cl_app::ports::{
 use cl_domain::{Candle, Direction, PatternStatus, PatternType, Timeframe, Zone};
 use futures_util::lock::{Mutex, MutexGuard};
 use std::cell::Cell;
+use std::collections::HashMap;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, ToSql, Type};
 use tokio_postgres::{Client, Row};
@@ -535,42 +536,6 @@ impl CandleStore for PgStore<'_> {
     }
 }
 
-/// Runs the insert-if-absent statement of one pattern.
-async fn insert_one(tx: &Tx<'_, '_>, p: &NewPattern) -> Result<Option<PatternId>, StoreError> {
-    let (tf, ty, dir) = (p.tf.as_str(), p.pattern_type.as_str(), p.direction.as_str());
-    let (zl, zh) = (p.zone.low(), p.zone.high());
-    let l = &p.levels;
-    let rows = tx
-        .query(
-            sql::INSERT_PATTERN,
-            &[
-                (&p.symbol.0, Type::INT8),
-                (&tf, Type::TEXT),
-                (&ty, Type::TEXT),
-                (&dir, Type::TEXT),
-                (&zl, Type::FLOAT8),
-                (&zh, Type::FLOAT8),
-                (&p.swept_level, Type::FLOAT8),
-                (&p.detected_at, Type::INT8),
-                (&p.expires_at, Type::INT8),
-                (&l.entry, Type::FLOAT8),
-                (&l.stop_loss, Type::FLOAT8),
-                (&l.tp1, Type::FLOAT8),
-                (&l.tp2, Type::FLOAT8),
-                (&l.tp3, Type::FLOAT8),
-                (&l.risk, Type::FLOAT8),
-                (&l.rr1, Type::FLOAT8),
-                (&l.rr2, Type::FLOAT8),
-                (&l.rr3, Type::FLOAT8),
-                (&p.created_at, Type::INT8),
-            ],
-        )
-        .await?;
-    rows.first()
-        .map(|row| get::<i64>(row, 0, "patterns").map(PatternId))
-        .transpose()
-}
-
 impl PatternStore for PgStore<'_> {
     async fn insert_pattern(&self, new: &NewPattern) -> Result<Option<PatternId>, StoreError> {
         Ok(self
@@ -591,29 +556,82 @@ impl PatternStore for PgStore<'_> {
         for p in new {
             p.validate()?;
         }
-        if let [single] = new {
-            // One statement is atomic by itself: no transaction round trips.
-            let _guard = self.lock().await?;
-            let tx = Tx {
-                store: self,
-                _guard,
-                done: true,
+        // ONE statement (atomic by itself), whatever the number of patterns.
+        let col = |f: fn(&NewPattern) -> f64| new.iter().map(f).collect::<Vec<f64>>();
+        let sym: Vec<i64> = new.iter().map(|p| p.symbol.0).collect();
+        let tf: Vec<&str> = new.iter().map(|p| p.tf.as_str()).collect();
+        let ty: Vec<&str> = new.iter().map(|p| p.pattern_type.as_str()).collect();
+        let dir: Vec<&str> = new.iter().map(|p| p.direction.as_str()).collect();
+        let swept: Vec<Option<f64>> = new.iter().map(|p| p.swept_level).collect();
+        let detected: Vec<i64> = new.iter().map(|p| p.detected_at).collect();
+        let expires: Vec<i64> = new.iter().map(|p| p.expires_at).collect();
+        let created: Vec<i64> = new.iter().map(|p| p.created_at).collect();
+        let (zl, zh) = (col(|p| p.zone.low()), col(|p| p.zone.high()));
+        let (entry, sl) = (col(|p| p.levels.entry), col(|p| p.levels.stop_loss));
+        let (tp1, tp2, tp3) = (
+            col(|p| p.levels.tp1),
+            col(|p| p.levels.tp2),
+            col(|p| p.levels.tp3),
+        );
+        let (risk, rr1, rr2, rr3) = (
+            col(|p| p.levels.risk),
+            col(|p| p.levels.rr1),
+            col(|p| p.levels.rr2),
+            col(|p| p.levels.rr3),
+        );
+        let rows = self
+            .query(
+                sql::INSERT_PATTERNS,
+                &[
+                    (&sym, Type::INT8_ARRAY),
+                    (&tf, Type::TEXT_ARRAY),
+                    (&ty, Type::TEXT_ARRAY),
+                    (&dir, Type::TEXT_ARRAY),
+                    (&zl, Type::FLOAT8_ARRAY),
+                    (&zh, Type::FLOAT8_ARRAY),
+                    (&swept, Type::FLOAT8_ARRAY),
+                    (&detected, Type::INT8_ARRAY),
+                    (&expires, Type::INT8_ARRAY),
+                    (&entry, Type::FLOAT8_ARRAY),
+                    (&sl, Type::FLOAT8_ARRAY),
+                    (&tp1, Type::FLOAT8_ARRAY),
+                    (&tp2, Type::FLOAT8_ARRAY),
+                    (&tp3, Type::FLOAT8_ARRAY),
+                    (&risk, Type::FLOAT8_ARRAY),
+                    (&rr1, Type::FLOAT8_ARRAY),
+                    (&rr2, Type::FLOAT8_ARRAY),
+                    (&rr3, Type::FLOAT8_ARRAY),
+                    (&created, Type::INT8_ARRAY),
+                ],
+            )
+            .await?;
+        const T: &str = "patterns";
+        let mut ids: HashMap<(i64, StoredPatternKey), PatternId> = HashMap::new();
+        for row in &rows {
+            let (tf, ty, dir): (&str, &str, &str) =
+                (get(row, 2, T)?, get(row, 3, T)?, get(row, 4, T)?);
+            let key = StoredPatternKey {
+                tf: parse(Timeframe::parse(tf), T, None)?,
+                pattern_type: parse(PatternType::parse(ty), T, None)?,
+                direction: parse(Direction::parse(dir), T, None)?,
+                detected_at: get(row, 5, T)?,
             };
-            return Ok(vec![insert_one(&tx, single).await?]);
+            ids.insert((get(row, 1, T)?, key), PatternId(get(row, 0, T)?));
         }
-        let tx = self.begin().await?;
-        let mut ids = Vec::with_capacity(new.len());
-        for p in new {
-            match insert_one(&tx, p).await {
-                Ok(id) => ids.push(id),
-                Err(e) => {
-                    tx.rollback().await;
-                    return Err(e);
-                }
-            }
-        }
-        tx.commit().await?;
-        Ok(ids)
+        // The first input of a new key gets its id; a key that existed or came earlier in
+        // the batch gets `None`, as `insert_pattern` one at a time would.
+        Ok(new
+            .iter()
+            .map(|p| {
+                let key = StoredPatternKey {
+                    tf: p.tf,
+                    pattern_type: p.pattern_type,
+                    direction: p.direction,
+                    detected_at: p.detected_at,
+                };
+                ids.remove(&(p.symbol.0, key))
+            })
+            .collect())
     }
 
     async fn pattern(&self, id: PatternId) -> Result<Option<StoredPattern>, StoreError> {

@@ -54,13 +54,24 @@ const PATTERN_COLS: &str = "id, symbol_id, tf, pattern_type, direction, zone_low
 swept_level, detected_at, expires_at, status, filled_at, fill_pct, entry, stop_loss, tp1, tp2, \
 tp3, risk, rr1, rr2, rr3, created_at";
 
-/// Insert-if-absent on the pattern key; no row back = it existed.
-pub(crate) const INSERT_PATTERN: &str = "\
+/// The insert-if-absent of many patterns in ONE statement (one array per column, in input
+/// order: ids follow it). The rows back carry their key, so the caller maps ids to its
+/// inputs (a key that existed, or came twice, returns no row for the later input).
+pub(crate) const INSERT_PATTERNS: &str = "\
 INSERT INTO patterns (symbol_id, tf, pattern_type, direction, zone_low, zone_high, swept_level,
     detected_at, expires_at, entry, stop_loss, tp1, tp2, tp3, risk, rr1, rr2, rr3, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+SELECT t.symbol_id, t.tf, t.pattern_type, t.direction, t.zone_low, t.zone_high, t.swept_level,
+    t.detected_at, t.expires_at, t.entry, t.stop_loss, t.tp1, t.tp2, t.tp3, t.risk, t.rr1,
+    t.rr2, t.rr3, t.created_at
+FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[],
+    $7::float8[], $8::int8[], $9::int8[], $10::float8[], $11::float8[], $12::float8[],
+    $13::float8[], $14::float8[], $15::float8[], $16::float8[], $17::float8[], $18::float8[],
+    $19::int8[]) WITH ORDINALITY
+    AS t(symbol_id, tf, pattern_type, direction, zone_low, zone_high, swept_level, detected_at,
+         expires_at, entry, stop_loss, tp1, tp2, tp3, risk, rr1, rr2, rr3, created_at, ord)
+ORDER BY t.ord
 ON CONFLICT (symbol_id, tf, pattern_type, direction, detected_at) DO NOTHING
-RETURNING id";
+RETURNING id, symbol_id, tf, pattern_type, direction, detected_at";
 
 pub(crate) const PATTERN_BY_ID: &str = "\
 SELECT id, symbol_id, tf, pattern_type, direction, zone_low, zone_high, swept_level,

@@ -1,8 +1,8 @@
 //! Round-trip counts of the hot queries.
 
 use crate::helpers::{block_on, migrated_client};
-use cl_app::ports::{NewPattern, NewSymbol, PatternStore, SymbolStore, TradeLevels};
-use cl_domain::{Direction, PatternType, Timeframe, Zone};
+use cl_app::ports::{NewPattern, NewSymbol, PatternStore, StatusUpdate, SymbolStore, TradeLevels};
+use cl_domain::{Direction, PatternStatus, PatternType, Timeframe, Zone};
 use cl_store_pg::PgStore;
 
 #[test]
@@ -63,7 +63,7 @@ fn the_matrix_is_one_statement_whatever_the_number_of_symbols_and_patterns() {
 }
 
 #[test]
-fn a_single_pattern_insert_is_one_statement_and_a_batch_is_one_transaction() {
+fn a_pattern_insert_is_one_statement_whatever_the_batch_size() {
     block_on(async {
         let Some(client) = migrated_client().await else {
             return;
@@ -95,16 +95,27 @@ fn a_single_pattern_insert_is_one_statement_and_a_batch_is_one_transaction() {
         let before = store.statements();
         store.insert_pattern(&p(1)).await.expect("one");
         assert_eq!(store.statements() - before, 1);
-        let before = store.statements();
-        store
-            .insert_patterns(&[p(2), p(3), p(4)])
-            .await
-            .expect("batch");
-        assert_eq!(
-            store.statements() - before,
-            3 + 2,
-            "BEGIN + 3 inserts + COMMIT"
-        );
+        // Issue #7: one statement (atomic by itself) for 3 or 300 patterns, and for 300 status
+        // changes.
+        for n in [3_i64, 300] {
+            let batch: Vec<_> = (0..n).map(|k| p(10 + n * 1_000 + k)).collect();
+            let before = store.statements();
+            let ids = store.insert_patterns(&batch).await.expect("batch");
+            assert_eq!(store.statements() - before, 1, "{n} inserts");
+            let updates: Vec<_> = ids
+                .iter()
+                .flatten()
+                .map(|id| StatusUpdate {
+                    id: *id,
+                    status: PatternStatus::Expired,
+                    fill_pct: 0.0,
+                    filled_at: None,
+                })
+                .collect();
+            let before = store.statements();
+            let changed = store.update_statuses(&updates).await.expect("statuses");
+            assert_eq!((changed, store.statements() - before), (n as u64, 1));
+        }
     });
 }
 
