@@ -1,12 +1,15 @@
 //! Per-user notification fan-out and delivery (product.md §5), wired into the pipeline job
 //! (step 6b, through [`SignalNotifier`]).
 //!
-//! For each new signal:
-//! 1. load the signal, its source pattern (type and TF) and its symbol's name;
-//! 2. run the ONE eligibility query ([`NotificationStore::eligible_users`]) with the tier rules
-//!    of [`crate::policy`] for this symbol and pattern type;
-//! 3. queue one `user_notifications` row per eligible user, insert-if-absent on
-//!    `(user, signal)`, with `deliver_at` = signal time + the tier's delay (free: 10 min);
+//! For the new signals of a run (issue #7: the store calls do not grow with their number):
+//! 1. load every signal with its source pattern (type and TF), its symbol's name and last
+//!    close in ONE call ([`NotificationStore::notify_contexts`]);
+//! 2. run the eligibility of every signal in ONE statement
+//!    ([`NotificationStore::eligible_users_many`]) with the tier rules of [`crate::policy`] for
+//!    each symbol and pattern type;
+//! 3. queue one `user_notifications` row per eligible user and signal (one insert per 1,000
+//!    rows), insert-if-absent on `(user, signal)`, with `deliver_at` = signal time + the tier's
+//!    delay (free: 10 min);
 //! 4. queue the optional global-topic send (every signal, no per-user rules) as ONE broadcast
 //!    of the signal ([`BroadcastDeliveryStore::queue_signal_broadcast`], unique per signal):
 //!    the dispatch job's [`crate::notify_admin::send_broadcasts`] sends it like an admin
@@ -34,8 +37,8 @@ use crate::ports::notification_admin::{
 };
 use crate::ports::notifications::NotifyPriority;
 use crate::ports::notifications::{
-    DeliveryOutcome, DueNotification, EligibilityQuery, NewUserNotification, NotificationStore,
-    MAX_DELIVERY_BATCH,
+    DeliveryOutcome, DueNotification, EligibilityQuery, EligibleUser, NewUserNotification,
+    NotificationStore, MAX_DELIVERY_BATCH,
 };
 use crate::ports::{
     CandleStore, PatternStore, SignalId, SignalStatus, SignalStore, StoreError, StoredSignal,
@@ -47,6 +50,9 @@ use cl_domain::signal::{
 use cl_domain::{PatternType, Timeframe};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+
+/// Delivery rows per queue insert (one JSON / `unnest` parameter; ~40 bytes a row).
+const QUEUE_BATCH: usize = 1_000;
 
 /// One message for the channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,7 +192,6 @@ pub struct Notifier<'a, S, N> {
     store: &'a S,
     sender: &'a N,
     config: NotifyConfig,
-    symbols: RefCell<Option<BTreeMap<SymbolId, String>>>,
     contexts: RefCell<BTreeMap<SignalId, Option<SignalContext>>>,
 }
 
@@ -213,58 +218,50 @@ where
             store,
             sender,
             config,
-            symbols: RefCell::new(None),
             contexts: RefCell::new(BTreeMap::new()),
         }
     }
 
-    async fn symbol_name(&self, id: SymbolId) -> Result<Option<String>, StoreError> {
-        if self.symbols.borrow().is_none() {
-            let all = self.store.list_symbols(false).await?;
-            *self.symbols.borrow_mut() = Some(all.into_iter().map(|s| (s.id, s.symbol)).collect());
-        }
-        Ok(self
-            .symbols
-            .borrow()
-            .as_ref()
-            .and_then(|m| m.get(&id).cloned()))
-    }
-
     /// The signal's context; `None` when the signal, its pattern or its symbol is gone.
     async fn context(&self, id: SignalId) -> Result<Option<SignalContext>, StoreError> {
-        if let Some(c) = self.contexts.borrow().get(&id) {
-            return Ok(c.clone());
-        }
-        let ctx = self.load_context(id).await?;
-        self.contexts.borrow_mut().insert(id, ctx.clone());
-        Ok(ctx)
+        self.prefetch(&[id]).await?;
+        Ok(self.contexts.borrow().get(&id).cloned().flatten())
     }
 
-    async fn load_context(&self, id: SignalId) -> Result<Option<SignalContext>, StoreError> {
-        let Some(signal) = self.store.signal(id).await? else {
-            return Ok(None);
+    /// Loads the contexts of the ids not cached yet in ONE store call; a signal without
+    /// pattern or symbol is cached as `None`.
+    async fn prefetch(&self, ids: &[SignalId]) -> Result<(), StoreError> {
+        let mut missing: Vec<SignalId> = {
+            let cached = self.contexts.borrow();
+            ids.iter()
+                .copied()
+                .filter(|id| !cached.contains_key(id))
+                .collect()
         };
-        let Some(pid) = signal.pattern_id else {
-            return Ok(None);
-        };
-        let Some(pattern) = self.store.pattern(pid).await? else {
-            return Ok(None);
-        };
-        let Some(symbol) = self.symbol_name(signal.symbol).await? else {
-            return Ok(None);
-        };
-        let last = self
-            .store
-            .last_candles(signal.symbol, Timeframe::M1, 1)
-            .await?;
-        let price = last.last().map_or(signal.entry, cl_domain::Candle::close);
-        Ok(Some(SignalContext {
-            symbol,
-            pattern_type: pattern.pattern_type,
-            pattern_tf: pattern.tf,
-            price,
-            signal,
-        }))
+        missing.sort_unstable();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let found = self.store.notify_contexts(&missing).await?;
+        let mut cache = self.contexts.borrow_mut();
+        for id in missing {
+            cache.insert(id, None);
+        }
+        for c in found {
+            let price = c.last_close.unwrap_or(c.signal.entry);
+            cache.insert(
+                c.signal.id,
+                Some(SignalContext {
+                    symbol: c.symbol,
+                    pattern_type: c.pattern_type,
+                    pattern_tf: c.pattern_tf,
+                    price,
+                    signal: c.signal,
+                }),
+            );
+        }
+        Ok(())
     }
 
     fn message(ctx: &SignalContext, topic: &str, priority: u8) -> OutgoingMessage {
@@ -302,13 +299,43 @@ where
     /// Queues the deliveries of new signals (and their global-topic broadcasts).
     ///
     /// # Errors
-    /// A [`StoreError`] of a read or the queue insert (earlier signals stay queued).
+    /// A [`StoreError`] of a read or the queue insert (rows of earlier inserts stay queued).
     pub async fn fan_out(
         &self,
         signals: &[SignalId],
         now: i64,
         report: &mut NotifyReport,
     ) -> Result<(), StoreError> {
+        // ONE context read and ONE eligibility statement for all the signals.
+        self.prefetch(signals).await?;
+        let (ids, queries): (Vec<SignalId>, Vec<EligibilityQuery>) = {
+            let cache = self.contexts.borrow();
+            signals
+                .iter()
+                .filter_map(|id| cache.get(id).cloned().flatten().map(|c| (*id, c)))
+                .map(|(id, ctx)| {
+                    let s = &ctx.signal;
+                    let q = EligibilityQuery::for_signal(
+                        s.symbol,
+                        &ctx.symbol,
+                        Some(ctx.pattern_type),
+                        s.direction,
+                        s.confluence_score,
+                        s.created_at,
+                        now,
+                    );
+                    (id, q)
+                })
+                .unzip()
+        };
+        let lists = if queries.is_empty() {
+            Vec::new()
+        } else {
+            self.store.eligible_users_many(&queries).await?
+        };
+        let mut eligible: BTreeMap<SignalId, Vec<EligibleUser>> =
+            ids.into_iter().zip(lists).collect();
+        let mut rows: Vec<NewUserNotification> = Vec::new();
         for &id in signals {
             let Some(ctx) = self.context(id).await? else {
                 report
@@ -317,30 +344,17 @@ where
                 continue;
             };
             let s = &ctx.signal;
-            let q = EligibilityQuery::for_signal(
-                s.symbol,
-                &ctx.symbol,
-                Some(ctx.pattern_type),
-                s.direction,
-                s.confluence_score,
-                s.created_at,
-                now,
-            );
-            let users = self.store.eligible_users(&q).await?;
-            let rows: Vec<NewUserNotification> = users
-                .iter()
-                .map(|u| NewUserNotification {
+            let users = eligible.remove(&id).unwrap_or_default();
+            rows.extend(users.iter().map(|u| {
+                NewUserNotification {
                     user: u.user,
                     signal: id,
                     deliver_at: s
                         .created_at
                         .saturating_add(Limits::for_tier(u.tier).notification_delay_ms),
                     created_at: now,
-                })
-                .collect();
-            for chunk in rows.chunks(MAX_DELIVERY_BATCH as usize) {
-                report.queued += self.store.queue_notifications(chunk).await?;
-            }
+                }
+            }));
             if let Some(topic) = &self.config.global_topic {
                 let msg = Self::message(&ctx, topic, self.config.global_priority);
                 match global_broadcast(&msg, now) {
@@ -354,6 +368,9 @@ where
                         .push(format!("global topic, signal {id}: {e}")),
                 }
             }
+        }
+        for chunk in rows.chunks(QUEUE_BATCH) {
+            report.queued += self.store.queue_notifications(chunk).await?;
         }
         Ok(())
     }
@@ -380,6 +397,13 @@ where
                 .store
                 .claim_notifications(&ids, now, now.saturating_add(self.config.claim_ms.max(1)))
                 .await?;
+            // The messages' contexts of the whole batch in ONE call.
+            let signals: Vec<SignalId> = due
+                .iter()
+                .filter(|d| claimed.contains(&d.id))
+                .map(|d| d.signal)
+                .collect();
+            self.prefetch(&signals).await?;
             let mut unavailable = false;
             for d in due.iter().filter(|d| claimed.contains(&d.id)) {
                 if unavailable {

@@ -14,25 +14,38 @@ use cl_app::ports::notifications::{
     NtfyTopic, QuietHours, SymbolNotifyPref, DAY_MS,
 };
 use cl_app::ports::{
-    ApplyOutcome, BillingStore, BillingSubscription, NewSignal, NewSymbol, NewUser, Provider,
-    SignalId, SignalStatus, SignalStore, StoreError, SymbolId, SymbolStore, UserId, UserStore,
-    WebhookWrite,
+    ApplyOutcome, BillingStore, BillingSubscription, CandleStore, NewPattern, NewSignal, NewSymbol,
+    NewUser, PatternId, PatternStore, Provider, SignalId, SignalStatus, SignalStore, StoreError,
+    SymbolId, SymbolStore, TradeLevels, UserId, UserStore, WebhookWrite,
 };
 use cl_auth::email::{Email, Username};
 use cl_auth::SecretString;
 use cl_billing::plan::Plan;
 use cl_billing::subscription::{SubscriptionSource, SubscriptionStatus};
-use cl_domain::{Direction, PatternType, Timeframe};
+use cl_domain::{Candle, Direction, PatternType, Timeframe, Zone};
 use std::fmt::Debug;
 
 /// Every port the notification contract needs (users, subscriptions, symbols and signals are
 /// seeded through their own ports).
 pub trait NotificationStores:
-    NotificationStore + UserStore + BillingStore + SymbolStore + SignalStore
+    NotificationStore
+    + UserStore
+    + BillingStore
+    + SymbolStore
+    + SignalStore
+    + PatternStore
+    + CandleStore
 {
 }
-impl<T: NotificationStore + UserStore + BillingStore + SymbolStore + SignalStore> NotificationStores
-    for T
+impl<
+        T: NotificationStore
+            + UserStore
+            + BillingStore
+            + SymbolStore
+            + SignalStore
+            + PatternStore
+            + CandleStore,
+    > NotificationStores for T
 {
 }
 
@@ -77,6 +90,8 @@ notification_cases! {
     DeliveriesQueuedAndFinishedOnce => deliveries_are_queued_and_finished_once,
     /// [`channel_messages_are_queued_and_finished_once`].
     ChannelMessagesOnce => channel_messages_are_queued_and_finished_once,
+    /// [`notify_contexts_are_one_query`].
+    NotifyContextsOneQuery => notify_contexts_are_one_query,
 }
 
 /// Expands to one `#[test]` per [`NotificationCase`], each calling `$harness(case)`.
@@ -88,13 +103,14 @@ macro_rules! notification_contract_tests {
             notifications_eligibility_is_one_query => EligibilityIsOneQuery,
             notifications_deliveries_queued_and_finished_once => DeliveriesQueuedAndFinishedOnce,
             notifications_channel_messages_once => ChannelMessagesOnce,
+            notifications_contexts_one_query => NotifyContextsOneQuery,
         );
 
         #[test]
         fn notification_contract_lists_every_case() {
             assert_eq!(
                 $crate::notifications::NotificationCase::ALL.len(),
-                4,
+                5,
                 "notification_contract_tests! is missing a case"
             );
         }
@@ -636,6 +652,52 @@ pub async fn eligibility_is_one_query_and_follows_every_rule<S: NotificationStor
         "sleeper in, wrapped sleeper out: {got:?}"
     );
 
+    // Issue #7: every query above in ONE statement gives the same lists, in query order.
+    let batch = vec![
+        q(btc, "BTC/USDT", PatternType::OrderBlock),
+        q(btc, "BTC/USDT", PatternType::Imbalance),
+        q(eth, "ETH/USDT", PatternType::Imbalance),
+        q(doge, "DOGE/USDT", PatternType::LiquiditySweep),
+        q(muted, "MUTE/USDT", PatternType::Imbalance),
+        hi.clone(),
+        late.clone(),
+    ];
+    let mut one_by_one = Vec::new();
+    for one in &batch {
+        one_by_one.push(
+            ok(s.eligible_users(one).await, "one")
+                .iter()
+                .map(|e| e.user)
+                .collect::<Vec<_>>(),
+        );
+    }
+    let before = rt();
+    let many = ok(s.eligible_users_many(&batch).await, "many");
+    if let (Some(a), Some(b)) = (before, rt()) {
+        assert_eq!(
+            b - a,
+            1,
+            "the eligibility of many signals is ONE round trip"
+        );
+    }
+    assert_eq!(
+        many.iter().map(|l| ids(l)).collect::<Vec<_>>(),
+        one_by_one,
+        "many = one by one"
+    );
+    assert_eq!(
+        many[0],
+        ok(s.eligible_users(&batch[0]).await, "first"),
+        "same rows"
+    );
+    assert!(ok(s.eligible_users_many(&[]).await, "none").is_empty());
+    let mut other_now = batch.clone();
+    other_now[3].now += 1;
+    assert!(matches!(
+        s.eligible_users_many(&other_now).await,
+        Err(StoreError::Invalid(_))
+    ));
+
     assert!(matches!(
         s.eligible_users(&EligibilityQuery {
             now: i64::MAX,
@@ -644,6 +706,114 @@ pub async fn eligibility_is_one_query_and_follows_every_rule<S: NotificationStor
         .await,
         Err(StoreError::Invalid(_))
     ));
+}
+
+/// Issue #7: the context of a message (signal, source pattern type and TF, symbol name, last
+/// 1m close) for many signals in ONE statement; signals without pattern are left out.
+pub async fn notify_contexts_are_one_query<S: NotificationStores>(s: &S, rt: RoundTrips<'_>) {
+    let btc = symbol(s, "BTC/USDT", true).await;
+    let eth = symbol(s, "ETH/USDT", true).await;
+    let pattern = |sym: SymbolId, tf: Timeframe, ty: PatternType| NewPattern {
+        symbol: sym,
+        tf,
+        pattern_type: ty,
+        direction: Direction::Bullish,
+        zone: ok(Zone::new(99.0, 100.0), "zone"),
+        swept_level: None,
+        detected_at: T0 - 3_600_000,
+        expires_at: T0 + DAY_MS,
+        levels: TradeLevels::default(),
+        created_at: T0,
+    };
+    let pb = ok(
+        s.insert_pattern(&pattern(btc, Timeframe::H1, PatternType::OrderBlock))
+            .await,
+        "pb",
+    )
+    .unwrap_or_else(|| panic!("pattern"));
+    let pe = ok(
+        s.insert_pattern(&pattern(eth, Timeframe::M15, PatternType::Imbalance))
+            .await,
+        "pe",
+    )
+    .unwrap_or_else(|| panic!("pattern"));
+    let candle =
+        |ts: i64, close: f64| ok(Candle::new(ts, close, close, close, close, 1.0), "candle");
+    ok(
+        s.upsert_candles(
+            btc,
+            Timeframe::M1,
+            &[candle(T0 - 120_000, 101.5), candle(T0 - 60_000, 0.1 + 0.2)],
+        )
+        .await,
+        "candles",
+    );
+    ok(
+        s.upsert_candles(btc, Timeframe::M5, &[candle(T0, 7.0)])
+            .await,
+        "5m",
+    );
+    let with = |sym: SymbolId, p: Option<PatternId>, at: i64| NewSignal {
+        symbol: sym,
+        direction: Direction::Bullish,
+        entry: 100.0,
+        stop_loss: 98.0,
+        tp1: 102.0,
+        tp2: 104.0,
+        tp3: 106.0,
+        risk_reward: 3.0,
+        confluence_score: 5,
+        timeframes_aligned: vec![Timeframe::H1, Timeframe::H4],
+        pattern_id: p,
+        created_at: at,
+    };
+    let sb = ok(s.insert_signal(&with(btc, Some(pb), T0), 0).await, "sb")
+        .unwrap_or_else(|| panic!("sb"));
+    let se = ok(s.insert_signal(&with(eth, Some(pe), T0), 0).await, "se")
+        .unwrap_or_else(|| panic!("se"));
+    let bare = ok(s.insert_signal(&with(btc, None, T0 + 1), 0).await, "bare")
+        .unwrap_or_else(|| panic!("bare"));
+
+    let before = rt();
+    let got = ok(
+        s.notify_contexts(&[se, bare, sb, SignalId(9_999_999)])
+            .await,
+        "contexts",
+    );
+    if let (Some(a), Some(b)) = (before, rt()) {
+        assert_eq!(b - a, 1, "the contexts are ONE round trip");
+    }
+    assert_eq!(got.len(), 2, "the bare and the unknown signal are left out");
+    assert_eq!(
+        got[0].signal,
+        ok(s.signal(sb).await, "sb").unwrap_or_else(|| panic!("sb"))
+    );
+    assert_eq!(
+        (
+            got[0].symbol.as_str(),
+            got[0].pattern_type,
+            got[0].pattern_tf,
+            got[0].last_close
+        ),
+        (
+            "BTC/USDT",
+            PatternType::OrderBlock,
+            Timeframe::H1,
+            Some(0.1 + 0.2)
+        ),
+        "the newest 1m close, not another TF's"
+    );
+    assert_eq!(
+        (
+            got[1].signal.id,
+            got[1].symbol.as_str(),
+            got[1].pattern_type,
+            got[1].pattern_tf,
+            got[1].last_close
+        ),
+        (se, "ETH/USDT", PatternType::Imbalance, Timeframe::M15, None),
+    );
+    assert!(ok(s.notify_contexts(&[]).await, "none").is_empty());
 }
 
 /// Rows are inserted once per (user, signal); due reads honour `deliver_at`; a claim is a

@@ -10,6 +10,7 @@
 //! D1 does not say which foreign key failed; on a failed insert, one extra read names the
 //! missing row (error path only).
 
+use crate::rows::SignalRow;
 use crate::values::{flag, int, opt_int, opt_text, read_flag, read_int, read_opt_int, text};
 use crate::{changes, decode, D1Store};
 use cl_app::policy::Tier;
@@ -17,10 +18,13 @@ use cl_app::ports::notifications::{
     utc_day_start, ChannelKind, ChannelMessage, ChannelMessageId, DeliveryOutcome, DeliveryStatus,
     DirectionPref, DueNotification, EligibilityQuery, EligibleUser, MinConfluence,
     NewChannelMessage, NewUserNotification, NotificationPrefs, NotificationSettings,
-    NotificationStore, NotifyPriority, NtfyTopic, QuietHours, StoredUserNotification,
-    SymbolNotifyPref, TierRule, UserNotificationId, MAX_DELIVERY_BATCH,
+    NotificationStore, NotifyContext, NotifyPriority, NtfyTopic, QuietHours,
+    StoredUserNotification, SymbolNotifyPref, TierRule, UserNotificationId, MAX_DELIVERY_BATCH,
 };
-use cl_app::ports::{exact_int, side_str, SignalId, SignalStatus, StoreError, SymbolId, UserId};
+use cl_app::ports::{
+    exact_int, side_str, SignalId, SignalStatus, StoreError, StoredSignal, SymbolId, UserId,
+};
+use cl_domain::{PatternType, Timeframe};
 use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 
@@ -38,30 +42,64 @@ macro_rules! tier_case {
     };
 }
 
-const ELIGIBLE: &str = concat!(
-    "WITH tiered AS (
-  SELECT u.id AS id, u.ntfy_topic AS ntfy_topic, u.notify_priority AS notify_priority, ",
+/// The eligibility of many signals in ONE statement: `?1` now, `?2` start of the UTC day,
+/// `?3` = `[[symbol, side, confluence, minute, free_ok, free_cap, pro_ok, pro_cap, prem_ok,
+/// prem_cap], …]` (a cap < 0 = unlimited). The users' tier and sends today are computed once
+/// (`MATERIALIZED`), then matched against every signal; rows come back by query index `k`.
+const ELIGIBLE_MANY: &str = concat!(
+    "WITH q AS (
+  SELECT j.key AS k, json_extract(j.value, '$[0]') AS symbol_id,
+    json_extract(j.value, '$[1]') AS side, json_extract(j.value, '$[2]') AS confluence,
+    json_extract(j.value, '$[3]') AS minute, json_extract(j.value, '$[4]') AS free_ok,
+    json_extract(j.value, '$[5]') AS free_cap, json_extract(j.value, '$[6]') AS pro_ok,
+    json_extract(j.value, '$[7]') AS pro_cap, json_extract(j.value, '$[8]') AS prem_ok,
+    json_extract(j.value, '$[9]') AS prem_cap
+  FROM json_each(?3) j
+),
+tiered AS MATERIALIZED (
+  SELECT u.id AS id, u.ntfy_topic AS ntfy_topic, u.notify_priority AS notify_priority,
+    u.notify_directions AS dirs, u.notify_min_confluence AS min_conf,
+    u.quiet_start_min AS qs, u.quiet_end_min AS qe, ",
     tier_case!(),
     " AS tier,
     (SELECT count(*) FROM user_notifications n
       WHERE n.user_id = u.id AND n.status = 'sent' AND n.sent_at >= ?2) AS sent_today
   FROM users u LEFT JOIN subscriptions s ON s.user_id = u.id
   WHERE u.is_active = 1 AND u.is_verified = 1 AND u.notify_enabled = 1
-    AND u.notify_directions IN ('both', ?4)
-    AND u.notify_min_confluence <= ?5
-    AND NOT (u.quiet_start_min IS NOT NULL AND u.quiet_end_min IS NOT NULL AND (
-         (u.quiet_start_min < u.quiet_end_min AND ?6 >= u.quiet_start_min AND ?6 < u.quiet_end_min)
-      OR (u.quiet_start_min > u.quiet_end_min AND (?6 >= u.quiet_start_min OR ?6 < u.quiet_end_min))))
-    AND EXISTS (SELECT 1 FROM symbols sy WHERE sy.id = ?3 AND sy.notify_enabled = 1)
-    AND NOT EXISTS (SELECT 1 FROM user_symbol_preferences p
-      WHERE p.user_id = u.id AND p.symbol_id = ?3 AND p.notify_enabled = 0)
 )
-SELECT id, ntfy_topic, notify_priority, tier, sent_today FROM tiered
-WHERE (tier = 'free' AND ?7 = 1 AND (?8 < 0 OR sent_today < ?8))
-   OR (tier = 'pro' AND ?9 = 1 AND (?10 < 0 OR sent_today < ?10))
-   OR (tier = 'premium' AND ?11 = 1 AND (?12 < 0 OR sent_today < ?12))
-ORDER BY id"
+SELECT q.k AS k, t.id AS id, t.ntfy_topic AS ntfy_topic, t.notify_priority AS notify_priority,
+  t.tier AS tier, t.sent_today AS sent_today
+FROM q JOIN tiered t
+WHERE t.dirs IN ('both', q.side) AND t.min_conf <= q.confluence
+  AND NOT (t.qs IS NOT NULL AND t.qe IS NOT NULL AND (
+       (t.qs < t.qe AND q.minute >= t.qs AND q.minute < t.qe)
+    OR (t.qs > t.qe AND (q.minute >= t.qs OR q.minute < t.qe))))
+  AND EXISTS (SELECT 1 FROM symbols sy WHERE sy.id = q.symbol_id AND sy.notify_enabled = 1)
+  AND NOT EXISTS (SELECT 1 FROM user_symbol_preferences p
+    WHERE p.user_id = t.id AND p.symbol_id = q.symbol_id AND p.notify_enabled = 0)
+  AND ((t.tier = 'free' AND q.free_ok = 1 AND (q.free_cap < 0 OR t.sent_today < q.free_cap))
+    OR (t.tier = 'pro' AND q.pro_ok = 1 AND (q.pro_cap < 0 OR t.sent_today < q.pro_cap))
+    OR (t.tier = 'premium' AND q.prem_ok = 1 AND (q.prem_cap < 0 OR t.sent_today < q.prem_cap)))
+ORDER BY q.k, t.id"
 );
+
+/// The messages' context of many signals in ONE statement: `?1` = `[signal id, …]`; the
+/// signal, its source pattern's type and TF, its symbol's name and newest 1m close (one
+/// index probe of `candles` per signal). Signals without pattern or symbol are left out.
+const CONTEXTS: &str = "\
+SELECT sg.id AS id, sg.symbol_id AS symbol_id, sg.direction AS direction, sg.entry AS entry,
+    sg.stop_loss AS stop_loss, sg.tp1 AS tp1, sg.tp2 AS tp2, sg.tp3 AS tp3,
+    sg.risk_reward AS risk_reward, sg.confluence_score AS confluence_score,
+    sg.timeframes_aligned AS timeframes_aligned, sg.pattern_id AS pattern_id,
+    sg.status AS status, sg.created_at AS created_at, sg.notified_at AS notified_at,
+    p.pattern_type AS ctx_pattern_type, p.tf AS ctx_pattern_tf, sy.symbol AS ctx_symbol,
+    (SELECT c.close FROM candles c WHERE c.symbol_id = sg.symbol_id AND c.tf = '1m'
+      ORDER BY c.ts DESC LIMIT 1) AS ctx_last_close
+FROM signals sg
+JOIN patterns p ON p.id = sg.pattern_id
+JOIN symbols sy ON sy.id = sg.symbol_id
+WHERE sg.id IN (SELECT value FROM json_each(?1))
+ORDER BY sg.id";
 
 const DUE: &str = concat!(
     "SELECT n.id AS id, n.user_id AS user_id, n.signal_id AS signal_id,
@@ -268,6 +306,21 @@ impl TryFrom<EligibleRow> for EligibleUser {
     }
 }
 
+/// The query index of an [`ELIGIBLE_MANY`] row (the user columns decode as an `EligibleRow`).
+#[derive(Debug, Deserialize)]
+struct QueryIndexRow {
+    k: f64,
+}
+
+/// The context columns of a [`CONTEXTS`] row (the signal columns decode as a `SignalRow`).
+#[derive(Debug, Deserialize)]
+struct ContextRow {
+    ctx_pattern_type: String,
+    ctx_pattern_tf: String,
+    ctx_symbol: String,
+    ctx_last_close: Option<f64>,
+}
+
 #[derive(Debug, Deserialize)]
 struct DueRow {
     id: f64,
@@ -454,29 +507,96 @@ impl NotificationStore for D1Store {
     }
 
     async fn eligible_users(&self, q: &EligibilityQuery) -> Result<Vec<EligibleUser>, StoreError> {
-        q.validate()?;
-        let (free_ok, free_cap) = rule_params(q.free);
-        let (pro_ok, pro_cap) = rule_params(q.pro);
-        let (prem_ok, prem_cap) = rule_params(q.premium);
+        Ok(self
+            .eligible_users_many(std::slice::from_ref(q))
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default())
+    }
+
+    async fn eligible_users_many(
+        &self,
+        qs: &[EligibilityQuery],
+    ) -> Result<Vec<Vec<EligibleUser>>, StoreError> {
+        EligibilityQuery::validate_many(qs)?;
+        let Some(first) = qs.first() else {
+            return Ok(Vec::new());
+        };
+        let mut items = Vec::with_capacity(qs.len());
+        for q in qs {
+            let (free_ok, free_cap) = rule_params(q.free);
+            let (pro_ok, pro_cap) = rule_params(q.pro);
+            let (prem_ok, prem_cap) = rule_params(q.premium);
+            items.push(format!(
+                "[{},\"{}\",{},{},{},{},{},{},{},{}]",
+                exact_int("symbol id", q.symbol.0)?,
+                side_str(q.direction),
+                q.confluence,
+                q.signal_minute,
+                u8::from(free_ok),
+                free_cap,
+                u8::from(pro_ok),
+                pro_cap,
+                u8::from(prem_ok),
+                prem_cap,
+            ));
+        }
+        let json = format!("[{}]", items.join(","));
         let stmt = self.stmt(
-            ELIGIBLE,
+            ELIGIBLE_MANY,
             &[
-                int("now", q.now)?,
-                int("day start", q.day_start)?,
-                int("symbol id", q.symbol.0)?,
-                text(side_str(q.direction)),
-                int("confluence", i64::from(q.confluence))?,
-                int("minute", i64::from(q.signal_minute))?,
-                flag(free_ok),
-                int("cap", free_cap)?,
-                flag(pro_ok),
-                int("cap", pro_cap)?,
-                flag(prem_ok),
-                int("cap", prem_cap)?,
+                int("now", first.now)?,
+                int("day start", first.day_start)?,
+                text(&json),
             ],
         )?;
-        self.rows::<EligibleRow, EligibleUser>("users", stmt, "user")
-            .await
+        let res = self.exec(stmt, "user").await?;
+        let mut out = vec![Vec::new(); qs.len()];
+        let users = decode::<EligibleRow>("users", &res)?;
+        for (row, at) in users
+            .into_iter()
+            .zip(decode::<QueryIndexRow>("users", &res)?)
+        {
+            let k = read_int("users", None, "k", at.k)?;
+            let slot = usize::try_from(k)
+                .ok()
+                .and_then(|k| out.get_mut(k))
+                .ok_or_else(|| corrupt("users", format!("query index {k} out of range")))?;
+            slot.push(EligibleUser::try_from(row)?);
+        }
+        Ok(out)
+    }
+
+    async fn notify_contexts(&self, ids: &[SignalId]) -> Result<Vec<NotifyContext>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = ids
+            .iter()
+            .map(|id| exact_int("signal id", id.0).map(|v| v.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let stmt = self.stmt(CONTEXTS, &[text(&format!("[{}]", list.join(",")))])?;
+        let res = self.exec(stmt, "signal").await?;
+        let signals = decode::<SignalRow>("signals", &res)?;
+        let extras = decode::<ContextRow>("signals", &res)?;
+        signals
+            .into_iter()
+            .zip(extras)
+            .map(|(sig, x)| {
+                let signal = StoredSignal::try_from(sig)?;
+                let at = Some(signal.id.0);
+                Ok(NotifyContext {
+                    pattern_type: PatternType::parse(&x.ctx_pattern_type)
+                        .map_err(|e| StoreError::corrupt("patterns", at, e))?,
+                    pattern_tf: Timeframe::parse(&x.ctx_pattern_tf)
+                        .map_err(|e| StoreError::corrupt("patterns", at, e))?,
+                    symbol: x.ctx_symbol,
+                    last_close: x.ctx_last_close,
+                    signal,
+                })
+            })
+            .collect()
     }
 
     async fn queue_notifications(&self, rows: &[NewUserNotification]) -> Result<u64, StoreError> {

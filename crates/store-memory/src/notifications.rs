@@ -10,12 +10,14 @@ use cl_app::policy::{Plan, Subscription, SubscriptionStatus, Tier};
 use cl_app::ports::notifications::{
     tier_of, utc_day_start, ChannelMessage, ChannelMessageId, DeliveryOutcome, DeliveryStatus,
     DueNotification, EligibilityQuery, EligibleUser, NewChannelMessage, NewUserNotification,
-    NotificationPrefs, NotificationSettings, NotificationStore, NotifyPriority, NtfyTopic,
-    StoredUserNotification, SymbolNotifyPref, UserNotificationId, MAX_DELIVERY_BATCH,
+    NotificationPrefs, NotificationSettings, NotificationStore, NotifyContext, NotifyPriority,
+    NtfyTopic, StoredUserNotification, SymbolNotifyPref, UserNotificationId, MAX_DELIVERY_BATCH,
 };
 use cl_app::ports::{
-    exact_int, BillingStore, SignalId, SignalStatus, StoreError, StoredUser, SymbolId, UserId,
+    exact_int, BillingStore, CandleStore, PatternStore, SignalId, SignalStatus, SignalStore,
+    StoreError, StoredUser, SymbolId, UserId,
 };
+use cl_domain::Timeframe;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
@@ -234,6 +236,58 @@ impl NotificationStore for MemoryStore {
                 priority: p.priority,
                 tier,
                 sent_today,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn eligible_users_many(
+        &self,
+        qs: &[EligibilityQuery],
+    ) -> Result<Vec<Vec<EligibleUser>>, StoreError> {
+        EligibilityQuery::validate_many(qs)?;
+        let mut out = Vec::with_capacity(qs.len());
+        for q in qs {
+            out.push(self.eligible_users(q).await?);
+        }
+        Ok(out)
+    }
+
+    async fn notify_contexts(&self, ids: &[SignalId]) -> Result<Vec<NotifyContext>, StoreError> {
+        let mut ids = ids.to_vec();
+        for id in &ids {
+            exact_int("signal id", id.0)?;
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(signal) = SignalStore::signal(self, id).await? else {
+                continue;
+            };
+            let pattern = match signal.pattern_id {
+                Some(p) => PatternStore::pattern(self, p).await?,
+                None => None,
+            };
+            let Some(pattern) = pattern else {
+                continue;
+            };
+            let name = self
+                .state
+                .borrow()
+                .symbols
+                .get(&signal.symbol)
+                .map(|s| s.symbol.clone());
+            let Some(symbol) = name else {
+                continue;
+            };
+            let last = self.last_candles(signal.symbol, Timeframe::M1, 1).await?;
+            out.push(NotifyContext {
+                symbol,
+                pattern_type: pattern.pattern_type,
+                pattern_tf: pattern.tf,
+                last_close: last.last().map(cl_domain::Candle::close),
+                signal,
             });
         }
         Ok(out)

@@ -11,10 +11,11 @@ use cl_app::ports::notifications::{
     utc_day_start, ChannelKind, ChannelMessage, ChannelMessageId, DeliveryOutcome, DeliveryStatus,
     DirectionPref, DueNotification, EligibilityQuery, EligibleUser, MinConfluence,
     NewChannelMessage, NewUserNotification, NotificationPrefs, NotificationSettings,
-    NotificationStore, NotifyPriority, NtfyTopic, QuietHours, StoredUserNotification,
-    SymbolNotifyPref, TierRule, UserNotificationId, MAX_DELIVERY_BATCH,
+    NotificationStore, NotifyContext, NotifyPriority, NtfyTopic, QuietHours,
+    StoredUserNotification, SymbolNotifyPref, TierRule, UserNotificationId, MAX_DELIVERY_BATCH,
 };
 use cl_app::ports::{exact_int, side_str, SignalId, SignalStatus, StoreError, SymbolId, UserId};
+use cl_domain::{PatternType, Timeframe};
 use tokio_postgres::types::{FromSql, Type};
 use tokio_postgres::Row;
 
@@ -34,30 +35,56 @@ macro_rules! tier_case {
     };
 }
 
-const ELIGIBLE: &str = concat!(
-    "WITH tiered AS (
-  SELECT u.id, u.ntfy_topic, u.notify_priority, ",
+/// The eligibility of many signals in ONE statement: `$1` now, `$2` start of the UTC day,
+/// `$3..$12` one array per query field (a cap < 0 = unlimited). The users' tier and sends
+/// today are computed once (`MATERIALIZED`), then matched against every signal; rows come
+/// back by query index `k` (1-based, from `WITH ORDINALITY`).
+const ELIGIBLE_MANY: &str = concat!(
+    "WITH q AS (
+  SELECT * FROM unnest($3::int8[], $4::text[], $5::int8[], $6::int8[], $7::bool[], $8::int8[],
+      $9::bool[], $10::int8[], $11::bool[], $12::int8[]) WITH ORDINALITY
+    AS q(symbol_id, side, confluence, minute, free_ok, free_cap, pro_ok, pro_cap, prem_ok,
+         prem_cap, k)
+),
+tiered AS MATERIALIZED (
+  SELECT u.id, u.ntfy_topic, u.notify_priority, u.notify_directions AS dirs,
+    u.notify_min_confluence AS min_conf, u.quiet_start_min AS qs, u.quiet_end_min AS qe, ",
     tier_case!(),
     " AS tier,
     (SELECT count(*) FROM user_notifications n
       WHERE n.user_id = u.id AND n.status = 'sent' AND n.sent_at >= $2) AS sent_today
   FROM users u LEFT JOIN subscriptions s ON s.user_id = u.id
   WHERE u.is_active AND u.is_verified AND u.notify_enabled
-    AND u.notify_directions IN ('both', $4)
-    AND u.notify_min_confluence <= $5
-    AND NOT (u.quiet_start_min IS NOT NULL AND u.quiet_end_min IS NOT NULL AND (
-         (u.quiet_start_min < u.quiet_end_min AND $6 >= u.quiet_start_min AND $6 < u.quiet_end_min)
-      OR (u.quiet_start_min > u.quiet_end_min AND ($6 >= u.quiet_start_min OR $6 < u.quiet_end_min))))
-    AND EXISTS (SELECT 1 FROM symbols sy WHERE sy.id = $3 AND sy.notify_enabled)
-    AND NOT EXISTS (SELECT 1 FROM user_symbol_preferences p
-      WHERE p.user_id = u.id AND p.symbol_id = $3 AND NOT p.notify_enabled)
 )
-SELECT id, ntfy_topic, notify_priority, tier, sent_today FROM tiered
-WHERE (tier = 'free' AND $7 AND ($8 < 0 OR sent_today < $8))
-   OR (tier = 'pro' AND $9 AND ($10 < 0 OR sent_today < $10))
-   OR (tier = 'premium' AND $11 AND ($12 < 0 OR sent_today < $12))
-ORDER BY id"
+SELECT q.k, t.id, t.ntfy_topic, t.notify_priority, t.tier, t.sent_today
+FROM q JOIN tiered t
+  ON t.dirs IN ('both', q.side) AND t.min_conf <= q.confluence
+WHERE NOT (t.qs IS NOT NULL AND t.qe IS NOT NULL AND (
+       (t.qs < t.qe AND q.minute >= t.qs AND q.minute < t.qe)
+    OR (t.qs > t.qe AND (q.minute >= t.qs OR q.minute < t.qe))))
+  AND EXISTS (SELECT 1 FROM symbols sy WHERE sy.id = q.symbol_id AND sy.notify_enabled)
+  AND NOT EXISTS (SELECT 1 FROM user_symbol_preferences p
+    WHERE p.user_id = t.id AND p.symbol_id = q.symbol_id AND NOT p.notify_enabled)
+  AND ((t.tier = 'free' AND q.free_ok AND (q.free_cap < 0 OR t.sent_today < q.free_cap))
+    OR (t.tier = 'pro' AND q.pro_ok AND (q.pro_cap < 0 OR t.sent_today < q.pro_cap))
+    OR (t.tier = 'premium' AND q.prem_ok AND (q.prem_cap < 0 OR t.sent_today < q.prem_cap)))
+ORDER BY q.k, t.id"
 );
+
+/// The messages' context of many signals in ONE statement: the signal (the columns of
+/// `SIGNAL_BY_ID`, in its order), its source pattern's type and TF, its symbol's name and
+/// newest 1m close. Signals without pattern or symbol are left out.
+const CONTEXTS: &str = "\
+SELECT sg.id, sg.symbol_id, sg.direction, sg.entry, sg.stop_loss, sg.tp1, sg.tp2, sg.tp3,
+    sg.risk_reward, sg.confluence_score, sg.timeframes_aligned, sg.pattern_id, sg.status,
+    sg.created_at, sg.notified_at, p.pattern_type, p.tf, sy.symbol,
+    (SELECT c.close FROM candles c WHERE c.symbol_id = sg.symbol_id AND c.tf = '1m'
+      ORDER BY c.ts DESC LIMIT 1)
+FROM signals sg
+JOIN patterns p ON p.id = sg.pattern_id
+JOIN symbols sy ON sy.id = sg.symbol_id
+WHERE sg.id = ANY($1::int8[])
+ORDER BY sg.id";
 
 const DUE: &str = concat!(
     "SELECT n.id, n.user_id, n.signal_id, sg.status AS signal_status, u.ntfy_topic,
@@ -300,40 +327,92 @@ impl NotificationStore for PgStore<'_> {
     }
 
     async fn eligible_users(&self, q: &EligibilityQuery) -> Result<Vec<EligibleUser>, StoreError> {
-        q.validate()?;
-        let side = side_str(q.direction);
-        let conf = i64::from(q.confluence);
-        let minute = i64::from(q.signal_minute);
-        let (free_ok, free_cap) = rule_params(q.free);
-        let (pro_ok, pro_cap) = rule_params(q.pro);
-        let (prem_ok, prem_cap) = rule_params(q.premium);
+        Ok(self
+            .eligible_users_many(std::slice::from_ref(q))
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default())
+    }
+
+    async fn eligible_users_many(
+        &self,
+        qs: &[EligibilityQuery],
+    ) -> Result<Vec<Vec<EligibleUser>>, StoreError> {
+        EligibilityQuery::validate_many(qs)?;
+        let Some(first) = qs.first() else {
+            return Ok(Vec::new());
+        };
+        let symbol: Vec<i64> = qs.iter().map(|q| q.symbol.0).collect();
+        let side: Vec<&str> = qs.iter().map(|q| side_str(q.direction)).collect();
+        let conf: Vec<i64> = qs.iter().map(|q| i64::from(q.confluence)).collect();
+        let minute: Vec<i64> = qs.iter().map(|q| i64::from(q.signal_minute)).collect();
+        let rule = |f: fn(&EligibilityQuery) -> TierRule| -> (Vec<bool>, Vec<i64>) {
+            qs.iter().map(|q| rule_params(f(q))).unzip()
+        };
+        let (free_ok, free_cap) = rule(|q| q.free);
+        let (pro_ok, pro_cap) = rule(|q| q.pro);
+        let (prem_ok, prem_cap) = rule(|q| q.premium);
         let rows = self
             .query(
-                ELIGIBLE,
+                ELIGIBLE_MANY,
                 &[
-                    (&q.now, Type::INT8),
-                    (&q.day_start, Type::INT8),
-                    (&q.symbol.0, Type::INT8),
-                    (&side, Type::TEXT),
-                    (&conf, Type::INT8),
-                    (&minute, Type::INT8),
-                    (&free_ok, Type::BOOL),
-                    (&free_cap, Type::INT8),
-                    (&pro_ok, Type::BOOL),
-                    (&pro_cap, Type::INT8),
-                    (&prem_ok, Type::BOOL),
-                    (&prem_cap, Type::INT8),
+                    (&first.now, Type::INT8),
+                    (&first.day_start, Type::INT8),
+                    (&symbol, Type::INT8_ARRAY),
+                    (&side, Type::TEXT_ARRAY),
+                    (&conf, Type::INT8_ARRAY),
+                    (&minute, Type::INT8_ARRAY),
+                    (&free_ok, Type::BOOL_ARRAY),
+                    (&free_cap, Type::INT8_ARRAY),
+                    (&pro_ok, Type::BOOL_ARRAY),
+                    (&pro_cap, Type::INT8_ARRAY),
+                    (&prem_ok, Type::BOOL_ARRAY),
+                    (&prem_cap, Type::INT8_ARRAY),
                 ],
             )
             .await?;
+        let mut out = vec![Vec::new(); qs.len()];
+        for r in &rows {
+            let k: i64 = col(r, "k", "users")?;
+            let slot = usize::try_from(k - 1)
+                .ok()
+                .and_then(|k| out.get_mut(k))
+                .ok_or_else(|| StoreError::corrupt("users", None, "query index out of range"))?;
+            slot.push(EligibleUser {
+                user: UserId(col(r, "id", "users")?),
+                topic: topic(r)?,
+                priority: priority(r)?,
+                tier: tier(r)?,
+                sent_today: sent_today(r)?,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn notify_contexts(&self, ids: &[SignalId]) -> Result<Vec<NotifyContext>, StoreError> {
+        const T: &str = "signals";
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = ids
+            .iter()
+            .map(|id| exact_int("signal id", id.0))
+            .collect::<Result<Vec<i64>, _>>()?;
+        let rows = self.query(CONTEXTS, &[(&list, Type::INT8_ARRAY)]).await?;
         rows.iter()
             .map(|r| {
-                Ok(EligibleUser {
-                    user: UserId(col(r, "id", "users")?),
-                    topic: topic(r)?,
-                    priority: priority(r)?,
-                    tier: tier(r)?,
-                    sent_today: sent_today(r)?,
+                let signal = crate::signal_row(r)?;
+                let at = Some(signal.id.0);
+                let (ty, tf): (&str, &str) = (crate::get(r, 15, T)?, crate::get(r, 16, T)?);
+                Ok(NotifyContext {
+                    pattern_type: PatternType::parse(ty)
+                        .map_err(|e| StoreError::corrupt("patterns", at, e))?,
+                    pattern_tf: Timeframe::parse(tf)
+                        .map_err(|e| StoreError::corrupt("patterns", at, e))?,
+                    symbol: crate::get(r, 17, T)?,
+                    last_close: crate::get(r, 18, T)?,
+                    signal,
                 })
             })
             .collect()

@@ -16,9 +16,9 @@
 //!   (the job lease normally prevents that) never both send the same row; a run that dies
 //!   mid-send leaves the row queued and it is retried after the lease.
 
-use super::{exact_int, SignalId, SignalStatus, StoreError, SymbolId, UserId};
+use super::{exact_int, SignalId, SignalStatus, StoreError, StoredSignal, SymbolId, UserId};
 use crate::policy::{Limits, Quota, Tier};
-use cl_domain::{Direction, PatternType};
+use cl_domain::{Direction, PatternType, Timeframe};
 use std::fmt;
 
 /// One UTC day in ms.
@@ -406,6 +406,47 @@ impl EligibilityQuery {
     }
 }
 
+impl EligibilityQuery {
+    /// Checks a batch for [`NotificationStore::eligible_users_many`]: every query valid, and
+    /// one `now` and `day_start` for all (the statement binds them once).
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`].
+    pub fn validate_many(qs: &[EligibilityQuery]) -> Result<(), StoreError> {
+        for q in qs {
+            q.validate()?;
+        }
+        match qs.first() {
+            Some(first)
+                if qs
+                    .iter()
+                    .any(|q| q.now != first.now || q.day_start != first.day_start) =>
+            {
+                Err(StoreError::Invalid(
+                    "eligibility queries of one batch differ in now or day_start".into(),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What a message about a signal needs, read for many signals in one statement
+/// ([`NotificationStore::notify_contexts`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotifyContext {
+    /// The stored signal.
+    pub signal: StoredSignal,
+    /// Its symbol's canonical name.
+    pub symbol: String,
+    /// Its source pattern's type.
+    pub pattern_type: PatternType,
+    /// Its source pattern's TF.
+    pub pattern_tf: Timeframe,
+    /// The symbol's newest stored 1m close, if any.
+    pub last_close: Option<f64>,
+}
+
 /// A subscriber the eligibility query selected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EligibleUser {
@@ -720,6 +761,24 @@ pub trait NotificationStore {
     /// # Errors
     /// `Invalid`; `Unavailable` or `Corrupt`.
     async fn eligible_users(&self, q: &EligibilityQuery) -> Result<Vec<EligibleUser>, StoreError>;
+
+    /// [`NotificationStore::eligible_users`] of several signals in ONE statement, whatever
+    /// their number (issue #7: a run's fan-out does not grow with its signals): one list per
+    /// query, in query order.
+    ///
+    /// # Errors
+    /// `Invalid` ([`EligibilityQuery::validate_many`]); `Unavailable` or `Corrupt`.
+    async fn eligible_users_many(
+        &self,
+        qs: &[EligibilityQuery],
+    ) -> Result<Vec<Vec<EligibleUser>>, StoreError>;
+
+    /// The [`NotifyContext`] of each id whose signal, source pattern and symbol exist (others
+    /// are left out), by signal id, in ONE statement.
+    ///
+    /// # Errors
+    /// `Invalid` (an id beyond 2^53); `Unavailable` or `Corrupt`.
+    async fn notify_contexts(&self, ids: &[SignalId]) -> Result<Vec<NotifyContext>, StoreError>;
 
     /// Inserts the rows absent on `(user, signal)` as `queued`, atomically; returns how many
     /// were new.
