@@ -255,24 +255,7 @@ fn run_dto(r: QueuedRun, symbol: Option<String>) -> QueuedRunDto {
         started_at: r.started_at,
         ended_at: r.ended_at,
         error: r.error,
-        counts: r.counts.map(|c| {
-            let mut out = std::collections::BTreeMap::new();
-            for (k, v) in [
-                ("symbols", c.symbols),
-                ("candles", c.candles),
-                ("patterns", c.patterns),
-                ("signals", c.signals),
-                ("bad_rows", c.bad_rows),
-                ("gaps", c.gaps),
-                ("abandoned", c.abandoned),
-                ("queries", c.queries),
-                ("wall_ms", c.wall_ms),
-            ] {
-                out.insert(k.to_owned(), v);
-            }
-            out.extend(c.extra);
-            out
-        }),
+        counts: r.counts.map(|c| c.to_map()),
         cron_run_id: r.cron_run.map(|c| c.0),
     }
 }

@@ -165,24 +165,7 @@ fn run_dto(r: CronRun) -> CronRunDto {
         ended_at: r.ended_at,
         duration_ms: r.duration_ms,
         error: r.error,
-        counts: r.counts.map(|c| {
-            let mut out = std::collections::BTreeMap::new();
-            for (k, v) in [
-                ("symbols", c.symbols),
-                ("candles", c.candles),
-                ("patterns", c.patterns),
-                ("signals", c.signals),
-                ("bad_rows", c.bad_rows),
-                ("gaps", c.gaps),
-                ("abandoned", c.abandoned),
-                ("queries", c.queries),
-                ("wall_ms", c.wall_ms),
-            ] {
-                out.insert(k.to_owned(), v);
-            }
-            out.extend(c.extra);
-            out
-        }),
+        counts: r.counts.map(|c| c.to_map()),
     }
 }
 

@@ -186,6 +186,17 @@ impl RunCounts {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
     }
 
+    /// Every counter by name: the fields, then the extras over them (the wire form).
+    pub fn to_map(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut out: std::collections::BTreeMap<String, u64> = Self::FIELDS
+            .iter()
+            .zip(self.values())
+            .map(|(k, v)| ((*k).to_owned(), v))
+            .collect();
+        out.extend(self.extra.clone());
+        out
+    }
+
     /// The JSON object stored in `cron_runs.counts` (fixed key order, then the extras).
     pub fn to_json(&self) -> String {
         let body: Vec<String> = Self::FIELDS
