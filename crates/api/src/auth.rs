@@ -802,19 +802,25 @@ where
                 )
             })?;
         self.event(call, "info", "totp_enabled", Some(auth.user().id), None);
+        self.with_recovery_codes(call, &enabled.recovery_codes, &enabled.session)
+    }
+
+    /// The one-time showing of fresh recovery codes, with the rotated session they came with.
+    fn with_recovery_codes(
+        &self,
+        call: &Call<'_>,
+        codes: &[SecretString],
+        session: &IssuedSession,
+    ) -> Result<Response, ApiError> {
         let resp = error::ok(
             call.ctx,
             200,
             RecoveryCodesDto {
-                recovery_codes: enabled
-                    .recovery_codes
-                    .iter()
-                    .map(|c| c.expose_secret().to_owned())
-                    .collect(),
-                csrf_token: enabled.session.csrf_token.expose_secret().to_owned(),
+                recovery_codes: codes.iter().map(|c| c.expose_secret().to_owned()).collect(),
+                csrf_token: session.csrf_token.expose_secret().to_owned(),
             },
         )?;
-        Ok(self.with_session(resp, &enabled.session))
+        Ok(self.with_session(resp, session))
     }
 
     async fn totp_disable(&self, call: &Call<'_>) -> Result<Response, ApiError> {
@@ -857,19 +863,7 @@ where
             Some(auth.user().id),
             None,
         );
-        let resp = error::ok(
-            call.ctx,
-            200,
-            RecoveryCodesDto {
-                recovery_codes: codes
-                    .codes
-                    .iter()
-                    .map(|c| c.expose_secret().to_owned())
-                    .collect(),
-                csrf_token: codes.session.csrf_token.expose_secret().to_owned(),
-            },
-        )?;
-        Ok(self.with_session(resp, &codes.session))
+        self.with_recovery_codes(call, &codes.codes, &codes.session)
     }
 
     async fn delete_account(&self, call: &Call<'_>) -> Result<Response, ApiError> {
