@@ -210,11 +210,8 @@ impl BacktestStore for D1Store {
             &format!("SELECT {COLS} FROM backtests WHERE id = ?1 AND user_id = ?2"),
             &[int("backtest id", id.0)?, int("user id", user.0)?],
         )?;
-        Ok(self
-            .rows::<Row, StoredBacktest>(T, stmt, "backtest")
-            .await?
-            .into_iter()
-            .next())
+        self.opt_row::<Row, StoredBacktest>(T, stmt, "backtest")
+            .await
     }
 
     async fn backtests_of(&self, user: UserId) -> Result<Vec<StoredBacktest>, StoreError> {

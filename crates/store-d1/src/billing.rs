@@ -493,11 +493,8 @@ impl D1Store {
     ) -> Result<Option<StoredPayment>, StoreError> {
         let sql = format!("SELECT {PAYMENT_COLS} FROM payments WHERE {cond}");
         let stmt = self.stmt(&sql, params)?;
-        Ok(self
-            .rows::<PaymentRow, StoredPayment>("payments", stmt, USER)
-            .await?
-            .into_iter()
-            .next())
+        self.opt_row::<PaymentRow, StoredPayment>("payments", stmt, USER)
+            .await
     }
 }
 
@@ -609,11 +606,8 @@ impl BillingStore for D1Store {
     ) -> Result<Option<StoredSubscription>, StoreError> {
         let sql = format!("SELECT {SUBSCRIPTION_COLS} FROM subscriptions WHERE user_id = ?1");
         let stmt = self.stmt(&sql, &[int("user id", user.get())?])?;
-        Ok(self
-            .rows::<SubscriptionRow, StoredSubscription>("subscriptions", stmt, USER)
-            .await?
-            .into_iter()
-            .next())
+        self.opt_row::<SubscriptionRow, StoredSubscription>("subscriptions", stmt, USER)
+            .await
     }
 
     async fn apply_webhook(&self, write: &WebhookWrite) -> Result<ApplyOutcome, StoreError> {
@@ -684,11 +678,8 @@ impl BillingStore for D1Store {
              FROM webhook_events WHERE provider = ?1 AND event_key = ?2",
             &[text(provider.as_str()), text(event_key)],
         )?;
-        Ok(self
-            .rows::<EventRow, StoredWebhookEvent>("webhook_events", stmt, USER)
-            .await?
-            .into_iter()
-            .next())
+        self.opt_row::<EventRow, StoredWebhookEvent>("webhook_events", stmt, USER)
+            .await
     }
 
     async fn expire_subscriptions(&self, now: i64) -> Result<u64, StoreError> {

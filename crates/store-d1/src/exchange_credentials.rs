@@ -86,10 +86,8 @@ impl ExchangeCredentialStore for D1Store {
                 int("exchange_credentials.updated_at", now)?,
             ],
         )?;
-        self.rows::<Row, StoredCredential>(TABLE, stmt, "user")
+        self.opt_row::<Row, StoredCredential>(TABLE, stmt, "user")
             .await?
-            .into_iter()
-            .next()
             .ok_or_else(|| StoreError::Unavailable("upsert returned no row".into()))
     }
 

@@ -44,6 +44,7 @@ mod notifications;
 mod optimization;
 mod patterns;
 mod portfolio;
+mod read;
 mod rows;
 mod run_queue;
 mod sql;

@@ -230,10 +230,8 @@ impl D1Store {
         T: TryFrom<R, Error = StoreError>,
     {
         let stmt = self.stmt(sql, args)?;
-        self.rows::<R, T>(table, stmt, "template")
+        self.opt_row::<R, T>(table, stmt, "template")
             .await?
-            .into_iter()
-            .next()
             .ok_or_else(short)
     }
 
@@ -292,11 +290,8 @@ impl NotificationAdminStore for D1Store {
             &format!("SELECT {TEMPLATE_COLS} FROM notification_templates WHERE id = ?1"),
             &[int("template id", id.0)?],
         )?;
-        Ok(self
-            .rows::<TemplateRow, StoredTemplate>(TT, stmt, "template")
-            .await?
-            .into_iter()
-            .next())
+        self.opt_row::<TemplateRow, StoredTemplate>(TT, stmt, "template")
+            .await
     }
 
     async fn templates(&self) -> Result<Vec<StoredTemplate>, StoreError> {

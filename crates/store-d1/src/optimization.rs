@@ -175,10 +175,8 @@ impl OptimizationStore for D1Store {
                 int("created_at", new.created_at)?,
             ],
         )?;
-        self.rows::<JobRow, StoredOptimizationJob>(JT, stmt, "user")
+        self.opt_row::<JobRow, StoredOptimizationJob>(JT, stmt, "user")
             .await?
-            .into_iter()
-            .next()
             .ok_or_else(|| StoreError::Unavailable("insert returned no row".into()))
     }
 
@@ -190,11 +188,8 @@ impl OptimizationStore for D1Store {
             &format!("SELECT {JOB_COLS} FROM optimization_jobs WHERE id = ?1"),
             &[int("job id", id.0)?],
         )?;
-        Ok(self
-            .rows::<JobRow, StoredOptimizationJob>(JT, stmt, "optimization job")
-            .await?
-            .into_iter()
-            .next())
+        self.opt_row::<JobRow, StoredOptimizationJob>(JT, stmt, "optimization job")
+            .await
     }
 
     async fn jobs(
@@ -227,11 +222,8 @@ impl OptimizationStore for D1Store {
             ),
             &[],
         )?;
-        Ok(self
-            .rows::<JobRow, StoredOptimizationJob>(JT, stmt, "optimization job")
-            .await?
-            .into_iter()
-            .next())
+        self.opt_row::<JobRow, StoredOptimizationJob>(JT, stmt, "optimization job")
+            .await
     }
 
     async fn set_job_status(
@@ -439,11 +431,8 @@ impl TradingPrefsStore for D1Store {
             "SELECT id, risk_per_trade, default_rr FROM users WHERE id = ?1",
             &[int("user id", user.0)?],
         )?;
-        Ok(self
-            .rows::<TradingRow, TradingPrefs>(UT, stmt, "user")
-            .await?
-            .into_iter()
-            .next())
+        self.opt_row::<TradingRow, TradingPrefs>(UT, stmt, "user")
+            .await
     }
 
     async fn set_trading_prefs(

@@ -413,11 +413,7 @@ impl D1Store {
         T: TryFrom<R, Error = StoreError>,
     {
         let stmt = self.stmt(sql, params)?;
-        Ok(self
-            .rows::<R, T>(table, stmt, "user")
-            .await?
-            .into_iter()
-            .next())
+        self.opt_row::<R, T>(table, stmt, "user").await
     }
 }
 
@@ -454,10 +450,8 @@ impl PortfolioStore for D1Store {
                 JsValue::from_f64(f64::from(max)),
             ],
         )?;
-        self.rows::<PortfolioRow, StoredPortfolio>("portfolios", stmt, "user")
+        self.opt_row::<PortfolioRow, StoredPortfolio>("portfolios", stmt, "user")
             .await?
-            .into_iter()
-            .next()
             .ok_or(StoreError::Conflict(quota::PORTFOLIOS))
     }
 
@@ -1038,11 +1032,8 @@ impl PortfolioStore for D1Store {
             ),
             &[int("journal entry id", id.0)?, int("user id", user.0)?],
         )?;
-        Ok(self
-            .rows::<JournalRow, StoredJournalEntry>("journal_entries", stmt, "journal entry")
-            .await?
-            .into_iter()
-            .next())
+        self.opt_row::<JournalRow, StoredJournalEntry>("journal_entries", stmt, "journal entry")
+            .await
     }
 
     async fn edit_journal_entry(
@@ -1073,10 +1064,8 @@ impl PortfolioStore for D1Store {
                 text(&links_to_json(&entry.screenshots)?),
             ],
         )?;
-        self.rows::<JournalRow, StoredJournalEntry>("journal_entries", stmt, "journal entry")
+        self.opt_row::<JournalRow, StoredJournalEntry>("journal_entries", stmt, "journal entry")
             .await?
-            .into_iter()
-            .next()
             .ok_or(StoreError::NotFound("journal entry"))
     }
 

@@ -130,11 +130,7 @@ impl D1Store {
         args: &[worker::wasm_bindgen::JsValue],
     ) -> Result<Option<QueuedRun>, StoreError> {
         let stmt = self.stmt(sql, args)?;
-        Ok(self
-            .rows::<Row, QueuedRun>(T, stmt, "run")
-            .await?
-            .into_iter()
-            .next())
+        self.opt_row::<Row, QueuedRun>(T, stmt, "run").await
     }
 
     async fn changed(
