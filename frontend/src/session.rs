@@ -71,7 +71,8 @@ pub fn provide_session() -> SessionCtx {
     };
     provide_context(ctx);
     ctx.refresh();
-    // Whatever page a one-time-password session lands on, it is sent to change the password.
+    // Whatever page a one-time-password session lands on, it is sent to change the password:
+    // the ONE trigger of that redirect (`RequireSession` only holds its page back meanwhile).
     Effect::new(move |_| {
         if ctx
             .state
@@ -153,8 +154,10 @@ fn redirect_to_password_change() {
     }
 }
 
-/// Renders `children` for a signed-in user; redirects to the login page otherwise, and an
-/// account that must change its one-time password to the security settings.
+/// Renders `children` for a signed-in user; redirects to the login page otherwise. An account
+/// that must change its one-time password sees a notice instead of the page until the effect
+/// of [`provide_session`] has taken it to the security settings (so the page sends no request
+/// the server would refuse).
 #[component]
 pub fn RequireSession(children: ChildrenFn) -> impl IntoView {
     let session = use_session();
@@ -179,7 +182,6 @@ pub fn RequireSession(children: ChildrenFn) -> impl IntoView {
     move || match gate.get() {
         Gate::Unknown => view! { <Loading text="Checking your session…" /> }.into_any(),
         Gate::ChangePassword => {
-            redirect_to_password_change();
             view! { <Loading text="Taking you to change your one-time password…" /> }.into_any()
         }
         Gate::Open => children.with_value(|c| c()).into_any(),

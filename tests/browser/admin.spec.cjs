@@ -40,6 +40,65 @@ test.describe('admin', () => {
   });
 });
 
+test.describe('admin navigation', () => {
+  const SECTIONS = {
+    'Users & messaging': ['Users', 'Subscriptions', 'Notifications'],
+    Operations: ['Crons', 'Symbols', 'Optimizer', 'Settings'],
+    Insights: ['Stats', 'Logs', 'Errors', 'Audit log'],
+  };
+
+  async function groups(nav) {
+    const out = {};
+    for (const list of await nav.getByRole('list').all()) {
+      const name = await list.evaluate((el) => document.getElementById(el.getAttribute('aria-labelledby')).textContent);
+      out[name] = await list.getByRole('link').allTextContents();
+    }
+    return out;
+  }
+
+  test('desktop: a grouped sidebar beside the page, the open section marked', async ({ page }) => {
+    const watch = await watchPage(page);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto('/admin/crons');
+    await appReady(page);
+    const nav = page.getByRole('navigation', { name: 'Admin sections' });
+    expect(await groups(nav)).toEqual(SECTIONS);
+    await expect(nav.locator('a[aria-current="page"]')).toHaveText('Crons');
+    await expect(page.locator('table.admin-crons').first()).toBeVisible();
+    // Beside the page: the sidebar ends left of the heading, both start near the same top.
+    const side = await nav.boundingBox();
+    const h1 = await page.getByRole('heading', { level: 1 }).boundingBox();
+    expect(side.x + side.width).toBeLessThanOrEqual(h1.x);
+    expect(side.height).toBeLessThan(600);
+    await screenshot(page, 'admin-nav-desktop');
+
+    // Every section is one client-side click away (the nav stays, the marker moves).
+    await nav.getByRole('link', { name: 'Logs' }).click();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Logs');
+    await expect(nav.locator('a[aria-current="page"]')).toHaveText('Logs');
+    await clean(page, watch);
+  });
+
+  test('360 px: the groups sit above the page and nothing overflows', async ({ page }) => {
+    const watch = await watchPage(page);
+    await page.setViewportSize({ width: 360, height: 800 });
+    await page.goto('/admin/subscriptions');
+    await appReady(page);
+    const nav = page.getByRole('navigation', { name: 'Admin sections' });
+    expect(await groups(nav)).toEqual(SECTIONS);
+    await expect(nav.locator('a[aria-current="page"]')).toHaveText('Subscriptions');
+    await expect(page.locator('table.admin-subscriptions, .empty-state').first()).toBeVisible();
+    const box = await nav.boundingBox();
+    const h1 = await page.getByRole('heading', { level: 1 }).boundingBox();
+    expect(box.y + box.height).toBeLessThanOrEqual(h1.y);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    await screenshot(page, 'admin-nav-360');
+    await page.setViewportSize({ width: 768, height: 900 });
+    await screenshot(page, 'admin-nav-768');
+    await clean(page, watch);
+  });
+});
+
 test.describe('admin for a non-admin', () => {
   test.use({ storageState: { cookies: [], origins: [] } });
 

@@ -87,15 +87,20 @@ test.describe('tiers', () => {
     await expect(page.getByLabel('From')).toHaveValue('22:00');
     await expect(page.getByLabel('Until')).toHaveValue('07:00');
 
-    // Premium may mute a symbol.
-    const btc = page.getByLabel('BTC/USDT', { exact: true });
+    // Premium may mute a symbol: the toggles live on /settings/symbols alone, linked from here.
+    await page.getByRole('link', { name: 'Choose your symbols →' }).click();
+    await expect(page).toHaveURL(/\/settings\/symbols$/);
+    const btc = page.getByRole('checkbox', { name: 'Notifications for BTC/USDT' });
     await expect(btc).toBeEnabled();
     const was = await btc.isChecked();
     const put = page.waitForResponse((r) => r.url().endsWith('/api/v1/me/symbols') && r.request().method() === 'PUT');
     await btc.setChecked(!was);
     expect((await put).status()).toBe(200);
     await page.reload();
-    await expect(page.getByLabel('BTC/USDT', { exact: true })).toBeChecked({ checked: !was });
+    await expect(page.getByRole('checkbox', { name: 'Notifications for BTC/USDT' })).toBeChecked({ checked: !was });
+    await page.getByRole('link', { name: 'Notification settings' }).click();
+    await expect(page).toHaveURL(/\/settings\/notifications$/);
+    await expect(page.getByRole('checkbox', { name: /BTC\/USDT/ })).toHaveCount(0);
 
     expect(await cspViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);

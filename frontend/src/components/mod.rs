@@ -1,10 +1,12 @@
 //! Components shared by the pages: the site header with its navigation, the footer, the
-//! loading/error states and the SVG chart.
+//! loading/error states, tables and keyset lists, and the SVG chart.
 
 pub mod chart;
 mod footer;
 pub mod form;
+pub mod list;
 mod nav;
+pub mod page;
 pub mod qr;
 pub mod status;
 

@@ -65,7 +65,9 @@ pub fn UpgradePrompt(
                 <h2 id="upgrade-title" class="upgrade-title">"Upgrade to unlock this"</h2>
                 <p class="upgrade-text">{message}</p>
                 <p class="upgrade-actions">
-                    <a class="btn btn-primary" href="/pricing">"Compare plans"</a>
+                    <a class="btn btn-primary" href="/upgrade">"Upgrade"</a>
+                    " "
+                    <a class="btn btn-ghost" href="/pricing">"Compare plans"</a>
                 </p>
             </div>
         </section>

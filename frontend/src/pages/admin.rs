@@ -10,30 +10,98 @@ use leptos_router::components::A;
 use crate::api::admin::{self as adm, UserAction};
 use crate::api::ApiError;
 use crate::components::form::{FormAlert, FormErrors};
-use crate::components::{set_page_title, Loading};
+use crate::components::list::{table, Cell, Keyset, KeysetList, ListText};
+use crate::components::set_page_title;
 use crate::format;
-use crate::pages::filters::{Pager, SelectFilter};
-use crate::pages::portfolio::{table, Cell, Failure};
+use crate::pages::filters::SelectFilter;
 use crate::session::RequireSession;
 
 const PAGE: u32 = 50;
 
+/// One group of the admin navigation: its label's element id, the label and `(href, text)`
+/// of its links.
+struct NavGroup {
+    id: &'static str,
+    title: &'static str,
+    links: &'static [(&'static str, &'static str)],
+}
+
+/// The admin sections in their groups (a sidebar on wide screens, a compact grouped block
+/// above the page on narrow ones: eleven tabs in one row wrapped to two lines).
+const SECTIONS: [NavGroup; 3] = [
+    NavGroup {
+        id: "admin-nav-people",
+        title: "Users & messaging",
+        links: &[
+            ("/admin/users", "Users"),
+            ("/admin/subscriptions", "Subscriptions"),
+            ("/admin/notifications", "Notifications"),
+        ],
+    },
+    NavGroup {
+        id: "admin-nav-ops",
+        title: "Operations",
+        links: &[
+            ("/admin/crons", "Crons"),
+            ("/admin/symbols", "Symbols"),
+            ("/admin/optimizer", "Optimizer"),
+            ("/admin/settings", "Settings"),
+        ],
+    },
+    NavGroup {
+        id: "admin-nav-insights",
+        title: "Insights",
+        links: &[
+            ("/admin/stats", "Stats"),
+            ("/admin/logs", "Logs"),
+            ("/admin/errors", "Errors"),
+            ("/admin/audit", "Audit log"),
+        ],
+    },
+];
+
+/// The grouped admin navigation; the router marks the open page's link `aria-current`.
 #[component]
-pub(crate) fn AdminTabs() -> impl IntoView {
+fn AdminNav() -> impl IntoView {
+    let groups = SECTIONS
+        .iter()
+        .map(|NavGroup { id, title, links }| {
+            let links = links
+                .iter()
+                .map(|(href, text)| {
+                    view! { <li><A href=*href attr:class="admin-nav-link">{*text}</A></li> }
+                })
+                .collect_view();
+            view! {
+                <div class="admin-nav-group">
+                    <p class="admin-nav-title" id=*id>{*title}</p>
+                    <ul class="admin-nav-list" aria-labelledby=*id>{links}</ul>
+                </div>
+            }
+        })
+        .collect_view();
+    view! { <nav class="admin-nav" aria-label="Admin sections">{groups}</nav> }
+}
+
+/// Every admin page's frame: the grouped navigation beside (or above) the page's heading and
+/// its content, which shows once the session is known (the server decides who is an admin).
+#[component]
+pub(crate) fn AdminPage(
+    /// The page's `<h1>` (after the "Admin" eyebrow).
+    title: &'static str,
+    children: ChildrenFn,
+) -> impl IntoView {
     view! {
-        <nav class="settings-tabs" aria-label="Admin sections">
-            <A href="/admin/users" attr:class="settings-tab">"Users"</A>
-            <A href="/admin/errors" attr:class="settings-tab">"Errors"</A>
-            <A href="/admin/audit" attr:class="settings-tab">"Audit log"</A>
-            <A href="/admin/notifications" attr:class="settings-tab">"Notifications"</A>
-            <A href="/admin/crons" attr:class="settings-tab">"Crons"</A>
-            <A href="/admin/symbols" attr:class="settings-tab">"Symbols"</A>
-            <A href="/admin/stats" attr:class="settings-tab">"Stats"</A>
-            <A href="/admin/subscriptions" attr:class="settings-tab">"Subscriptions"</A>
-            <A href="/admin/logs" attr:class="settings-tab">"Logs"</A>
-            <A href="/admin/settings" attr:class="settings-tab">"Settings"</A>
-            <A href="/admin/optimizer" attr:class="settings-tab">"Optimizer"</A>
-        </nav>
+        <div class="page container admin-layout">
+            <AdminNav />
+            <div class="admin-main list-page">
+                <header class="page-header page-header-tight">
+                    <p class="eyebrow">"Admin"</p>
+                    <h1>{title}</h1>
+                </header>
+                <RequireSession children=children />
+            </div>
+        </div>
     }
 }
 
@@ -54,13 +122,13 @@ pub fn AdminUsers() -> impl IntoView {
     set_page_title("Admin · Users");
     let search = RwSignal::new(String::new());
     let applied = RwSignal::new(String::new());
-    let cursors = RwSignal::new(vec![None::<String>]);
+    let keyset = Keyset::new();
     let version = RwSignal::new(0u32);
     let errors = FormErrors::new();
     let page = LocalResource::new(move || {
         version.track();
         let q = applied.get();
-        let cursor = cursors.with(|c| c.last().cloned().flatten());
+        let cursor = keyset.current();
         async move { adm::users(&q, PAGE, cursor.as_deref()).await }
     });
     let act = move |id: i64, action: UserAction| {
@@ -73,48 +141,26 @@ pub fn AdminUsers() -> impl IntoView {
         });
     };
     view! {
-        <div class="page container list-page">
-            <header class="page-header page-header-tight">
-                <p class="eyebrow">"Admin"</p>
-                <h1>"Users"</h1>
-            </header>
-            <AdminTabs />
-            <RequireSession>
-                <form class="filters" role="search" aria-label="Search users" on:submit=move |ev| {
-                    ev.prevent_default();
-                    applied.set(search.get_untracked());
-                    cursors.set(vec![None]);
-                }>
-                    <div class="field">
-                        <label class="field-label" for="u-search">"Email or username starts with"</label>
-                        <input id="u-search" class="input" type="search" bind:value=search />
-                    </div>
-                    <button type="submit" class="btn btn-ghost">"Search"</button>
-                </form>
-                <FormAlert errors=errors />
-                <div class="list-results" aria-live="polite">
-                    <Transition fallback=|| view! { <Loading text="Loading users…" /> }>
-                        {move || Suspend::new(async move {
-                            match page.await {
-                                Ok(p) => {
-                                    let next = p.next_cursor.clone();
-                                    view! {
-                                        {if p.items.is_empty() {
-                                            view! { <p class="empty-state">"No users match."</p> }.into_any()
-                                        } else {
-                                            user_table(p.items, act)
-                                        }}
-                                        <Pager cursors=cursors next=next />
-                                    }
-                                    .into_any()
-                                }
-                                Err(err) => view! { <Failure title="Could not load users" err=err /> }.into_any(),
-                            }
-                        })}
-                    </Transition>
+        <AdminPage title="Users">
+            <form class="filters" role="search" aria-label="Search users" on:submit=move |ev| {
+                ev.prevent_default();
+                applied.set(search.get_untracked());
+                keyset.reset();
+            }>
+                <div class="field">
+                    <label class="field-label" for="u-search">"Email or username starts with"</label>
+                    <input id="u-search" class="input" type="search" bind:value=search />
                 </div>
-            </RequireSession>
-        </div>
+                <button type="submit" class="btn btn-ghost">"Search"</button>
+            </form>
+            <FormAlert errors=errors />
+            <KeysetList
+                page=page
+                keyset=keyset
+                text=ListText { loading: "Loading users…", empty: "No users match.", failure: "Could not load users" }
+                rows=move |items| user_table(items, act)
+            />
+        </AdminPage>
     }
 }
 
@@ -172,13 +218,13 @@ fn user_table(items: Vec<AdminUserDto>, act: impl Fn(i64, UserAction) + Copy + '
 pub fn AdminErrors() -> impl IntoView {
     set_page_title("Admin · Errors");
     let status = RwSignal::new(String::new());
-    let cursors = RwSignal::new(vec![None::<String>]);
+    let keyset = Keyset::new();
     let version = RwSignal::new(0u32);
     let errors = FormErrors::new();
     let page = LocalResource::new(move || {
         version.track();
         let s = status.get();
-        let cursor = cursors.with(|c| c.last().cloned().flatten());
+        let cursor = keyset.current();
         async move { adm::errors(&s, PAGE, cursor.as_deref()).await }
     });
     let act = move |id: i64, resolve: bool| {
@@ -194,43 +240,21 @@ pub fn AdminErrors() -> impl IntoView {
         .map(|s| (s.to_owned(), s.to_owned()))
         .to_vec();
     view! {
-        <div class="page container list-page">
-            <header class="page-header page-header-tight">
-                <p class="eyebrow">"Admin"</p>
-                <h1>"Error tracker"</h1>
-            </header>
-            <AdminTabs />
-            <RequireSession>
-                <form class="filters" aria-label="Error filters" on:submit=|ev| ev.prevent_default()>
-                    <SelectFilter id="e-status" label="Status" any="Any status" options=options.clone() on_change=move |v: String| {
-                        status.set(v);
-                        cursors.set(vec![None]);
-                    } />
-                </form>
-                <FormAlert errors=errors />
-                <div class="list-results" aria-live="polite">
-                    <Transition fallback=|| view! { <Loading text="Loading errors…" /> }>
-                        {move || Suspend::new(async move {
-                            match page.await {
-                                Ok(p) => {
-                                    let next = p.next_cursor.clone();
-                                    view! {
-                                        {if p.items.is_empty() {
-                                            view! { <p class="empty-state">"No errors recorded. ✓"</p> }.into_any()
-                                        } else {
-                                            error_table(p.items, act)
-                                        }}
-                                        <Pager cursors=cursors next=next />
-                                    }
-                                    .into_any()
-                                }
-                                Err(err) => view! { <Failure title="Could not load errors" err=err /> }.into_any(),
-                            }
-                        })}
-                    </Transition>
-                </div>
-            </RequireSession>
-        </div>
+        <AdminPage title="Error tracker">
+            <form class="filters" aria-label="Error filters" on:submit=|ev| ev.prevent_default()>
+                <SelectFilter id="e-status" label="Status" any="Any status" options=options.clone() on_change=move |v: String| {
+                    status.set(v);
+                    keyset.reset();
+                } />
+            </form>
+            <FormAlert errors=errors />
+            <KeysetList
+                page=page
+                keyset=keyset
+                text=ListText { loading: "Loading errors…", empty: "No errors recorded. ✓", failure: "Could not load errors" }
+                rows=move |items| error_table(items, act)
+            />
+        </AdminPage>
     }
 }
 
@@ -281,54 +305,32 @@ pub fn AdminAudit() -> impl IntoView {
     set_page_title("Admin · Audit log");
     let action = RwSignal::new(String::new());
     let applied = RwSignal::new(String::new());
-    let cursors = RwSignal::new(vec![None::<String>]);
+    let keyset = Keyset::new();
     let page = LocalResource::new(move || {
         let a = applied.get();
-        let cursor = cursors.with(|c| c.last().cloned().flatten());
+        let cursor = keyset.current();
         async move { adm::audit(&a, PAGE, cursor.as_deref()).await }
     });
     view! {
-        <div class="page container list-page">
-            <header class="page-header page-header-tight">
-                <p class="eyebrow">"Admin"</p>
-                <h1>"Audit log"</h1>
-            </header>
-            <AdminTabs />
-            <RequireSession>
-                <form class="filters" role="search" aria-label="Filter the audit log" on:submit=move |ev| {
-                    ev.prevent_default();
-                    applied.set(action.get_untracked());
-                    cursors.set(vec![None]);
-                }>
-                    <div class="field">
-                        <label class="field-label" for="a-action">"Action (e.g. user.verify)"</label>
-                        <input id="a-action" class="input" type="search" bind:value=action />
-                    </div>
-                    <button type="submit" class="btn btn-ghost">"Filter"</button>
-                </form>
-                <div class="list-results" aria-live="polite">
-                    <Transition fallback=|| view! { <Loading text="Loading the audit log…" /> }>
-                        {move || Suspend::new(async move {
-                            match page.await {
-                                Ok(p) => {
-                                    let next = p.next_cursor.clone();
-                                    view! {
-                                        {if p.items.is_empty() {
-                                            view! { <p class="empty-state">"No audit entries."</p> }.into_any()
-                                        } else {
-                                            audit_table(p.items)
-                                        }}
-                                        <Pager cursors=cursors next=next />
-                                    }
-                                    .into_any()
-                                }
-                                Err(err) => view! { <Failure title="Could not load the audit log" err=err /> }.into_any(),
-                            }
-                        })}
-                    </Transition>
+        <AdminPage title="Audit log">
+            <form class="filters" role="search" aria-label="Filter the audit log" on:submit=move |ev| {
+                ev.prevent_default();
+                applied.set(action.get_untracked());
+                keyset.reset();
+            }>
+                <div class="field">
+                    <label class="field-label" for="a-action">"Action (e.g. user.verify)"</label>
+                    <input id="a-action" class="input" type="search" bind:value=action />
                 </div>
-            </RequireSession>
-        </div>
+                <button type="submit" class="btn btn-ghost">"Filter"</button>
+            </form>
+            <KeysetList
+                page=page
+                keyset=keyset
+                text=ListText { loading: "Loading the audit log…", empty: "No audit entries.", failure: "Could not load the audit log" }
+                rows=audit_table
+            />
+        </AdminPage>
     }
 }
 

@@ -19,12 +19,10 @@ use leptos::prelude::*;
 
 use crate::api::ops;
 use crate::components::form::{FormAlert, FormErrors, FormSuccess};
-use crate::components::{set_page_title, Loading};
+use crate::components::list::{table, Cell, Keyset, KeysetList, ListText};
+use crate::components::{set_page_title, ErrorBanner, Loading};
 use crate::format;
-use crate::pages::admin::{show_failure, AdminTabs};
-use crate::pages::filters::Pager;
-use crate::pages::portfolio::{table, Cell, Failure};
-use crate::session::RequireSession;
+use crate::pages::admin::{show_failure, AdminPage};
 
 /// Runs per history page.
 const RUNS_PAGE: u32 = 20;
@@ -186,18 +184,11 @@ pub fn AdminCrons() -> impl IntoView {
     let version = RwSignal::new(0_u32);
     let selected = RwSignal::new(String::from("pipeline"));
     view! {
-        <div class="page container list-page">
-            <header class="page-header page-header-tight">
-                <p class="eyebrow">"Admin"</p>
-                <h1>"Crons"</h1>
-            </header>
-            <AdminTabs />
-            <RequireSession>
-                <QuickActions version=version />
-                <JobsPanel version=version selected=selected />
-                <HistoryPanel version=version selected=selected />
-            </RequireSession>
-        </div>
+        <AdminPage title="Crons">
+            <QuickActions version=version />
+            <JobsPanel version=version selected=selected />
+            <HistoryPanel version=version selected=selected />
+        </AdminPage>
     }
 }
 
@@ -320,7 +311,7 @@ fn JobsPanel(version: RwSignal<u32>, selected: RwSignal<String>) -> impl IntoVie
                                 view! { <p class="empty-state">"No scheduled jobs are seeded."</p> }.into_any()
                             }
                             Ok(s) => jobs_table(s.jobs, actions),
-                            Err(err) => view! { <Failure title="Could not load the jobs" err=err /> }.into_any(),
+                            Err(err) => view! { <ErrorBanner title="Could not load the jobs" err=err /> }.into_any(),
                         }
                     })}
                 </Transition>
@@ -456,19 +447,19 @@ fn job_buttons(name: String, enabled: bool, a: JobActions) -> AnyView {
 /// The selected job's runs, newest first, in keyset pages.
 #[component]
 fn HistoryPanel(version: RwSignal<u32>, selected: RwSignal<String>) -> impl IntoView {
-    let cursors = RwSignal::new(vec![None::<String>]);
+    let keyset = Keyset::new();
     // A new job starts at its newest page.
     Effect::new(move |prev: Option<String>| {
         let job = selected.get();
         if prev.is_some_and(|p| p != job) {
-            cursors.set(vec![None]);
+            keyset.reset();
         }
         job
     });
     let page = LocalResource::new(move || {
         version.track();
         let job = selected.get();
-        let cursor = cursors.with(|c| c.last().cloned().flatten());
+        let cursor = keyset.current();
         async move { ops::cron_runs(&job, RUNS_PAGE, cursor.as_deref()).await }
     });
     view! {
@@ -476,27 +467,12 @@ fn HistoryPanel(version: RwSignal<u32>, selected: RwSignal<String>) -> impl Into
             <h2 id="history-title" class="panel-title">
                 "Run history · " <span class="job-name">{move || selected.get()}</span>
             </h2>
-            <div class="list-results" aria-live="polite">
-                <Transition fallback=|| view! { <Loading text="Loading the runs…" /> }>
-                    {move || Suspend::new(async move {
-                        match page.await {
-                            Ok(p) => {
-                                let next = p.next_cursor.clone();
-                                view! {
-                                    {if p.items.is_empty() {
-                                        view! { <p class="empty-state">"This job has not run yet."</p> }.into_any()
-                                    } else {
-                                        runs_table(p.items)
-                                    }}
-                                    <Pager cursors=cursors next=next />
-                                }
-                                .into_any()
-                            }
-                            Err(err) => view! { <Failure title="Could not load the runs" err=err /> }.into_any(),
-                        }
-                    })}
-                </Transition>
-            </div>
+            <KeysetList
+                page=page
+                keyset=keyset
+                text=ListText { loading: "Loading the runs…", empty: "This job has not run yet.", failure: "Could not load the runs" }
+                rows=runs_table
+            />
         </section>
     }
 }

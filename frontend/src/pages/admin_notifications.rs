@@ -14,11 +14,10 @@ use leptos::prelude::*;
 
 use crate::api::{notify_admin as api, ApiError};
 use crate::components::form::{Field, FormAlert, FormErrors, FormSuccess, Submit};
-use crate::components::{set_page_title, Loading};
+use crate::components::list::{table, Cell, ListText, ResourceList};
+use crate::components::{set_page_title, ErrorBanner, Loading};
 use crate::format;
-use crate::pages::admin::{show_failure, AdminTabs};
-use crate::pages::portfolio::{table, Cell, Failure};
-use crate::session::RequireSession;
+use crate::pages::admin::{show_failure, AdminPage};
 
 /// Placeholders the server accepts.
 const PLACEHOLDER_HINT: &str = "Placeholders: {app}, {date}, {time}, {topic}.";
@@ -135,31 +134,24 @@ pub fn AdminNotifications() -> impl IntoView {
     });
     let chosen: RwSignal<Option<NoticeTemplateDto>> = RwSignal::new(None);
     view! {
-        <div class="page container list-page">
-            <header class="page-header page-header-tight">
-                <p class="eyebrow">"Admin"</p>
-                <h1>"Notifications"</h1>
-            </header>
-            <AdminTabs />
-            <RequireSession>
-                <section class="panel" aria-labelledby="tpl-heading">
-                    <h2 id="tpl-heading" class="panel-title">"Templates"</h2>
-                    <Transition fallback=|| view! { <Loading text="Loading templates…" /> }>
-                        {move || Suspend::new(async move {
-                            match templates.await {
-                                Ok(list) => template_list(list, chosen, version),
-                                Err(e) => view! { <Failure title="Templates could not be loaded" err=e /> }.into_any(),
-                            }
-                        })}
-                    </Transition>
-                    <TemplateForm chosen=chosen version=version />
-                </section>
-                <BroadcastForm templates=templates version=version />
-                <Schedules version=version />
-                <Broadcasts version=version />
-                <TestSend />
-            </RequireSession>
-        </div>
+        <AdminPage title="Notifications">
+            <section class="panel" aria-labelledby="tpl-heading">
+                <h2 id="tpl-heading" class="panel-title">"Templates"</h2>
+                <Transition fallback=|| view! { <Loading text="Loading templates…" /> }>
+                    {move || Suspend::new(async move {
+                        match templates.await {
+                            Ok(list) => template_list(list, chosen, version),
+                            Err(e) => view! { <ErrorBanner title="Templates could not be loaded" err=e /> }.into_any(),
+                        }
+                    })}
+                </Transition>
+                <TemplateForm chosen=chosen version=version />
+            </section>
+            <BroadcastForm templates=templates version=version />
+            <Schedules version=version />
+            <Broadcasts version=version />
+            <TestSend />
+        </AdminPage>
     }
 }
 
@@ -471,9 +463,6 @@ fn Schedules(version: RwSignal<u32>) -> impl IntoView {
     });
     let errors = FormErrors::new();
     let rows = move |items: Vec<ScheduleDto>| -> AnyView {
-        if items.is_empty() {
-            return view! { <p class="empty-state">"Nothing scheduled."</p> }.into_any();
-        }
         let rows = items
             .into_iter()
             .map(|s| {
@@ -513,14 +502,7 @@ fn Schedules(version: RwSignal<u32>) -> impl IntoView {
         <section class="panel" aria-labelledby="sched-title">
             <h2 id="sched-title" class="panel-title">"Scheduled"</h2>
             <FormAlert errors=errors />
-            <Transition fallback=|| view! { <Loading text="Loading schedules…" /> }>
-                {move || Suspend::new(async move {
-                    match list.await {
-                        Ok(items) => rows(items),
-                        Err(e) => view! { <Failure title="Schedules could not be loaded" err=e /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <ResourceList list=list text=ListText { loading: "Loading schedules…", empty: "Nothing scheduled.", failure: "Schedules could not be loaded" } rows=rows />
         </section>
     }
 }
@@ -533,9 +515,6 @@ fn Broadcasts(version: RwSignal<u32>) -> impl IntoView {
         api::broadcasts()
     });
     let rows = |items: Vec<BroadcastDto>| -> AnyView {
-        if items.is_empty() {
-            return view! { <p class="empty-state">"No broadcasts yet."</p> }.into_any();
-        }
         let rows = items
             .into_iter()
             .map(|b| {
@@ -567,14 +546,7 @@ fn Broadcasts(version: RwSignal<u32>) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="bcl-title">
             <h2 id="bcl-title" class="panel-title">"Recent broadcasts"</h2>
-            <Transition fallback=|| view! { <Loading text="Loading broadcasts…" /> }>
-                {move || Suspend::new(async move {
-                    match list.await {
-                        Ok(items) => rows(items),
-                        Err(e) => view! { <Failure title="Broadcasts could not be loaded" err=e /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <ResourceList list=list text=ListText { loading: "Loading broadcasts…", empty: "No broadcasts yet.", failure: "Broadcasts could not be loaded" } rows=rows />
         </section>
     }
 }

@@ -11,13 +11,12 @@ use leptos::prelude::*;
 
 use crate::api::stats::{self as api, LogQuery, SubscriptionQuery};
 use crate::components::form::{Field, FormAlert, FormErrors, FormSuccess, Submit};
-use crate::components::{set_page_title, Loading};
+use crate::components::list::{table, Cell, Keyset, KeysetList, ListText};
+use crate::components::{set_page_title, ErrorBanner, Loading};
 use crate::format;
-use crate::pages::admin::AdminTabs;
+use crate::pages::admin::AdminPage;
 use crate::pages::analytics::analytics_view;
-use crate::pages::filters::{Pager, SelectFilter};
-use crate::pages::portfolio::{table, Cell, Failure};
-use crate::session::RequireSession;
+use crate::pages::filters::SelectFilter;
 
 const PAGE: u32 = 50;
 
@@ -26,16 +25,6 @@ fn opts(words: &[&str]) -> Vec<(String, String)> {
         .iter()
         .map(|w| ((*w).to_owned(), (*w).to_owned()))
         .collect()
-}
-
-fn header(title: &'static str) -> impl IntoView {
-    view! {
-        <header class="page-header page-header-tight">
-            <p class="eyebrow">"Admin"</p>
-            <h1>{title}</h1>
-        </header>
-        <AdminTabs />
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -90,21 +79,18 @@ pub fn AdminStats() -> impl IntoView {
     set_page_title("Admin · Stats");
     let data = LocalResource::new(api::admin_stats);
     view! {
-        <div class="page container list-page">
-            {header("Global stats")}
-            <RequireSession>
-                <div aria-live="polite">
-                    <Transition fallback=|| view! { <Loading text="Loading stats…" /> }>
-                        {move || Suspend::new(async move {
-                            match data.await {
-                                Ok(s) => stats_view(s),
-                                Err(err) => view! { <Failure title="Could not load the stats" err=err /> }.into_any(),
-                            }
-                        })}
-                    </Transition>
-                </div>
-            </RequireSession>
-        </div>
+        <AdminPage title="Global stats">
+            <div aria-live="polite">
+                <Transition fallback=|| view! { <Loading text="Loading stats…" /> }>
+                    {move || Suspend::new(async move {
+                        match data.await {
+                            Ok(s) => stats_view(s),
+                            Err(err) => view! { <ErrorBanner title="Could not load the stats" err=err /> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </div>
+        </AdminPage>
     }
 }
 
@@ -153,62 +139,44 @@ pub fn AdminSubscriptions() -> impl IntoView {
     let status = RwSignal::new(String::new());
     let days = RwSignal::new(String::new());
     let applied_days = RwSignal::new(String::new());
-    let cursors = RwSignal::new(vec![None::<String>]);
+    let keyset = Keyset::new();
     let page = LocalResource::new(move || {
         let q = SubscriptionQuery {
             plan: plan.get(),
             status: status.get(),
             expiring_within_days: applied_days.get(),
         };
-        let cursor = cursors.with(|c| c.last().cloned().flatten());
+        let cursor = keyset.current();
         async move { api::subscriptions(&q, PAGE, cursor.as_deref()).await }
     });
     view! {
-        <div class="page container list-page">
-            {header("Subscriptions")}
-            <RequireSession>
-                <form class="filters" role="search" aria-label="Filter subscriptions" on:submit=move |ev| {
-                    ev.prevent_default();
-                    applied_days.set(days.get_untracked());
-                    cursors.set(vec![None]);
-                }>
-                    <SelectFilter id="s-plan" label="Plan" any="Any plan" options=opts(&["pro", "premium", "lifetime"]) on_change=move |v: String| {
-                        plan.set(v);
-                        cursors.set(vec![None]);
-                    } />
-                    <SelectFilter id="s-status" label="Status" any="Any status" options=opts(&["active", "expired", "cancelled", "suspended"]) on_change=move |v: String| {
-                        status.set(v);
-                        cursors.set(vec![None]);
-                    } />
-                    <div class="field">
-                        <label class="field-label" for="s-days">"Expiring within (days, 1–365)"</label>
-                        <input id="s-days" class="input" type="number" min="1" max="365" inputmode="numeric" bind:value=days />
-                    </div>
-                    <button type="submit" class="btn btn-primary">"Apply"</button>
-                </form>
-                <div class="list-results" aria-live="polite">
-                    <Transition fallback=|| view! { <Loading text="Loading subscriptions…" /> }>
-                        {move || Suspend::new(async move {
-                            match page.await {
-                                Ok(p) => {
-                                    let next = p.next_cursor.clone();
-                                    view! {
-                                        {if p.items.is_empty() {
-                                            view! { <p class="empty-state">"No subscriptions match."</p> }.into_any()
-                                        } else {
-                                            subscription_table(p.items)
-                                        }}
-                                        <Pager cursors=cursors next=next />
-                                    }
-                                    .into_any()
-                                }
-                                Err(err) => view! { <Failure title="Could not load subscriptions" err=err /> }.into_any(),
-                            }
-                        })}
-                    </Transition>
+        <AdminPage title="Subscriptions">
+            <form class="filters" role="search" aria-label="Filter subscriptions" on:submit=move |ev| {
+                ev.prevent_default();
+                applied_days.set(days.get_untracked());
+                keyset.reset();
+            }>
+                <SelectFilter id="s-plan" label="Plan" any="Any plan" options=opts(&["pro", "premium", "lifetime"]) on_change=move |v: String| {
+                    plan.set(v);
+                    keyset.reset();
+                } />
+                <SelectFilter id="s-status" label="Status" any="Any status" options=opts(&["active", "expired", "cancelled", "suspended"]) on_change=move |v: String| {
+                    status.set(v);
+                    keyset.reset();
+                } />
+                <div class="field">
+                    <label class="field-label" for="s-days">"Expiring within (days, 1–365)"</label>
+                    <input id="s-days" class="input" type="number" min="1" max="365" inputmode="numeric" bind:value=days />
                 </div>
-            </RequireSession>
-        </div>
+                <button type="submit" class="btn btn-primary">"Apply"</button>
+            </form>
+            <KeysetList
+                page=page
+                keyset=keyset
+                text=ListText { loading: "Loading subscriptions…", empty: "No subscriptions match.", failure: "Could not load subscriptions" }
+                rows=subscription_table
+            />
+        </AdminPage>
     }
 }
 
@@ -285,7 +253,7 @@ pub fn AdminLogs() -> impl IntoView {
     let since = RwSignal::new(String::new());
     let until = RwSignal::new(String::new());
     let applied = RwSignal::new(LogQuery::default());
-    let cursors = RwSignal::new(vec![None::<String>]);
+    let keyset = Keyset::new();
     let apply = move || {
         applied.set(LogQuery {
             category: category.get_untracked(),
@@ -294,66 +262,48 @@ pub fn AdminLogs() -> impl IntoView {
             since: parse_local(&since.get_untracked()),
             until: parse_local(&until.get_untracked()),
         });
-        cursors.set(vec![None]);
+        keyset.reset();
     };
     let page = LocalResource::new(move || {
         let q = applied.get();
-        let cursor = cursors.with(|c| c.last().cloned().flatten());
+        let cursor = keyset.current();
         async move { api::logs(&q, PAGE, cursor.as_deref()).await }
     });
     view! {
-        <div class="page container list-page">
-            {header("Logs")}
-            <RequireSession>
-                <form class="filters" role="search" aria-label="Filter logs" on:submit=move |ev| {
-                    ev.prevent_default();
+        <AdminPage title="Logs">
+            <form class="filters" role="search" aria-label="Filter logs" on:submit=move |ev| {
+                ev.prevent_default();
+                apply();
+            }>
+                <SelectFilter id="l-category" label="Category" any="Any category" options=opts(CATEGORIES) on_change=move |v: String| {
+                    category.set(v);
                     apply();
-                }>
-                    <SelectFilter id="l-category" label="Category" any="Any category" options=opts(CATEGORIES) on_change=move |v: String| {
-                        category.set(v);
-                        apply();
-                    } />
-                    <SelectFilter id="l-level" label="Level" any="Any level" options=opts(&["debug", "info", "warn", "error"]) on_change=move |v: String| {
-                        level.set(v);
-                        apply();
-                    } />
-                    <div class="field">
-                        <label class="field-label" for="l-symbol">"Symbol"</label>
-                        <input id="l-symbol" class="input" type="search" placeholder="BTC/USDT" maxlength="20" bind:value=symbol />
-                    </div>
-                    <div class="field">
-                        <label class="field-label" for="l-since">"From (UTC)"</label>
-                        <input id="l-since" class="input" type="datetime-local" bind:value=since />
-                    </div>
-                    <div class="field">
-                        <label class="field-label" for="l-until">"Until (UTC)"</label>
-                        <input id="l-until" class="input" type="datetime-local" bind:value=until />
-                    </div>
-                    <button type="submit" class="btn btn-primary">"Apply"</button>
-                </form>
-                <div class="list-results" aria-live="polite">
-                    <Transition fallback=|| view! { <Loading text="Loading logs…" /> }>
-                        {move || Suspend::new(async move {
-                            match page.await {
-                                Ok(p) => {
-                                    let next = p.next_cursor.clone();
-                                    view! {
-                                        {if p.items.is_empty() {
-                                            view! { <p class="empty-state">"No log rows match."</p> }.into_any()
-                                        } else {
-                                            log_table(p.items)
-                                        }}
-                                        <Pager cursors=cursors next=next />
-                                    }
-                                    .into_any()
-                                }
-                                Err(err) => view! { <Failure title="Could not load logs" err=err /> }.into_any(),
-                            }
-                        })}
-                    </Transition>
+                } />
+                <SelectFilter id="l-level" label="Level" any="Any level" options=opts(&["debug", "info", "warn", "error"]) on_change=move |v: String| {
+                    level.set(v);
+                    apply();
+                } />
+                <div class="field">
+                    <label class="field-label" for="l-symbol">"Symbol"</label>
+                    <input id="l-symbol" class="input" type="search" placeholder="BTC/USDT" maxlength="20" bind:value=symbol />
                 </div>
-            </RequireSession>
-        </div>
+                <div class="field">
+                    <label class="field-label" for="l-since">"From (UTC)"</label>
+                    <input id="l-since" class="input" type="datetime-local" bind:value=since />
+                </div>
+                <div class="field">
+                    <label class="field-label" for="l-until">"Until (UTC)"</label>
+                    <input id="l-until" class="input" type="datetime-local" bind:value=until />
+                </div>
+                <button type="submit" class="btn btn-primary">"Apply"</button>
+            </form>
+            <KeysetList
+                page=page
+                keyset=keyset
+                text=ListText { loading: "Loading logs…", empty: "No log rows match.", failure: "Could not load logs" }
+                rows=log_table
+            />
+        </AdminPage>
     }
 }
 
@@ -554,63 +504,60 @@ pub fn AdminSettings() -> impl IntoView {
         });
     };
     view! {
-        <div class="page container list-page">
-            {header("Global settings")}
-            <RequireSession>
-                <Transition fallback=|| view! { <Loading text="Loading settings…" /> }>
-                    {move || Suspend::new(async move {
-                        match loaded.await {
-                            Ok(_) => ().into_any(),
-                            Err(err) => view! { <Failure title="Could not load the settings" err=err /> }.into_any(),
-                        }
-                    })}
-                </Transition>
-                <p class="muted">{move || updated.get().map_or_else(
-                    || "Showing the defaults; never changed.".to_owned(),
-                    |t| format!("Last changed {} UTC.", format::short_datetime(t)),
-                )}</p>
-                <form class="settings-form" aria-label="Global settings" novalidate on:submit=submit>
-                    <FormAlert errors=errors />
-                    <FormSuccess message=saved />
-                    <fieldset class="form-section">
-                        <legend>"Signal defaults"</legend>
-                        <Field id="set-min-confluence" name="min_confluence" label="Minimum confluence (agreeing timeframes, 1–7)" value=inputs.min_confluence errors=errors kind="number" inputmode="numeric" />
-                        <label class="check">
-                            <input type="checkbox" prop:checked=move || inputs.require_htf.get() on:change=move |ev| inputs.require_htf.set(event_target_checked(&ev)) />
-                            " Require 4h or 1d to agree"
-                        </label>
-                        <Field id="set-cooldown" name="cooldown_hours" label="Cooldown per symbol and direction (hours, 0–168)" value=inputs.cooldown_hours errors=errors kind="number" inputmode="decimal" />
-                        <Field id="set-rr" name="default_rr" label="Default risk:reward for TP3 (0.5–20)" value=inputs.default_rr errors=errors kind="number" inputmode="decimal" />
-                        <Field id="set-min-risk" name="min_risk_pct" label="Minimum risk (% of entry, 0–10)" value=inputs.min_risk_pct errors=errors kind="number" inputmode="decimal" />
-                        <Field id="set-min-zone" name="min_zone_pct" label="Minimum zone size (%, 0–10)" value=inputs.min_zone_pct errors=errors kind="number" inputmode="decimal" />
-                    </fieldset>
-                    <fieldset class="form-section">
-                        <legend>"Global ntfy topic"</legend>
-                        <Field id="set-topic" name="global_topic" label="Topic (letters, digits, _ and -; blank for none)" value=inputs.global_topic errors=errors required=false maxlength=64 />
-                        <label class="check">
-                            <input type="checkbox" prop:checked=move || inputs.global_topic_enabled.get() on:change=move |ev| inputs.global_topic_enabled.set(event_target_checked(&ev)) />
-                            " Send every signal to the global topic"
-                        </label>
-                        {move || errors.of("global_topic_enabled").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
-                    </fieldset>
-                    <fieldset class="form-section">
-                        <legend>"Log level"</legend>
-                        <div class="form-field">
-                            <label class="form-label" for="set-log-level">"Lowest level written"</label>
-                            <select id="set-log-level" class="input" prop:value=move || inputs.log_level.get() on:change=move |ev| inputs.log_level.set(event_target_value(&ev))>
-                                {["debug", "info", "warn", "error"].map(|l| view! { <option value=l>{l}</option> }).collect_view()}
-                            </select>
-                            {move || errors.of("log_level").map(|m| view! { <p class="field-error">{m}</p> })}
-                        </div>
-                    </fieldset>
-                    <fieldset class="form-section">
-                        <legend>"Retention (days; blank keeps forever)"</legend>
-                        {retention_fields(inputs, errors)}
-                        <Field id="set-batch" name="retention_batch_size" label="Cleanup batch size (rows, 1–5000)" value=inputs.batch errors=errors kind="number" inputmode="numeric" />
-                    </fieldset>
-                    <Submit label="Save settings" busy_label="Saving…" busy=busy />
-                </form>
-            </RequireSession>
-        </div>
+        <AdminPage title="Global settings">
+            <Transition fallback=|| view! { <Loading text="Loading settings…" /> }>
+                {move || Suspend::new(async move {
+                    match loaded.await {
+                        Ok(_) => ().into_any(),
+                        Err(err) => view! { <ErrorBanner title="Could not load the settings" err=err /> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <p class="muted">{move || updated.get().map_or_else(
+                || "Showing the defaults; never changed.".to_owned(),
+                |t| format!("Last changed {} UTC.", format::short_datetime(t)),
+            )}</p>
+            <form class="settings-form" aria-label="Global settings" novalidate on:submit=submit>
+                <FormAlert errors=errors />
+                <FormSuccess message=saved />
+                <fieldset class="form-section">
+                    <legend>"Signal defaults"</legend>
+                    <Field id="set-min-confluence" name="min_confluence" label="Minimum confluence (agreeing timeframes, 1–7)" value=inputs.min_confluence errors=errors kind="number" inputmode="numeric" />
+                    <label class="check">
+                        <input type="checkbox" prop:checked=move || inputs.require_htf.get() on:change=move |ev| inputs.require_htf.set(event_target_checked(&ev)) />
+                        " Require 4h or 1d to agree"
+                    </label>
+                    <Field id="set-cooldown" name="cooldown_hours" label="Cooldown per symbol and direction (hours, 0–168)" value=inputs.cooldown_hours errors=errors kind="number" inputmode="decimal" />
+                    <Field id="set-rr" name="default_rr" label="Default risk:reward for TP3 (0.5–20)" value=inputs.default_rr errors=errors kind="number" inputmode="decimal" />
+                    <Field id="set-min-risk" name="min_risk_pct" label="Minimum risk (% of entry, 0–10)" value=inputs.min_risk_pct errors=errors kind="number" inputmode="decimal" />
+                    <Field id="set-min-zone" name="min_zone_pct" label="Minimum zone size (%, 0–10)" value=inputs.min_zone_pct errors=errors kind="number" inputmode="decimal" />
+                </fieldset>
+                <fieldset class="form-section">
+                    <legend>"Global ntfy topic"</legend>
+                    <Field id="set-topic" name="global_topic" label="Topic (letters, digits, _ and -; blank for none)" value=inputs.global_topic errors=errors required=false maxlength=64 />
+                    <label class="check">
+                        <input type="checkbox" prop:checked=move || inputs.global_topic_enabled.get() on:change=move |ev| inputs.global_topic_enabled.set(event_target_checked(&ev)) />
+                        " Send every signal to the global topic"
+                    </label>
+                    {move || errors.of("global_topic_enabled").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                </fieldset>
+                <fieldset class="form-section">
+                    <legend>"Log level"</legend>
+                    <div class="form-field">
+                        <label class="form-label" for="set-log-level">"Lowest level written"</label>
+                        <select id="set-log-level" class="input" prop:value=move || inputs.log_level.get() on:change=move |ev| inputs.log_level.set(event_target_value(&ev))>
+                            {["debug", "info", "warn", "error"].map(|l| view! { <option value=l>{l}</option> }).collect_view()}
+                        </select>
+                        {move || errors.of("log_level").map(|m| view! { <p class="field-error">{m}</p> })}
+                    </div>
+                </fieldset>
+                <fieldset class="form-section">
+                    <legend>"Retention (days; blank keeps forever)"</legend>
+                    {retention_fields(inputs, errors)}
+                    <Field id="set-batch" name="retention_batch_size" label="Cleanup batch size (rows, 1–5000)" value=inputs.batch errors=errors kind="number" inputmode="numeric" />
+                </fieldset>
+                <Submit label="Save settings" busy_label="Saving…" busy=busy />
+            </form>
+        </AdminPage>
     }
 }

@@ -15,13 +15,14 @@ use leptos::prelude::*;
 
 use crate::api::{optimizer, ApiError};
 use crate::components::form::{Field, FormAlert, FormErrors, FormSuccess, Submit};
-use crate::components::{set_page_title, Loading};
+use crate::components::list::{list_view, table, Cell, ListText};
+use crate::components::{set_page_title, ErrorBanner, Loading};
 use crate::format;
-use crate::pages::admin::{show_failure, AdminTabs};
-use crate::pages::admin_symbols::date_to_ms;
-use crate::pages::portfolio::{table, Cell, Choice, Failure};
-use crate::session::RequireSession;
+use crate::pages::admin::{show_failure, AdminPage};
+use crate::pages::admin_symbols::{date_to_ms, ms_to_date};
+use crate::pages::portfolio::Choice;
 
+const DAY_MS: i64 = 86_400_000;
 const TFS: [&str; 7] = ["5m", "15m", "30m", "1h", "2h", "4h", "1d"];
 const TYPES: [(&str, &str); 3] = [
     ("imbalance", "Imbalance"),
@@ -49,18 +50,11 @@ pub fn AdminOptimizer() -> impl IntoView {
     let version = RwSignal::new(0_u32);
     let selected = RwSignal::new(None::<i64>);
     view! {
-        <div class="page container list-page">
-            <header class="page-header page-header-tight">
-                <p class="eyebrow">"Admin"</p>
-                <h1>"Optimizer"</h1>
-            </header>
-            <AdminTabs />
-            <RequireSession>
-                <CreateJob version=version selected=selected />
-                <JobList version=version selected=selected />
-                {move || selected.get().map(|id| view! { <JobDetail id=id version=version /> })}
-            </RequireSession>
-        </div>
+        <AdminPage title="Optimizer">
+            <CreateJob version=version selected=selected />
+            <JobList version=version selected=selected />
+            {move || selected.get().map(|id| view! { <JobDetail id=id version=version /> })}
+        </AdminPage>
     }
 }
 
@@ -112,7 +106,8 @@ fn CreateJob(version: RwSignal<u32>, selected: RwSignal<Option<i64>>) -> impl In
     let symbols = RwSignal::new(String::from("BTC/USDT"));
     let tfs = RwSignal::new(vec![String::from("1h")]);
     let types = RwSignal::new(vec![String::from("imbalance")]);
-    let from = RwSignal::new(String::from("2024-01-01"));
+    // A year back: the server allows at most two years, and a fixed date ages out of that.
+    let from = RwSignal::new(ms_to_date(web_sys::js_sys::Date::now() as i64 - 365 * DAY_MS));
     let to = RwSignal::new(String::new());
     let slippage = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
@@ -256,13 +251,10 @@ fn JobList(version: RwSignal<u32>, selected: RwSignal<Option<i64>>) -> impl Into
                 <button type="button" class="btn btn-ghost btn-sm" on:click=move |_| version.update(|v| *v += 1)>"Refresh"</button>
             </p>
             <div class="list-results" aria-live="polite">
-                {move || match jobs.get() {
-                    None => view! { <Loading text="Loading the jobs…" /> }.into_any(),
-                    Some(Err(err)) => view! { <Failure title="Could not load the jobs" err=err /> }.into_any(),
-                    Some(Ok(list)) if list.is_empty() => {
-                        view! { <p class="empty-state">"No optimizer jobs yet."</p> }.into_any()
-                    }
-                    Some(Ok(list)) => {
+                {move || list_view(
+                    jobs.get(),
+                    ListText { loading: "Loading the jobs…", empty: "No optimizer jobs yet.", failure: "Could not load the jobs" },
+                    |list| {
                         let rows = list
                             .into_iter()
                             .map(|j| {
@@ -291,8 +283,8 @@ fn JobList(version: RwSignal<u32>, selected: RwSignal<Option<i64>>) -> impl Into
                             &["Job", "Symbols", "TFs", "Types", "Progress", "Runs", "Created", ""],
                             rows,
                         )
-                    }
-                }}
+                    },
+                )}
             </div>
         </section>
     }
@@ -352,7 +344,7 @@ fn JobDetail(id: i64, version: RwSignal<u32>) -> impl IntoView {
             </div>
             {move || match detail.get() {
                 None => view! { <Loading text="Loading the job…" /> }.into_any(),
-                Some(Err(err)) => view! { <Failure title="Could not load the job" err=err /> }.into_any(),
+                Some(Err(err)) => view! { <ErrorBanner title="Could not load the job" err=err /> }.into_any(),
                 Some(Ok(d)) => view! {
                     <p data-testid="opt-job-status">{progress_view(&d.job.status, d.job.progress)}</p>
                     {d.job.error.clone().map(|e| view! { <p class="field-error">{format!("Failed: {e}")}</p> })}

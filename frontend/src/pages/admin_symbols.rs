@@ -18,12 +18,12 @@ use wasm_bindgen::JsCast;
 
 use crate::api::{ops, ApiError};
 use crate::components::form::{Field, FormAlert, FormErrors, FormSuccess, Submit};
-use crate::components::{set_page_title, Loading};
+use crate::components::list::{table, Cell};
+use crate::components::{set_page_title, ErrorBanner, Loading};
 use crate::format;
-use crate::pages::admin::{show_failure, AdminTabs};
+use crate::pages::admin::{show_failure, AdminPage};
 use crate::pages::admin_crons::{poll_run, run_is_live, run_line};
-use crate::pages::portfolio::{grid, table, val, Cell, Failure};
-use crate::session::RequireSession;
+use crate::pages::portfolio::{grid, val};
 
 /// The import's data limit (product.md §9): 5 MiB.
 const MAX_IMPORT_BYTES: f64 = 5.0 * 1024.0 * 1024.0;
@@ -109,18 +109,11 @@ pub fn AdminSymbols() -> impl IntoView {
         ops::symbols()
     });
     view! {
-        <div class="page container list-page">
-            <header class="page-header page-header-tight">
-                <p class="eyebrow">"Admin"</p>
-                <h1>"Symbols"</h1>
-            </header>
-            <AdminTabs />
-            <RequireSession>
-                <SymbolTable list=list version=version />
-                <AddSymbol version=version />
-                <SymbolOps list=list />
-            </RequireSession>
-        </div>
+        <AdminPage title="Symbols">
+            <SymbolTable list=list version=version />
+            <AddSymbol version=version />
+            <SymbolOps list=list />
+        </AdminPage>
     }
 }
 
@@ -261,7 +254,7 @@ fn SymbolTable(list: SymbolList, version: RwSignal<u32>) -> impl IntoView {
                                 view! { <p class="empty-state">"No symbols yet. Add the first one below."</p> }.into_any()
                             }
                             Ok(items) => symbols_table(items, row),
-                            Err(err) => view! { <Failure title="Could not load the symbols" err=err /> }.into_any(),
+                            Err(err) => view! { <ErrorBanner title="Could not load the symbols" err=err /> }.into_any(),
                         }
                     })}
                 </Transition>

@@ -10,9 +10,8 @@ use cl_api_types::{AnalyticsDto, KeyCountDto, PatternCountsDto};
 use leptos::prelude::*;
 
 use crate::api::stats as api;
-use crate::components::{set_page_title, Loading};
+use crate::components::{set_page_title, ErrorBanner, Loading};
 use crate::format;
-use crate::pages::portfolio::Failure;
 use crate::session::RequireSession;
 
 /// A rate as a percentage with one decimal, or an em dash.
@@ -183,7 +182,7 @@ pub fn Analytics() -> impl IntoView {
                                 Err(err) if err.code() == Some("not_found") => view! {
                                     <p class="empty-state">"No analytics for this symbol yet. Check the spelling (BTC/USDT) or try again after the next stats run."</p>
                                 }.into_any(),
-                                Err(err) => view! { <Failure title="Could not load analytics" err=err /> }.into_any(),
+                                Err(err) => view! { <ErrorBanner title="Could not load analytics" err=err /> }.into_any(),
                             }
                         })}
                     </Transition>

@@ -17,10 +17,11 @@ use web_sys::VisibilityState;
 use crate::api::{self, backtests as bt, ApiError};
 use crate::components::chart::equity::EquityCurve;
 use crate::components::form::{Field, FormAlert, FormErrors, Submit};
+use crate::components::list::{list_view, table, Cell, ListText};
 use crate::components::status::UpgradePrompt;
-use crate::components::{set_page_title, Loading};
+use crate::components::{set_page_title, ErrorBanner, Loading};
 use crate::format;
-use crate::pages::portfolio::{grid, number, t, table, val, Cell, Choice, Failure};
+use crate::pages::portfolio::{grid, number, t, val, Choice};
 use crate::session::{use_session, RequireSession};
 
 const DAY_MS: i64 = 86_400_000;
@@ -371,14 +372,11 @@ fn BacktestList() -> impl IntoView {
         <section class="panel bt-list" aria-labelledby="bt-list-title">
             <h2 id="bt-list-title" class="panel-title">"Your backtests"</h2>
             <FormAlert errors=errors />
-            {move || match list.get() {
-                None => view! { <Loading text="Loading your backtests…" /> }.into_any(),
-                Some(Err(err)) => view! { <Failure title="Could not load your backtests" err=err /> }.into_any(),
-                Some(Ok(items)) if items.is_empty() => {
-                    view! { <p class="empty-state">"No backtests yet. Pick a symbol and a range above to run your first one."</p> }.into_any()
-                }
-                Some(Ok(items)) => list_table(items, confirm, remove),
-            }}
+            {move || list_view(
+                list.get(),
+                ListText { loading: "Loading your backtests…", empty: "No backtests yet. Pick a symbol and a range above to run your first one.", failure: "Could not load your backtests" },
+                |items| list_table(items, confirm, remove),
+            )}
         </section>
     }
 }
@@ -468,7 +466,7 @@ fn DetailView(id: i64) -> impl IntoView {
     move || match data.get() {
         None => view! { <Loading text="Loading the backtest…" /> }.into_any(),
         Some(Err(err)) => {
-            view! { <h1>"Backtest"</h1><Failure title="Could not load the backtest" err=err /> }
+            view! { <h1>"Backtest"</h1><ErrorBanner title="Could not load the backtest" err=err /> }
                 .into_any()
         }
         Some(Ok(d)) => detail(d),

@@ -9,10 +9,11 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::billing;
 use crate::components::form::{FormAlert, FormErrors, FormSuccess, Submit};
-use crate::components::{set_page_title, Loading};
+use crate::components::list::{table, Cell, Keyset, KeysetList, ListText};
+use crate::components::page::SignedInPage;
+use crate::components::{set_page_title, ErrorBanner, Loading};
 use crate::format;
-use crate::pages::filters::Pager;
-use crate::pages::portfolio::{grid, t, table, val, Cell, Choice, Failure};
+use crate::pages::portfolio::{grid, t, val, Choice};
 use crate::session::RequireSession;
 
 /// Payments per page.
@@ -43,17 +44,10 @@ fn provider_name(p: &str) -> &'static str {
 pub fn SettingsBilling() -> impl IntoView {
     set_page_title("Billing");
     view! {
-        <div class="page container list-page">
-            <p class="back-link"><A href="/settings">"← Settings"</A></p>
-            <header class="page-header page-header-tight">
-                <p class="eyebrow">"Settings"</p>
-                <h1>"Subscription and payments"</h1>
-            </header>
-            <RequireSession>
-                <SubscriptionPanel />
-                <PaymentHistory />
-            </RequireSession>
-        </div>
+        <SignedInPage eyebrow="Settings" title="Subscription and payments" back=("/settings", "← Settings")>
+            <SubscriptionPanel />
+            <PaymentHistory />
+        </SignedInPage>
     }
 }
 
@@ -67,7 +61,7 @@ fn SubscriptionPanel() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match sub.await {
                         Ok(s) => view! { <SubscriptionView s=s /> }.into_any(),
-                        Err(err) => view! { <Failure title="Could not load your plan" err=err /> }.into_any(),
+                        Err(err) => view! { <ErrorBanner title="Could not load your plan" err=err /> }.into_any(),
                     }
                 })}
             </Suspense>
@@ -101,33 +95,20 @@ fn SubscriptionView(s: SubscriptionDto) -> impl IntoView {
 
 #[component]
 fn PaymentHistory() -> impl IntoView {
-    let cursors = RwSignal::new(vec![None::<String>]);
+    let keyset = Keyset::new();
     let page = LocalResource::new(move || {
-        let cursor = cursors.with(|c| c.last().cloned().flatten());
+        let cursor = keyset.current();
         async move { billing::payments(PAGE, cursor.as_deref()).await }
     });
     view! {
         <section class="panel" aria-labelledby="pay-title">
             <h2 id="pay-title" class="panel-title">"Payment history"</h2>
-            <Transition fallback=|| view! { <Loading text="Loading payments…" /> }>
-                {move || Suspend::new(async move {
-                    match page.await {
-                        Ok(p) => {
-                            let next = p.next_cursor.clone();
-                            view! {
-                                {if p.items.is_empty() {
-                                    view! { <p class="empty-state">"No payments yet."</p> }.into_any()
-                                } else {
-                                    payment_table(p.items)
-                                }}
-                                <Pager cursors=cursors next=next />
-                            }
-                            .into_any()
-                        }
-                        Err(err) => view! { <Failure title="Could not load payments" err=err /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <KeysetList
+                page=page
+                keyset=keyset
+                text=ListText { loading: "Loading payments…", empty: "No payments yet.", failure: "Could not load payments" }
+                rows=payment_table
+            />
         </section>
     }
 }
@@ -313,7 +294,7 @@ fn PaymentView(id: i64) -> impl IntoView {
                         }
                         .into_any()
                     }
-                    Err(err) => view! { <h1>"Payment"</h1><Failure title="Could not load the payment" err=err /> }.into_any(),
+                    Err(err) => view! { <h1>"Payment"</h1><ErrorBanner title="Could not load the payment" err=err /> }.into_any(),
                 }
             })}
         </Suspense>

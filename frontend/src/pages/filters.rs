@@ -1,4 +1,4 @@
-//! Shared list controls: labelled filter selects and the keyset pager.
+//! Shared list filters: labelled selects (the keyset pager is `components::list::Pager`).
 
 use leptos::prelude::*;
 
@@ -65,49 +65,5 @@ pub fn SymbolFilter(
                 }}
             </select>
         </div>
-    }
-}
-
-/// Previous/next buttons over a stack of keyset cursors (the last entry is the current page).
-#[component]
-pub fn Pager(
-    /// The cursor stack (`None` = the first page).
-    cursors: RwSignal<Vec<Option<String>>>,
-    /// The next page's cursor from the current answer.
-    next: Option<String>,
-) -> impl IntoView {
-    let has_prev = move || cursors.with(|c| c.len() > 1);
-    let page_no = move || cursors.with(Vec::len);
-    let has_next = next.is_some();
-    view! {
-        <nav class="pager" aria-label="Pages">
-            <button
-                type="button"
-                class="btn btn-ghost btn-sm"
-                disabled=move || !has_prev()
-                on:click=move |_| {
-                    cursors.update(|c| {
-                        if c.len() > 1 {
-                            c.pop();
-                        }
-                    })
-                }
-            >
-                "← Newer"
-            </button>
-            <span class="pager-page muted">{move || format!("Page {}", page_no())}</span>
-            <button
-                type="button"
-                class="btn btn-ghost btn-sm"
-                disabled=!has_next
-                on:click=move |_| {
-                    if let Some(n) = next.clone() {
-                        cursors.update(|c| c.push(Some(n)));
-                    }
-                }
-            >
-                "Older →"
-            </button>
-        </nav>
     }
 }

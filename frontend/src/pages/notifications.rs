@@ -1,9 +1,10 @@
 //! `/settings/notifications` (product.md §2, §5): the ntfy topic (show, regenerate), on/off,
-//! directions, minimum confluence, quiet hours (UTC), priority, and the per-symbol toggles
-//! (premium may change them; other tiers see them read-only).
+//! directions, minimum confluence, quiet hours (UTC) and priority. The per-symbol toggles are
+//! `/settings/symbols`' alone; a card here links to them.
 
-use cl_api_types::{NotificationPrefsDto, NotificationPrefsRequest, SymbolNotifyDto};
+use cl_api_types::{NotificationPrefsDto, NotificationPrefsRequest};
 use leptos::prelude::*;
+use leptos_router::components::A;
 
 use crate::api;
 use crate::components::form::{FormAlert, FormErrors, FormSuccess, Submit};
@@ -25,7 +26,7 @@ pub fn SettingsNotifications() -> impl IntoView {
                                 <div class="settings-grid">
                                     <PrefsForm prefs=p.clone() />
                                     <TopicCard topic=p.topic />
-                                    <SymbolToggles />
+                                    <SymbolsLink />
                                 </div>
                             }
                                 .into_any()
@@ -206,60 +207,17 @@ fn TopicCard(topic: String) -> impl IntoView {
     }
 }
 
+/// The per-symbol toggles live on `/settings/symbols` alone (one control per setting): this
+/// card only points there.
 #[component]
-fn SymbolToggles() -> impl IntoView {
-    let list = RwSignal::new(None::<Result<Vec<SymbolNotifyDto>, crate::api::ApiError>>);
-    leptos::task::spawn_local(async move { list.set(Some(api::notify::symbols().await)) });
-    let errors = FormErrors::new();
-    let toggle = move |symbol: String, on: bool| {
-        errors.clear();
-        leptos::task::spawn_local(async move {
-            match api::notify::set_symbol(&symbol, on).await {
-                Ok(items) => list.set(Some(Ok(items))),
-                Err(err) => errors.show(&err),
-            }
-        });
-    };
+fn SymbolsLink() -> impl IntoView {
     view! {
         <section class="panel settings-card" aria-labelledby="symbols-title">
             <h2 id="symbols-title" class="panel-title">"Symbols"</h2>
-            <FormAlert errors=errors />
-            {move || match list.get() {
-                None => view! { <Loading text="Loading symbols…" /> }.into_any(),
-                Some(Err(err)) => view! { <ErrorBanner title="Could not load your symbols" err=err /> }.into_any(),
-                Some(Ok(items)) if items.is_empty() => view! { <p class="empty-state">"No symbols in your plan."</p> }.into_any(),
-                Some(Ok(items)) => {
-                    let editable = items.iter().any(|s| s.editable);
-                    view! {
-                        {(!editable)
-                            .then(|| view! { <p class="muted small">"Per-symbol toggles are a Premium feature; your plan notifies for every symbol below."</p> })}
-                        <ul class="symbol-toggles">
-                            {items
-                                .into_iter()
-                                .map(|s| {
-                                    let id = format!("sym-{}", s.symbol.replace('/', "-"));
-                                    let for_id = id.clone();
-                                    let symbol = s.symbol.clone();
-                                    view! {
-                                        <li class="form-check">
-                                            <input
-                                                id=id
-                                                type="checkbox"
-                                                class="checkbox"
-                                                prop:checked=s.notify
-                                                disabled=!s.editable
-                                                on:change=move |ev| toggle(symbol.clone(), event_target_checked(&ev))
-                                            />
-                                            <label for=for_id>{s.symbol.clone()}</label>
-                                        </li>
-                                    }
-                                })
-                                .collect_view()}
-                        </ul>
-                    }
-                        .into_any()
-                }
-            }}
+            <p class="muted">"Which symbols notify you is chosen per symbol in the symbol settings, next to whether the admins notify that symbol at all."</p>
+            <p class="form-actions">
+                <A href="/settings/symbols" attr:class="btn btn-ghost btn-sm">"Choose your symbols →"</A>
+            </p>
         </section>
     }
 }

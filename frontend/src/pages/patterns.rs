@@ -7,9 +7,10 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::{self, PatternQuery};
-use crate::components::{set_page_title, ErrorBanner, Loading};
+use crate::components::list::{table, Cell, Keyset, KeysetList, ListText};
+use crate::components::set_page_title;
 use crate::format;
-use crate::pages::filters::{Pager, SelectFilter, SymbolFilter};
+use crate::pages::filters::{SelectFilter, SymbolFilter};
 
 /// Page size.
 const PAGE: u32 = 50;
@@ -23,17 +24,17 @@ pub fn Patterns() -> impl IntoView {
         ..PatternQuery::default()
     });
     // Cursor stack: the last entry is the current page's cursor (None = first page).
-    let cursors = RwSignal::new(vec![None::<String>]);
+    let keyset = Keyset::new();
     let set = move |f: fn(&mut PatternQuery, String)| {
         move |v: String| {
             query.update(|q| f(q, v));
-            cursors.set(vec![None]);
+            keyset.reset();
         }
     };
 
     let page = LocalResource::new(move || {
         let q = query.get();
-        let cursor = cursors.with(|c| c.last().cloned().flatten());
+        let cursor = keyset.current();
         async move { api::patterns(&q, PAGE, cursor.as_deref()).await }
     });
 
@@ -80,27 +81,12 @@ pub fn Patterns() -> impl IntoView {
                     on_change=set(|q, v| q.status = v)
                 />
             </form>
-            <div class="list-results" aria-live="polite">
-                <Transition fallback=|| view! { <Loading text="Loading patterns…" /> }>
-                    {move || Suspend::new(async move {
-                        match page.await {
-                            Ok(p) => {
-                                let next = p.next_cursor.clone();
-                                view! {
-                                    {if p.items.is_empty() {
-                                        view! { <p class="empty-state">"No patterns match these filters."</p> }.into_any()
-                                    } else {
-                                        view! { <PatternTable items=p.items /> }.into_any()
-                                    }}
-                                    <Pager cursors=cursors next=next />
-                                }
-                                .into_any()
-                            }
-                            Err(err) => view! { <ErrorBanner title="Could not load patterns" err=err /> }.into_any(),
-                        }
-                    })}
-                </Transition>
-            </div>
+            <KeysetList
+                page=page
+                keyset=keyset
+                text=ListText { loading: "Loading patterns…", empty: "No patterns match these filters.", failure: "Could not load patterns" }
+                rows=pattern_table
+            />
         </div>
     }
 }
@@ -114,60 +100,58 @@ fn type_name(t: PatternType) -> &'static str {
 }
 
 /// The result table.
-#[component]
-fn PatternTable(items: Vec<PatternDto>) -> impl IntoView {
-    view! {
-        <div class="table-scroll">
-            <table class="data-table patterns-table">
-                <caption class="sr-only">"Patterns, newest first"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Symbol"</th>
-                        <th scope="col">"TF"</th>
-                        <th scope="col">"Type"</th>
-                        <th scope="col">"Direction"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Zone"</th>
-                        <th scope="col">"Entry"</th>
-                        <th scope="col">"Stop"</th>
-                        <th scope="col">"TP1"</th>
-                        <th scope="col">"Detected (UTC)"</th>
-                        <th scope="col"><span class="sr-only">"Chart"</span></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {items
-                        .into_iter()
-                        .map(|p| {
-                            let bull = p.direction == Direction::Bullish;
-                            let href = format::chart_href(&p.symbol, p.tf.as_str(), Some(p.id));
-                            view! {
-                                <tr>
-                                    <th scope="row" class="cell-symbol">{p.symbol.clone()}</th>
-                                    <td>{p.tf.as_str()}</td>
-                                    <td><abbr title=type_name(p.pattern_type)>{p.pattern_type.abbreviation()}</abbr></td>
-                                    <td>
-                                        <span class="dir-badge" class:dir-long=bull class:dir-short=!bull>
-                                            {if bull { "▲ bullish" } else { "▼ bearish" }}
-                                        </span>
-                                    </td>
-                                    <td>{p.status.as_str()}</td>
-                                    <td class="num">{format!("{} – {}", format::price(p.zone.low), format::price(p.zone.high))}</td>
-                                    <td class="num">{format::price(p.levels.entry)}</td>
-                                    <td class="num">{format::price(p.levels.stop_loss)}</td>
-                                    <td class="num">{format::price(p.levels.tp1)}</td>
-                                    <td class="nowrap">{format::short_datetime(p.detected_at)}</td>
-                                    <td>
-                                        <A href=href attr:class="row-link" attr:aria-label=format!("Chart of pattern {} ({} {})", p.id, p.symbol, p.tf.as_str())>
-                                            "Chart"
-                                        </A>
-                                    </td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
-    }
+fn pattern_table(items: Vec<PatternDto>) -> AnyView {
+    let rows = items
+        .into_iter()
+        .map(|p| {
+            let bull = p.direction == Direction::Bullish;
+            let href = format::chart_href(&p.symbol, p.tf.as_str(), Some(p.id));
+            let label = format!("Chart of pattern {} ({} {})", p.id, p.symbol, p.tf.as_str());
+            vec![
+                Cell::classed(p.symbol, "cell-symbol"),
+                Cell::text(p.tf.as_str()),
+                Cell::view(
+                    "",
+                    view! { <abbr title=type_name(p.pattern_type)>{p.pattern_type.abbreviation()}</abbr> }.into_any(),
+                ),
+                Cell::view(
+                    "",
+                    view! {
+                        <span class="dir-badge" class:dir-long=bull class:dir-short=!bull>
+                            {if bull { "▲ bullish" } else { "▼ bearish" }}
+                        </span>
+                    }
+                    .into_any(),
+                ),
+                Cell::text(p.status.as_str()),
+                Cell::num(format!("{} – {}", format::price(p.zone.low), format::price(p.zone.high))),
+                Cell::num(format::price(p.levels.entry)),
+                Cell::num(format::price(p.levels.stop_loss)),
+                Cell::num(format::price(p.levels.tp1)),
+                Cell::classed(format::short_datetime(p.detected_at), "nowrap"),
+                Cell::view(
+                    "",
+                    view! { <A href=href attr:class="row-link" attr:aria-label=label>"Chart"</A> }.into_any(),
+                ),
+            ]
+        })
+        .collect();
+    table(
+        "patterns-table",
+        "Patterns, newest first",
+        &[
+            "Symbol",
+            "TF",
+            "Type",
+            "Direction",
+            "Status",
+            "Zone",
+            "Entry",
+            "Stop",
+            "TP1",
+            "Detected (UTC)",
+            "Chart",
+        ],
+        rows,
+    )
 }

@@ -20,9 +20,11 @@ use crate::api::portfolio::{self as pf, TradeQuery, TradeSource};
 use crate::api::ApiError;
 use crate::components::chart::equity::EquityCurve;
 use crate::components::form::{Field, FormAlert, FormErrors, FormSuccess, Submit};
+use crate::components::list::{table, Cell, Keyset, KeysetList, ListText};
+use crate::components::page::SignedInPage;
 use crate::components::{set_page_title, ErrorBanner, Loading};
 use crate::format;
-use crate::pages::filters::{Pager, SelectFilter, SymbolFilter};
+use crate::pages::filters::{SelectFilter, SymbolFilter};
 use crate::session::RequireSession;
 
 /// Trades per page.
@@ -81,81 +83,6 @@ fn side_parts(dir: &str) -> (bool, &'static str) {
     }
 }
 
-/// One table cell: its classes and content.
-pub(crate) struct Cell {
-    class: String,
-    body: AnyView,
-}
-
-impl Cell {
-    /// Plain text.
-    pub(crate) fn text(s: impl Into<String>) -> Self {
-        Self::classed(s, "")
-    }
-    /// A right-aligned number.
-    pub(crate) fn num(s: impl Into<String>) -> Self {
-        Self::classed(s, "num")
-    }
-    /// Text with classes.
-    pub(crate) fn classed(s: impl Into<String>, class: &str) -> Self {
-        Self {
-            class: class.to_owned(),
-            body: s.into().into_any(),
-        }
-    }
-    /// A client-side link.
-    pub(crate) fn link(href: String, text: String) -> Self {
-        Self {
-            class: String::from("cell-symbol"),
-            body: view! { <A href=href>{text}</A> }.into_any(),
-        }
-    }
-    /// Any content.
-    pub(crate) fn view(class: &str, body: AnyView) -> Self {
-        Self {
-            class: class.to_owned(),
-            body,
-        }
-    }
-}
-
-/// A data table: the first cell of each row is its header. One code path for every table
-/// keeps the wasm small (each `view!` shape is its own code).
-pub(crate) fn table(
-    class: &'static str,
-    caption: &'static str,
-    head: &'static [&'static str],
-    rows: Vec<Vec<Cell>>,
-) -> AnyView {
-    let rows = rows
-        .into_iter()
-        .map(|r| {
-            let cells = r
-                .into_iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    if i == 0 {
-                        view! { <th scope="row" class=c.class>{c.body}</th> }.into_any()
-                    } else {
-                        view! { <td class=c.class>{c.body}</td> }.into_any()
-                    }
-                })
-                .collect_view();
-            view! { <tr>{cells}</tr> }
-        })
-        .collect_view();
-    view! {
-        <div class="table-scroll">
-            <table class=format!("data-table {class}")>
-                <caption class="sr-only">{caption}</caption>
-                <thead><tr>{head.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
-    }
-    .into_any()
-}
-
 /// A `levels-grid` definition list of `(term, value)`.
 pub(crate) fn grid(rows: Vec<(&'static str, AnyView)>) -> AnyView {
     view! {
@@ -175,30 +102,6 @@ pub(crate) fn val(text: impl Into<String>, class: &str, testid: &'static str) ->
 /// Plain text as a grid value.
 pub(crate) fn t(text: impl Into<String>) -> AnyView {
     text.into().into_any()
-}
-
-/// A failed load: the upgrade prompt for `tier_required` (to `/upgrade`), else the banner
-/// (which also sends a signed-out visitor to the login page).
-#[component]
-pub(crate) fn Failure(#[prop(into)] title: String, err: ApiError) -> impl IntoView {
-    if err.is_tier_required() {
-        return view! {
-            <section class="upgrade-prompt" aria-labelledby="upgrade-title">
-                <span class="upgrade-icon" aria-hidden="true">"★"</span>
-                <div>
-                    <h2 id="upgrade-title" class="upgrade-title">"Upgrade to unlock this"</h2>
-                    <p class="upgrade-text">{err.message()}</p>
-                    <p class="upgrade-actions">
-                        <A href="/upgrade" attr:class="btn btn-primary">"Upgrade"</A>
-                        " "
-                        <A href="/pricing" attr:class="btn btn-ghost">"Compare plans"</A>
-                    </p>
-                </div>
-            </section>
-        }
-        .into_any();
-    }
-    view! { <ErrorBanner title=title err=err /> }.into_any()
 }
 
 /// A labelled `<select>` over `(value, label)` options, bound to `value`.
@@ -276,16 +179,9 @@ pub(crate) fn TextArea(
 pub fn Portfolios() -> impl IntoView {
     set_page_title("Portfolio");
     view! {
-        <div class="page container list-page">
-            <header class="page-header page-header-tight">
-                <p class="eyebrow">"Portfolio"</p>
-                <h1>"Your portfolios"</h1>
-                <p class="lead">"Track paper or real trades, journal them and see your equity curve."</p>
-            </header>
-            <RequireSession>
-                <PortfolioList />
-            </RequireSession>
-        </div>
+        <SignedInPage eyebrow="Portfolio" title="Your portfolios" lead="Track paper or real trades, journal them and see your equity curve.">
+            <PortfolioList />
+        </SignedInPage>
     }
 }
 
@@ -310,7 +206,7 @@ fn PortfolioList() -> impl IntoView {
                         <p class="pf-links"><A href="/tags">"Manage tags"</A></p>
                     }
                     .into_any(),
-                    Err(err) => view! { <Failure title="Could not load your portfolios" err=err /> }.into_any(),
+                    Err(err) => view! { <ErrorBanner title="Could not load your portfolios" err=err /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -445,7 +341,7 @@ fn PortfolioView(id: i64) -> impl IntoView {
                         }
                         .into_any()
                     }
-                    Err(err) => view! { <h1>"Portfolio"</h1><Failure title="Could not load the portfolio" err=err /> }.into_any(),
+                    Err(err) => view! { <h1>"Portfolio"</h1><ErrorBanner title="Could not load the portfolio" err=err /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -512,16 +408,16 @@ fn EquityPanel(s: PortfolioStatsDto) -> impl IntoView {
 #[component]
 fn TradesPanel(id: i64) -> impl IntoView {
     let query = RwSignal::new(TradeQuery::default());
-    let cursors = RwSignal::new(vec![None::<String>]);
+    let keyset = Keyset::new();
     let set = move |f: fn(&mut TradeQuery, String)| {
         move |v: String| {
             query.update(|q| f(q, v));
-            cursors.set(vec![None]);
+            keyset.reset();
         }
     };
     let page = LocalResource::new(move || {
         let q = query.get();
-        let cursor = cursors.with(|c| c.last().cloned().flatten());
+        let cursor = keyset.current();
         async move { pf::trades(id, &q, PAGE, cursor.as_deref()).await }
     });
     let statuses = ["pending", "open", "closed", "cancelled"]
@@ -538,27 +434,12 @@ fn TradesPanel(id: i64) -> impl IntoView {
                 <SymbolFilter id="t-symbol" on_change=set(|q, v| q.symbol = v) />
                 <SelectFilter id="t-direction" label="Direction" any="Both directions" options=dirs on_change=set(|q, v| q.direction = v) />
             </form>
-            <div class="list-results" aria-live="polite">
-                <Transition fallback=|| view! { <Loading text="Loading trades…" /> }>
-                    {move || Suspend::new(async move {
-                        match page.await {
-                            Ok(p) => {
-                                let next = p.next_cursor.clone();
-                                view! {
-                                    {if p.items.is_empty() {
-                                        view! { <p class="empty-state">"No trades match. Create one from a pattern on the chart, a signal, or by hand."</p> }.into_any()
-                                    } else {
-                                        trade_table(p.items)
-                                    }}
-                                    <Pager cursors=cursors next=next />
-                                }
-                                .into_any()
-                            }
-                            Err(err) => view! { <Failure title="Could not load trades" err=err /> }.into_any(),
-                        }
-                    })}
-                </Transition>
-            </div>
+            <KeysetList
+                page=page
+                keyset=keyset
+                text=ListText { loading: "Loading trades…", empty: "No trades match. Create one from a pattern on the chart, a signal, or by hand.", failure: "Could not load trades" }
+                rows=trade_table
+            />
         </section>
     }
 }
@@ -734,7 +615,7 @@ fn FromSource(portfolio: Option<i64>, source: TradeSource) -> impl IntoView {
                             }
                             .into_any()
                         }
-                        Err(err) => view! { <Failure title="Could not load your portfolios" err=err /> }.into_any(),
+                        Err(err) => view! { <ErrorBanner title="Could not load your portfolios" err=err /> }.into_any(),
                     }
                 })
             }}
@@ -842,7 +723,7 @@ fn TradeView(id: i64) -> impl IntoView {
             {move || Suspend::new(async move {
                 match trade.await {
                     Ok(t) => view! { <TradeBody t=t version=version /> }.into_any(),
-                    Err(err) => view! { <h1>"Trade"</h1><Failure title="Could not load the trade" err=err /> }.into_any(),
+                    Err(err) => view! { <h1>"Trade"</h1><ErrorBanner title="Could not load the trade" err=err /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -1110,7 +991,7 @@ fn JournalPanel(id: i64) -> impl IntoView {
                     match entries.await {
                         Ok(list) if list.is_empty() => view! { <p class="empty-state">"No journal entries yet."</p> }.into_any(),
                         Ok(list) => view! { <JournalList list=list remove=remove /> }.into_any(),
-                        Err(err) => view! { <Failure title="Could not load the journal" err=err /> }.into_any(),
+                        Err(err) => view! { <ErrorBanner title="Could not load the journal" err=err /> }.into_any(),
                     }
                 })}
             </Suspense>
@@ -1174,7 +1055,7 @@ fn TradeTagsPanel(id: i64) -> impl IntoView {
                         }
                         .into_any(),
                         Ok((all, on)) => view! { <TagPicker id=id all=all on=on /> }.into_any(),
-                        Err(err) => view! { <Failure title="Could not load tags" err=err /> }.into_any(),
+                        Err(err) => view! { <ErrorBanner title="Could not load tags" err=err /> }.into_any(),
                     }
                 })}
             </Suspense>
@@ -1247,17 +1128,9 @@ fn TagPicker(id: i64, all: Vec<TagDto>, on: Vec<i64>) -> impl IntoView {
 pub fn Tags() -> impl IntoView {
     set_page_title("Tags");
     view! {
-        <div class="page container list-page">
-            <p class="back-link"><A href="/portfolio">"← Portfolios"</A></p>
-            <header class="page-header page-header-tight">
-                <p class="eyebrow">"Portfolio"</p>
-                <h1>"Tags"</h1>
-                <p class="lead">"Label trades (e.g. “A+ setup”, “news”) to compare them in the statistics."</p>
-            </header>
-            <RequireSession>
-                <TagManager />
-            </RequireSession>
-        </div>
+        <SignedInPage eyebrow="Portfolio" title="Tags" lead="Label trades (e.g. “A+ setup”, “news”) to compare them in the statistics." back=("/portfolio", "← Portfolios")>
+            <TagManager />
+        </SignedInPage>
     }
 }
 
@@ -1326,7 +1199,7 @@ fn TagManager() -> impl IntoView {
                         </ul>
                     }
                     .into_any(),
-                    Err(err) => view! { <Failure title="Could not load tags" err=err /> }.into_any(),
+                    Err(err) => view! { <ErrorBanner title="Could not load tags" err=err /> }.into_any(),
                 }
             })}
         </Suspense>

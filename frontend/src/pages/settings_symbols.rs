@@ -1,15 +1,17 @@
 //! `/settings/symbols` (product.md §2, §5): the symbols of the caller's tier, whether their
 //! signals are notified at all (an admin switch), and the caller's own per-symbol toggle —
-//! editable by premium (`editable` from the server), read-only for the other tiers.
+//! editable by premium (`editable` from the server), read-only for the other tiers. The one
+//! place for these toggles: `/settings/notifications` links here.
 
 use cl_api_types::SymbolNotifyDto;
 use leptos::prelude::*;
+use leptos_router::components::A;
 
 use crate::api::{self, ApiError};
 use crate::components::form::{FormAlert, FormErrors};
-use crate::components::{set_page_title, ErrorBanner, Loading};
+use crate::components::list::{list_view, table, Cell, ListText};
+use crate::components::set_page_title;
 use crate::format;
-use crate::pages::portfolio::{table, Cell};
 use crate::pages::settings::SettingsFrame;
 
 /// `/settings/symbols`.
@@ -49,14 +51,11 @@ fn SymbolTable() -> impl IntoView {
         <section class="panel settings-card settings-wide" aria-labelledby="symbols-title">
             <h2 id="symbols-title" class="panel-title">"Your symbols"</h2>
             <FormAlert errors=errors />
-            {move || match list.get() {
-                None => view! { <Loading text="Loading your symbols…" /> }.into_any(),
-                Some(Err(err)) => view! { <ErrorBanner title="Could not load your symbols" err=err /> }.into_any(),
-                Some(Ok(items)) if items.is_empty() => {
-                    view! { <p class="empty-state">"No active symbols in your plan yet."</p> }.into_any()
-                }
-                Some(Ok(items)) => symbols_view(items, saving, toggle),
-            }}
+            {move || list_view(
+                list.get(),
+                ListText { loading: "Loading your symbols…", empty: "No active symbols in your plan yet.", failure: "Could not load your symbols" },
+                |items| symbols_view(items, saving, toggle),
+            )}
         </section>
     }
 }
@@ -117,6 +116,11 @@ fn symbols_view(
         .collect();
     view! {
         <p id="symbols-note" class="muted small">{note}</p>
+        <p class="muted small">
+            "How you are notified (topic, directions, quiet hours, priority) is set in "
+            <A href="/settings/notifications">"Notification settings"</A>
+            "."
+        </p>
         {table("symbols-table", "Your symbols and their notifications", &["Symbol", "Signals", "Your notifications"], rows)}
     }
     .into_any()

@@ -8,10 +8,10 @@ use leptos::prelude::*;
 
 use crate::api::{optimizer, ApiError};
 use crate::components::form::{Field, FormAlert, FormErrors, FormSuccess, Submit};
+use crate::components::list::{table, Cell};
 use crate::components::status::UpgradePrompt;
 use crate::components::{set_page_title, ErrorBanner, Loading};
 use crate::format;
-use crate::pages::portfolio::{table, Cell};
 use crate::pages::settings::SettingsFrame;
 
 /// `/settings/trading`.
@@ -25,13 +25,19 @@ pub fn SettingsTrading() -> impl IntoView {
             {move || match prefs.get() {
                 None => view! { <Loading text="Loading your trading preferences…" /> }.into_any(),
                 Some(Err(err)) => view! { <ErrorBanner title="Could not load your trading preferences" err=err /> }.into_any(),
-                Some(Ok(p)) => view! {
-                    <div class="settings-grid">
-                        <RiskForm prefs=p.clone() on_saved=Callback::new(move |d| prefs.set(Some(Ok(d)))) />
-                        <TunedPanel tuned=p.tuned on_reset=Callback::new(move |d| prefs.set(Some(Ok(d)))) />
-                    </div>
+                Some(Ok(p)) => {
+                    // Saves update the panels in place (rebuilding them from `prefs` dropped
+                    // their "Saved." messages): the tuned list follows every answer.
+                    let tuned = RwSignal::new(p.tuned.clone());
+                    let follow = Callback::new(move |d: TradingPrefsDto| tuned.set(d.tuned));
+                    view! {
+                        <div class="settings-grid">
+                            <RiskForm prefs=p on_saved=follow />
+                            <TunedPanel tuned=tuned on_reset=follow />
+                        </div>
+                    }
+                    .into_any()
                 }
-                .into_any(),
             }}
         </SettingsFrame>
     }
@@ -166,11 +172,13 @@ fn tuned_rows(list: &[TunedParamsDto]) -> Vec<Vec<Cell>> {
 }
 
 #[component]
-fn TunedPanel(tuned: Vec<TunedParamsDto>, on_reset: Callback<TradingPrefsDto>) -> impl IntoView {
+fn TunedPanel(
+    tuned: RwSignal<Vec<TunedParamsDto>>,
+    on_reset: Callback<TradingPrefsDto>,
+) -> impl IntoView {
     let busy = RwSignal::new(false);
     let errors = FormErrors::new();
     let done = RwSignal::new(None::<String>);
-    let empty = tuned.is_empty();
     let reset = move |_| {
         errors.clear();
         busy.set(true);
@@ -192,7 +200,7 @@ fn TunedPanel(tuned: Vec<TunedParamsDto>, on_reset: Callback<TradingPrefsDto>) -
             <p class="muted small">"Chosen by the optimizer and applied by an administrator. Read-only."</p>
             <FormAlert errors=errors />
             <FormSuccess message=done />
-            {if empty {
+            {move || if tuned.with(Vec::is_empty) {
                 view! { <p class="empty-state">"No tuned parameters: the defaults apply."</p> }.into_any()
             } else {
                 view! {
@@ -200,7 +208,7 @@ fn TunedPanel(tuned: Vec<TunedParamsDto>, on_reset: Callback<TradingPrefsDto>) -
                         "tuned-table",
                         "Tuned parameters by symbol, pattern type and timeframe",
                         &["Symbol", "Pattern · TF", "R:R", "SL buffer", "Expiry", "Trades", "Source"],
-                        tuned_rows(&tuned),
+                        tuned.with(|t| tuned_rows(t)),
                     )}
                     <p class="form-actions">
                         <button type="button" class="btn btn-ghost" disabled=move || busy.get() on:click=reset>

@@ -8,9 +8,10 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{self, SignalQuery};
+use crate::components::list::{table, Cell, Keyset, KeysetList, ListText};
 use crate::components::{set_page_title, ErrorBanner, Loading};
 use crate::format;
-use crate::pages::filters::{Pager, SelectFilter, SymbolFilter};
+use crate::pages::filters::{SelectFilter, SymbolFilter};
 
 /// Page size (the API's default).
 const PAGE: u32 = 50;
@@ -47,16 +48,16 @@ fn side_parts(side: Side) -> (bool, &'static str) {
 pub fn Signals() -> impl IntoView {
     set_page_title("Signals");
     let query = RwSignal::new(SignalQuery::default());
-    let cursors = RwSignal::new(vec![None::<String>]);
+    let keyset = Keyset::new();
     let set = move |f: fn(&mut SignalQuery, String)| {
         move |v: String| {
             query.update(|q| f(q, v));
-            cursors.set(vec![None]);
+            keyset.reset();
         }
     };
     let page = LocalResource::new(move || {
         let q = query.get();
-        let cursor = cursors.with(|c| c.last().cloned().flatten());
+        let cursor = keyset.current();
         async move { api::signals(&q, PAGE, cursor.as_deref()).await }
     });
     let status_options: Vec<(String, String)> = STATUSES
@@ -80,76 +81,53 @@ pub fn Signals() -> impl IntoView {
                 <SelectFilter id="s-status" label="Status" any="Any status" options=status_options on_change=set(|q, v| q.status = v) />
                 <SelectFilter id="s-direction" label="Direction" any="Both directions" options=dir_options on_change=set(|q, v| q.direction = v) />
             </form>
-            <div class="list-results" aria-live="polite">
-                <Transition fallback=|| view! { <Loading text="Loading signals…" /> }>
-                    {move || Suspend::new(async move {
-                        match page.await {
-                            Ok(p) => {
-                                let next = p.next_cursor.clone();
-                                view! {
-                                    {if p.items.is_empty() {
-                                        view! { <p class="empty-state">"No signals match these filters."</p> }.into_any()
-                                    } else {
-                                        view! { <SignalTable items=p.items /> }.into_any()
-                                    }}
-                                    <Pager cursors=cursors next=next />
-                                }
-                                .into_any()
-                            }
-                            Err(err) => view! { <ErrorBanner title="Could not load signals" err=err /> }.into_any(),
-                        }
-                    })}
-                </Transition>
-            </div>
+            <KeysetList
+                page=page
+                keyset=keyset
+                text=ListText { loading: "Loading signals…", empty: "No signals match these filters.", failure: "Could not load signals" }
+                rows=signal_table
+            />
         </div>
     }
 }
 
-#[component]
-fn SignalTable(items: Vec<SignalDto>) -> impl IntoView {
-    view! {
-        <div class="table-scroll">
-            <table class="data-table signals-table">
-                <caption class="sr-only">"Signals, newest first"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Signal"</th>
-                        <th scope="col">"Direction"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Entry"</th>
-                        <th scope="col">"Stop"</th>
-                        <th scope="col">"TP1"</th>
-                        <th scope="col">"R:R"</th>
-                        <th scope="col">"Confluence"</th>
-                        <th scope="col">"Created (UTC)"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {items
-                        .into_iter()
-                        .map(|s| {
-                            let (long, text) = side_parts(s.direction);
-                            view! {
-                                <tr>
-                                    <th scope="row" class="cell-symbol">
-                                        <A href=format!("/signals/{}", s.id)>{format!("{} #{}", s.symbol, s.id)}</A>
-                                    </th>
-                                    <td><span class="dir-badge" class:dir-long=long class:dir-short=!long>{text}</span></td>
-                                    <td>{status_str(s.status)}</td>
-                                    <td class="num">{format::price(s.entry)}</td>
-                                    <td class="num">{format::price(s.stop_loss)}</td>
-                                    <td class="num">{format::price(s.tp1)}</td>
-                                    <td class="num">{format!("{:.2}", s.risk_reward)}</td>
-                                    <td>{format!("{}/7", s.confluence_score)}</td>
-                                    <td class="nowrap">{format::short_datetime(s.created_at)}</td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
-    }
+fn signal_table(items: Vec<SignalDto>) -> AnyView {
+    let rows = items
+        .into_iter()
+        .map(|s| {
+            let (long, text) = side_parts(s.direction);
+            vec![
+                Cell::link(format!("/signals/{}", s.id), format!("{} #{}", s.symbol, s.id)),
+                Cell::view(
+                    "",
+                    view! { <span class="dir-badge" class:dir-long=long class:dir-short=!long>{text}</span> }.into_any(),
+                ),
+                Cell::text(status_str(s.status)),
+                Cell::num(format::price(s.entry)),
+                Cell::num(format::price(s.stop_loss)),
+                Cell::num(format::price(s.tp1)),
+                Cell::num(format!("{:.2}", s.risk_reward)),
+                Cell::text(format!("{}/7", s.confluence_score)),
+                Cell::classed(format::short_datetime(s.created_at), "nowrap"),
+            ]
+        })
+        .collect();
+    table(
+        "signals-table",
+        "Signals, newest first",
+        &[
+            "Signal",
+            "Direction",
+            "Status",
+            "Entry",
+            "Stop",
+            "TP1",
+            "R:R",
+            "Confluence",
+            "Created (UTC)",
+        ],
+        rows,
+    )
 }
 
 /// `/signals/:id`.
