@@ -5,7 +5,7 @@
 //! A failed foreign key is named by one probe after the failure.
 
 use crate::rows::{named as get, returned};
-use crate::PgStore;
+use crate::{Param, PgStore};
 use cl_app::ports::notification_admin::{
     check_page, page_of, Audience, BroadcastCounts, BroadcastId, NewBroadcast, NewSchedule,
     NoticeBody, NoticeContent, NoticeTags, NoticeTitle, NotificationAdminStore, ScheduleClaim,
@@ -106,6 +106,22 @@ fn name_conflict(e: StoreError) -> StoreError {
 }
 
 impl PgStore<'_> {
+    /// Inserts one notice row (broadcast or schedule) and reads it back; a foreign-key failure
+    /// names the missing template or author.
+    async fn insert_notice<T>(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        template: Option<TemplateId>,
+        f: fn(&Row) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match self.query(sql, params).await {
+            Ok(rows) => returned(&rows, f, "insert returned no row"),
+            Err(StoreError::NotFound(_)) => Err(self.missing_notice_ref(template).await),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Names the missing reference after a foreign key failed.
     async fn missing_notice_ref(&self, template: Option<TemplateId>) -> StoreError {
         if let Some(t) = template {
@@ -228,31 +244,27 @@ impl NotificationAdminStore for PgStore<'_> {
         let priority = i64::from(c.priority.get());
         let template = new.template.map(|t| t.0);
         let by = new.created_by.map(|u| u.0);
-        let result = self
-            .query(
-                &format!(
-                    "INSERT INTO broadcast_notifications (audience, topics, template_id, title, \
+        self.insert_notice(
+            &format!(
+                "INSERT INTO broadcast_notifications (audience, topics, template_id, title, \
                      body, priority, tags, created_by, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {BROADCAST_COLS}"
-                ),
-                &[
-                    (&new.audience.as_str(), Type::TEXT),
-                    (&new.audience.topics(), Type::TEXT),
-                    (&template, Type::INT8),
-                    (&c.title.as_str(), Type::TEXT),
-                    (&c.body.as_str(), Type::TEXT),
-                    (&priority, Type::INT8),
-                    (&c.tags.as_str(), Type::TEXT),
-                    (&by, Type::INT8),
-                    (&new.created_at, Type::INT8),
-                ],
-            )
-            .await;
-        match result {
-            Ok(rows) => returned(&rows, broadcast_row, "insert returned no row"),
-            Err(StoreError::NotFound(_)) => Err(self.missing_notice_ref(new.template).await),
-            Err(e) => Err(e),
-        }
+            ),
+            &[
+                (&new.audience.as_str(), Type::TEXT),
+                (&new.audience.topics(), Type::TEXT),
+                (&template, Type::INT8),
+                (&c.title.as_str(), Type::TEXT),
+                (&c.body.as_str(), Type::TEXT),
+                (&priority, Type::INT8),
+                (&c.tags.as_str(), Type::TEXT),
+                (&by, Type::INT8),
+                (&new.created_at, Type::INT8),
+            ],
+            new.template,
+            broadcast_row,
+        )
+        .await
     }
 
     async fn broadcasts(&self, page: PageRequest) -> Result<Page<StoredBroadcast>, StoreError> {
@@ -309,33 +321,29 @@ impl NotificationAdminStore for PgStore<'_> {
         let priority = i64::from(c.priority.get());
         let template = new.template.map(|t| t.0);
         let by = new.created_by.map(|u| u.0);
-        let result = self
-            .query(
-                &format!(
-                    "INSERT INTO scheduled_notifications (send_at, status, audience, topics, \
+        self.insert_notice(
+            &format!(
+                "INSERT INTO scheduled_notifications (send_at, status, audience, topics, \
                      template_id, title, body, priority, tags, created_by, created_at) \
                      VALUES ($1, 'scheduled', $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                      RETURNING {SCHEDULE_COLS}"
-                ),
-                &[
-                    (&new.send_at, Type::INT8),
-                    (&new.audience.as_str(), Type::TEXT),
-                    (&new.audience.topics(), Type::TEXT),
-                    (&template, Type::INT8),
-                    (&c.title.as_str(), Type::TEXT),
-                    (&c.body.as_str(), Type::TEXT),
-                    (&priority, Type::INT8),
-                    (&c.tags.as_str(), Type::TEXT),
-                    (&by, Type::INT8),
-                    (&new.created_at, Type::INT8),
-                ],
-            )
-            .await;
-        match result {
-            Ok(rows) => returned(&rows, schedule_row, "insert returned no row"),
-            Err(StoreError::NotFound(_)) => Err(self.missing_notice_ref(new.template).await),
-            Err(e) => Err(e),
-        }
+            ),
+            &[
+                (&new.send_at, Type::INT8),
+                (&new.audience.as_str(), Type::TEXT),
+                (&new.audience.topics(), Type::TEXT),
+                (&template, Type::INT8),
+                (&c.title.as_str(), Type::TEXT),
+                (&c.body.as_str(), Type::TEXT),
+                (&priority, Type::INT8),
+                (&c.tags.as_str(), Type::TEXT),
+                (&by, Type::INT8),
+                (&new.created_at, Type::INT8),
+            ],
+            new.template,
+            schedule_row,
+        )
+        .await
     }
 
     async fn schedules(&self) -> Result<Vec<StoredSchedule>, StoreError> {
