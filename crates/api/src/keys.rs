@@ -12,8 +12,8 @@
 //!   `crate::client_limit`), and the key's own per-minute,
 //!   per-hour and per-day limits — failing closed with 429 + `Retry-After`, then one usage count (hour bucket +
 //!   `last_used_at`; a failed count is logged, the request still runs).
-//! - [`session_access`] is the session side of the one tier policy: the stored subscription
-//!   through `cl_app::api_keys::caller_access`, with the session's view-as.
+//! - [`session_access`] is the session side of the one tier policy: the subscription read with
+//!   the session (`GateStore::session_grant`), with the session's view-as.
 //! - `POST /admin/view-as {tier|null}` stores the tier on the server session and rotates it.
 
 use crate::access::Caller;
@@ -32,7 +32,7 @@ use cl_api_types::{
 };
 use cl_app::accounts::{AccountService, AdminError, Authenticated, FieldError as AppFieldError};
 use cl_app::api_keys::{
-    caller_access, parse_expiry, parse_limit, parse_scopes, ApiKeyService, CreateKeyError,
+    parse_expiry, parse_limit, parse_scopes, ApiKeyService, CreateKeyError,
     IpRuleRequest as RuleInput, KeyAuthError, KeyAuthenticated, KeyName, KeyRequest,
     ManageKeyError,
 };
@@ -437,10 +437,11 @@ where
     Ok(key)
 }
 
-/// The session's effective access: its user's subscription and view-as (the one policy).
+/// The session's effective access: its user's subscription (read with the session by
+/// `AccountService::authenticate`, no further store read) and view-as (the one policy).
 ///
 /// # Errors
-/// Store failures.
+/// None today; kept fallible for the gate's signature.
 pub(crate) async fn session_access<S, M, H, C, L, E>(
     acc: &Accounts<'_, S, M, H, C, L, E>,
     auth: &Authenticated,
@@ -449,13 +450,7 @@ where
     S: KeyStores,
     C: Clock,
 {
-    Ok(caller_access(
-        acc.store,
-        auth.user(),
-        auth.session().view_as,
-        acc.clock.now_ms(),
-    )
-    .await?)
+    Ok(auth.tier_access(acc.clock.now_ms()))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ use cl_auth::SecretString;
 use sha2::{Digest, Sha256};
 
 use crate::policy::{effective_access, Access, Subscription, Tier};
+use crate::ports::gate::SessionGrant;
 use crate::ports::{
     mail_param, AccountStores, Clock, HashError, Mail, MailError, MailKind, Mailer, NewAuthToken,
     NewSession, NewUser, PasswordHasher, SessionStage, StoreError, StoredSession, StoredUser,
@@ -278,6 +279,8 @@ pub struct SessionInfo {
 pub struct Authenticated {
     user: StoredUser,
     session: StoredSession,
+    /// The user's subscription, read with the session (`GateStore::session_grant`).
+    subscription: Option<Subscription>,
 }
 
 impl Authenticated {
@@ -306,6 +309,16 @@ impl Authenticated {
     /// The user's effective tier and limits (the one policy, with this session's view-as).
     pub fn access(&self, subscription: Option<&Subscription>, now: i64) -> Access {
         effective_access(self.user.is_admin, self.session.view_as, subscription, now)
+    }
+
+    /// The user's subscription as read with the session.
+    pub fn subscription(&self) -> Option<&Subscription> {
+        self.subscription.as_ref()
+    }
+
+    /// [`Self::access`] from the subscription read with the session: no store read.
+    pub fn tier_access(&self, now: i64) -> Access {
+        self.access(self.subscription.as_ref(), now)
     }
 }
 
@@ -1306,7 +1319,8 @@ where
     /// Resolves the session cookie of a request: an unexpired `full` session of an active
     /// user. Pushes the idle expiry forward (7 days, capped at the absolute 30 days) at most
     /// once a minute. Pending 2FA sessions are refused here, which is what confines them to
-    /// the TOTP step.
+    /// the TOTP step. Session, user and subscription come from ONE store read
+    /// (`GateStore::session_grant`); the touch is the only other statement, once a minute.
     ///
     /// # Errors
     /// [`AuthError::Unauthenticated`]; infrastructure.
@@ -1316,18 +1330,21 @@ where
             return Err(AuthError::Unauthenticated);
         };
         let hash = token.hash();
-        let Some(mut session) = self.store.session(&hash).await? else {
+        let Some(SessionGrant {
+            mut session,
+            user,
+            subscription,
+        }) = self.store.session_grant(&hash).await?
+        else {
             return Err(AuthError::Unauthenticated);
         };
         if session.stage != SessionStage::Full
             || now >= session.expires_at
             || now >= session.absolute_expires_at
+            || user.id != session.user_id
         {
             return Err(AuthError::Unauthenticated);
         }
-        let Some(user) = self.store.user(session.user_id).await? else {
-            return Err(AuthError::Unauthenticated);
-        };
         if !user.is_active {
             return Err(AuthError::Unauthenticated);
         }
@@ -1341,7 +1358,11 @@ where
             session.last_seen_at = now;
             session.expires_at = expires_at;
         }
-        Ok(Authenticated { user, session })
+        Ok(Authenticated {
+            user,
+            session,
+            subscription,
+        })
     }
 
     /// Deletes the session row (idempotent; a malformed token is a no-op).
@@ -1936,6 +1957,7 @@ mod tests {
                 ip: None,
                 user_agent: None,
             },
+            subscription: None,
         };
         assert!(!auth(None).reauth_is_fresh(1_000));
         assert!(auth(Some(1_000)).reauth_is_fresh(1_000 + REAUTH_WINDOW_MS));

@@ -2,12 +2,14 @@
 //!
 //! Design:
 //! - [`ApiKeyService`] borrows its ports ([`ApiKeyStore`], [`SubscriptionLookup`],
-//!   [`UserStore`]), the [`Clock`] and the pepper (`API_KEY_PEPPER`); every rule is enforced
+//!   [`UserStore`], [`GateStore`]), the [`Clock`] and the pepper (`API_KEY_PEPPER`); every rule is enforced
 //!   here or in one atomic store call, never in the HTTP layer.
 //! - A key is `cle_<8-char lookup>_<32 random bytes, base64url>` (`cl_auth::tokens::ApiKey`).
 //!   It is returned ONCE by [`ApiKeyService::create`]; the store keeps the lookup prefix,
 //!   `HMAC-SHA256(pepper, key)` and the last four characters. Authentication finds the row by
-//!   prefix and compares the HMAC in constant time.
+//!   prefix, with its owner and the owner's subscription in the same read
+//!   ([`GateStore::key_grant`]; the IP rules only for a key that has some), and compares the
+//!   HMAC in constant time.
 //! - Creation needs: a tier whose limits include API keys (premium, or an admin not viewing as
 //!   a lower tier), a verified email, a re-authentication within 10 minutes, and fewer than
 //!   the tier's active-key quota (10), counted atomically by the store. Admin-only scopes need
@@ -17,8 +19,9 @@
 //!   (deny wins; with allow rules only those match; rules but no client IP: refused), and an
 //!   owner who is deactivated, unverified or no longer on a tier with API access. Admin-only
 //!   scopes of a key whose owner is no longer an admin are dropped.
-//! - [`caller_access`] is the one place where a user's effective tier is computed from the
-//!   stored subscription (through `crate::policy`); sessions and keys both use it.
+//! - A user's effective tier is computed in one place, `crate::policy::effective_access`, from
+//!   the stored subscription: read with the credential by the gate (sessions and keys), or
+//!   through [`caller_access`] elsewhere.
 
 use std::net::IpAddr;
 
@@ -32,6 +35,7 @@ use crate::ports::api_keys::{
     hour_start, quota, ApiKeyEdit, ApiKeyId, ApiKeyStore, IpAction, IpRuleId, KeyLimits, NewApiKey,
     NewIpRule, ScopeSet, StoredApiKey, StoredIpRule, SubscriptionLookup, UsageBucket,
 };
+use crate::ports::gate::{GateStore, KeyGrant};
 use crate::ports::{Clock, StoreError, StoredUser, UserId, UserStore};
 
 /// IP rules per key.
@@ -378,7 +382,7 @@ fn max_active(access: &Access) -> Option<u32> {
 
 impl<'a, S, C> ApiKeyService<'a, S, C>
 where
-    S: ApiKeyStore + SubscriptionLookup + UserStore,
+    S: ApiKeyStore + SubscriptionLookup + UserStore + GateStore,
     C: Clock,
 {
     /// Builds the service.
@@ -561,7 +565,15 @@ where
         let now = self.clock.now_ms();
         let key =
             ApiKey::parse(presented.trim()).map_err(|_| KeyAuthError::Invalid("malformed"))?;
-        let Some(row) = self.store.api_key_by_prefix(key.lookup()).await? else {
+        // One read: key, owner and subscription (an owner row is never missing: the foreign
+        // key deletes the keys with the user).
+        let Some(KeyGrant {
+            key: row,
+            owner: user,
+            subscription,
+            has_ip_rules,
+        }) = self.store.key_grant(key.lookup()).await?
+        else {
             return Err(KeyAuthError::Invalid("unknown"));
         };
         if !key.verify(self.pepper, &row.key_hmac) {
@@ -576,7 +588,11 @@ where
                 },
             ));
         }
-        let rules = self.store.ip_rules(row.id).await?;
+        let rules = if has_ip_rules {
+            self.store.ip_rules(row.id).await?
+        } else {
+            Vec::new()
+        };
         if !rules.is_empty() {
             let Some(ip) = client_ip else {
                 return Err(KeyAuthError::Invalid("ip_unknown"));
@@ -597,14 +613,14 @@ where
                 return Err(KeyAuthError::Invalid("ip_refused"));
             }
         }
-        let Some(user) = self.store.user(row.user_id).await? else {
+        if user.id != row.user_id {
             return Err(KeyAuthError::Invalid("owner_gone"));
-        };
+        }
         if !user.is_active || !user.is_verified {
             return Err(KeyAuthError::Invalid("owner_inactive"));
         }
         // Keys act with the owner's own tier; an admin's view-as belongs to a session.
-        let access = caller_access(self.store, &user, None, now).await?;
+        let access = effective_access(user.is_admin, None, subscription.as_ref(), now);
         if max_active(&access).is_none() {
             return Err(KeyAuthError::Invalid("owner_tier"));
         }

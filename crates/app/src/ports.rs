@@ -35,6 +35,7 @@ pub mod stats;
 
 pub mod run_queue;
 
+pub mod gate;
 // ---------------------------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------------------------
@@ -1682,6 +1683,7 @@ pub trait AccountStores:
     + crate::cron::CronStore
     + crate::notify_admin::NotifyAdminStores
     + stats::StatsStore
+    + gate::GateStore
 {
 }
 impl<
@@ -1701,6 +1703,7 @@ impl<
             + crate::cron::CronStore
             + crate::notify_admin::NotifyAdminStores
             + stats::StatsStore
+            + gate::GateStore
             + SymbolStore,
     > AccountStores for T
 {

@@ -68,6 +68,8 @@ account_cases! {
     LockoutReserveIsAtomic => lockout_reserve_is_atomic,
     /// [`deleting_a_user_cascades`].
     DeletingAUserCascades => deleting_a_user_cascades,
+    /// [`session_grant_joins_user_and_subscription`].
+    SessionGrantJoinsUserAndSubscription => session_grant_joins_user_and_subscription,
 }
 
 /// Runs every account case, each on its own fresh store from `fresh`; returns how many ran.
@@ -99,13 +101,14 @@ macro_rules! account_contract_tests {
             accounts_lockout_reserve_follows_the_rule => LockoutReserveFollowsTheRule,
             accounts_lockout_reserve_is_atomic => LockoutReserveIsAtomic,
             accounts_deleting_a_user_cascades => DeletingAUserCascades,
+            accounts_session_grant_joins_user_and_subscription => SessionGrantJoinsUserAndSubscription,
         );
 
         #[test]
         fn account_contract_lists_every_case() {
             assert_eq!(
                 $crate::accounts::AccountCase::ALL.len(),
-                10,
+                11,
                 "account_contract_tests! is missing a case"
             );
         }
@@ -794,4 +797,81 @@ pub async fn deleting_a_user_cascades<S: AccountStores>(s: &S) {
     );
     assert_eq!(ok(s.remaining_recovery_codes(u).await, "codes"), 0);
     assert_eq!(ok(s.user_sessions(u).await, "list").len(), 0);
+}
+
+/// The gate's one read (`GateStore::session_grant`): the session with exactly the rows
+/// `session` and `user` return and the owner's subscription (none → `None`), expired and
+/// pending sessions included (the caller decides), later changes to the user and the
+/// subscription seen, another user's subscription never joined in, and `None` for an unknown
+/// or deleted session.
+pub async fn session_grant_joins_user_and_subscription<S: AccountStores>(s: &S) {
+    use cl_app::policy::{Plan as PolicyPlan, Subscription, SubscriptionStatus as PolicyStatus};
+    use cl_app::ports::admin::NewAuditEntry;
+    use cl_app::ports::BillingSubscription;
+    use cl_billing::plan::Plan;
+    use cl_billing::subscription::{SubscriptionSource, SubscriptionStatus};
+
+    let u = user(s, "gina").await;
+    let other = user(s, "hank").await;
+    let (a, b) = (hash(), hash());
+    ok(
+        s.create_session(&session(u, SessionStage::Full, a, T0))
+            .await,
+        "create a",
+    );
+    let mut pending = session(other, SessionStage::Pending2fa, b, T0 - 8 * DAY);
+    pending.view_as = Some(Tier::Pro);
+    ok(s.create_session(&pending).await, "create b");
+
+    let grant = ok(s.session_grant(&a).await, "grant a").expect("session a");
+    assert_eq!(Some(grant.session), ok(s.session(&a).await, "session a"));
+    assert_eq!(Some(grant.user), ok(s.user(u).await, "user"));
+    assert_eq!(grant.subscription, None, "no subscription row");
+
+    let sub = BillingSubscription {
+        user_id: ok(cl_billing::UserId::new(u.0), "uid"),
+        plan: Plan::Premium,
+        status: SubscriptionStatus::Active,
+        starts_at: T0,
+        expires_at: Some(T0 + 30 * DAY),
+        cancelled_at: None,
+        provider: Some(SubscriptionSource::Admin),
+        external_subscription_id: None,
+    };
+    let audit = NewAuditEntry {
+        actor: None,
+        action: "user.set_subscription".into(),
+        target: format!("user:{}", u.0),
+        details: None,
+        ip: None,
+        request_id: None,
+        at: T0,
+    };
+    ok(s.set_subscription(&sub, T0, &audit).await, "subscribe");
+    ok(s.set_active(u, false).await, "deactivate");
+    let grant = ok(s.session_grant(&a).await, "grant a again").expect("session a");
+    assert_eq!(
+        grant.subscription,
+        Some(Subscription {
+            plan: PolicyPlan::Premium,
+            status: PolicyStatus::Active,
+            expires_at: Some(T0 + 30 * DAY),
+        })
+    );
+    assert!(!grant.user.is_active, "the user's current row");
+
+    // The other user's expired pending session: its own user, no subscription of gina's.
+    let grant = ok(s.session_grant(&b).await, "grant b").expect("session b");
+    assert_eq!(grant.session.stage, SessionStage::Pending2fa);
+    assert_eq!(grant.session.view_as, Some(Tier::Pro));
+    assert!(
+        grant.session.expires_at < T0,
+        "expired sessions are returned"
+    );
+    assert_eq!(grant.user.id, other);
+    assert_eq!(grant.subscription, None);
+
+    assert!(ok(s.session_grant(&hash()).await, "unknown").is_none());
+    ok(s.delete_session(&a).await, "delete a");
+    assert!(ok(s.session_grant(&a).await, "deleted").is_none());
 }

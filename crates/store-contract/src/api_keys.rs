@@ -7,18 +7,24 @@
 //! keeps its first time and stops edits, unique prefixes, IP rules with their own quota,
 //! usage counted per UTC hour with `last_used_at`, and no subscription → `None`.
 
+use cl_app::ports::admin::{AdminStore, NewAuditEntry};
 use cl_app::ports::api_keys::{
     quota, ApiKeyEdit, ApiKeyStatus, ApiKeyStore, IpAction, IpRuleId, KeyLimits, NewApiKey,
     NewIpRule, Scope, ScopeSet, SubscriptionLookup,
 };
-use cl_app::ports::{NewUser, StoreError, UserId, UserStore};
+use cl_app::ports::gate::GateStore;
+use cl_app::ports::{BillingSubscription, NewUser, StoreError, UserId, UserStore};
 use cl_auth::email::{Email, Username};
 use cl_auth::SecretString;
 use std::fmt::Debug;
 
-/// Every port the API-key contract needs.
-pub trait ApiKeyStores: ApiKeyStore + SubscriptionLookup + UserStore {}
-impl<T: ApiKeyStore + SubscriptionLookup + UserStore> ApiKeyStores for T {}
+/// Every port the API-key contract needs (the admin port sets a subscription for the gate's
+/// read).
+pub trait ApiKeyStores:
+    ApiKeyStore + SubscriptionLookup + UserStore + GateStore + AdminStore
+{
+}
+impl<T: ApiKeyStore + SubscriptionLookup + UserStore + GateStore + AdminStore> ApiKeyStores for T {}
 
 macro_rules! api_key_cases {
     ($($(#[$m:meta])* $variant:ident => $func:ident),+ $(,)?) => {
@@ -56,6 +62,8 @@ api_key_cases! {
     IpRulesAndUsage => api_key_ip_rules_and_usage,
     /// [`api_key_subscription_lookup`].
     SubscriptionLookupEmpty => api_key_subscription_lookup,
+    /// [`key_grant_joins_owner_subscription_and_rules`].
+    KeyGrantJoinsOwner => key_grant_joins_owner_subscription_and_rules,
 }
 
 /// Runs every API-key case, each on its own fresh store from `fresh`; returns how many ran.
@@ -82,13 +90,14 @@ macro_rules! api_key_contract_tests {
             api_keys_revoke_and_edit => RevokeAndEdit,
             api_keys_ip_rules_and_usage => IpRulesAndUsage,
             api_keys_subscription_lookup => SubscriptionLookupEmpty,
+            api_keys_key_grant_joins_owner => KeyGrantJoinsOwner,
         );
 
         #[test]
         fn api_key_contract_lists_every_case() {
             assert_eq!(
                 $crate::api_keys::ApiKeyCase::ALL.len(),
-                5,
+                6,
                 "api_key_contract_tests! is missing a case"
             );
         }
@@ -370,4 +379,76 @@ pub async fn api_key_subscription_lookup<S: ApiKeyStores>(s: &S) {
         ok(s.tier_subscription(UserId(a.0 + 999)).await, "unknown"),
         None
     );
+}
+
+/// The gate's one read (`GateStore::key_grant`): the key by prefix with exactly the rows
+/// `api_key_by_prefix` and `user` return, the owner's subscription as `tier_subscription`
+/// reads it, whether the key has IP rules (another key's rules do not count), revoked keys
+/// included (the caller decides), and `None` for an unknown prefix.
+pub async fn key_grant_joins_owner_subscription_and_rules<S: ApiKeyStores>(s: &S) {
+    use cl_billing::plan::Plan;
+    use cl_billing::subscription::{SubscriptionSource, SubscriptionStatus};
+
+    let a = user(s, "alice").await;
+    let b = user(s, "bob").await;
+    let ka = ok(
+        s.create_api_key(&new_key(a, "ka", T0, None), 10).await,
+        "ka",
+    );
+    let kb = ok(
+        s.create_api_key(&new_key(b, "kb", T0, None), 10).await,
+        "kb",
+    );
+    let grant = ok(s.key_grant(&ka.prefix).await, "grant").expect("ka");
+    assert_eq!(grant.key, ka);
+    assert_eq!(Some(grant.owner), ok(s.user(a).await, "owner"));
+    assert_eq!(grant.subscription, None);
+    assert!(!grant.has_ip_rules);
+
+    let rule = NewIpRule {
+        action: IpAction::Allow,
+        cidr: "203.0.113.0/24".into(),
+        created_at: T0,
+    };
+    ok(s.add_ip_rule(b, kb.id, &rule, 50).await, "rule on kb");
+    let sub = BillingSubscription {
+        user_id: ok(cl_billing::UserId::new(a.0), "uid"),
+        plan: Plan::Lifetime,
+        status: SubscriptionStatus::Active,
+        starts_at: T0,
+        expires_at: None,
+        cancelled_at: None,
+        provider: Some(SubscriptionSource::Admin),
+        external_subscription_id: None,
+    };
+    let audit = NewAuditEntry {
+        actor: None,
+        action: "user.set_subscription".into(),
+        target: format!("user:{}", a.0),
+        details: None,
+        ip: None,
+        request_id: None,
+        at: T0,
+    };
+    ok(s.set_subscription(&sub, T0, &audit).await, "subscribe");
+    let grant = ok(s.key_grant(&ka.prefix).await, "grant again").expect("ka");
+    assert_eq!(
+        grant.subscription,
+        ok(s.tier_subscription(a).await, "lookup"),
+        "the same subscription as the lookup"
+    );
+    assert!(grant.subscription.is_some());
+    assert!(!grant.has_ip_rules, "kb's rule is not ka's");
+    let grant = ok(s.key_grant(&kb.prefix).await, "grant kb").expect("kb");
+    assert!(grant.has_ip_rules);
+    assert_eq!(grant.owner.id, b);
+    assert_eq!(
+        grant.subscription, None,
+        "alice's subscription is not bob's"
+    );
+
+    assert!(ok(s.revoke_api_key(b, kb.id, T0 + 1).await, "revoke"));
+    let grant = ok(s.key_grant(&kb.prefix).await, "revoked").expect("kb");
+    assert_eq!(grant.key.status, ApiKeyStatus::Revoked);
+    assert!(ok(s.key_grant("zzzzzzzz").await, "unknown").is_none());
 }

@@ -39,11 +39,13 @@ use worker::wasm_bindgen::JsValue;
 /// What a failed foreign key refers to in the account statements.
 const USER: &str = "user";
 
-const USER_COLS: &str = "id, email, username, password_hash, is_active, is_verified, is_admin, \
+pub(crate) const USER_COLS: &str =
+    "id, email, username, password_hash, is_active, is_verified, is_admin, \
      must_change_password, ntfy_topic, totp_secret_enc, totp_key_id, totp_enabled, \
      totp_last_step, password_changed_at, created_at, last_login_at";
 
-const SESSION_COLS: &str = "token_hash, user_id, stage, view_as, totp_failures, created_at, \
+pub(crate) const SESSION_COLS: &str =
+    "token_hash, user_id, stage, view_as, totp_failures, created_at, \
      last_seen_at, expires_at, absolute_expires_at, reauth_at, ip, user_agent";
 
 /// `sessions.csrf_secret` is NOT NULL, but CSRF tokens are derived from the session id
@@ -180,7 +182,7 @@ impl TryFrom<UserRow> for StoredUser {
 }
 
 #[derive(Deserialize)]
-struct SessionRow {
+pub(crate) struct SessionRow {
     token_hash: String,
     user_id: f64,
     stage: String,
@@ -218,6 +220,53 @@ impl TryFrom<SessionRow> for StoredSession {
             reauth_at: read_opt_int(T, at, "reauth_at", r.reauth_at)?,
             ip: r.ip,
             user_agent: r.user_agent,
+        })
+    }
+}
+
+/// The [`USER_COLS`] of a joined row, each aliased `u_<column>` (`crate::gate`): the
+/// credential's own `id` and `created_at` keep their names.
+#[derive(Deserialize)]
+pub(crate) struct OwnerRow {
+    u_id: f64,
+    u_email: String,
+    u_username: String,
+    u_password_hash: String,
+    u_is_active: f64,
+    u_is_verified: f64,
+    u_is_admin: f64,
+    u_must_change_password: f64,
+    u_ntfy_topic: String,
+    u_totp_secret_enc: Option<String>,
+    u_totp_key_id: Option<String>,
+    u_totp_enabled: f64,
+    u_totp_last_step: Option<f64>,
+    u_password_changed_at: Option<f64>,
+    u_created_at: f64,
+    u_last_login_at: Option<f64>,
+}
+
+impl TryFrom<OwnerRow> for StoredUser {
+    type Error = StoreError;
+
+    fn try_from(r: OwnerRow) -> Result<Self, StoreError> {
+        StoredUser::try_from(UserRow {
+            id: r.u_id,
+            email: r.u_email,
+            username: r.u_username,
+            password_hash: r.u_password_hash,
+            is_active: r.u_is_active,
+            is_verified: r.u_is_verified,
+            is_admin: r.u_is_admin,
+            must_change_password: r.u_must_change_password,
+            ntfy_topic: r.u_ntfy_topic,
+            totp_secret_enc: r.u_totp_secret_enc,
+            totp_key_id: r.u_totp_key_id,
+            totp_enabled: r.u_totp_enabled,
+            totp_last_step: r.u_totp_last_step,
+            password_changed_at: r.u_password_changed_at,
+            created_at: r.u_created_at,
+            last_login_at: r.u_last_login_at,
         })
     }
 }

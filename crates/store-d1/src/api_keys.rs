@@ -22,13 +22,14 @@ use serde::Deserialize;
 const USER: &str = "user";
 const KEY: &str = "api key";
 
-const KEY_COLS: &str = "id, user_id, name, prefix, key_hmac, last4, scopes, status, created_at, \
+pub(crate) const KEY_COLS: &str =
+    "id, user_id, name, prefix, key_hmac, last4, scopes, status, created_at, \
      expires_at, per_min, per_hour, per_day, last_used_at, revoked_at";
 
 const RULE_COLS: &str = "id, key_id, action, cidr, created_at";
 
 #[derive(Deserialize)]
-struct KeyRow {
+pub(crate) struct KeyRow {
     id: f64,
     user_id: f64,
     name: String,

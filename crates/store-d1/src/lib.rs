@@ -37,6 +37,7 @@ mod broadcast_delivery;
 mod cron;
 mod errors;
 mod exchange_credentials;
+mod gate;
 mod maintenance;
 mod metrics;
 mod notification_admin;

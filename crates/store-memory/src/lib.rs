@@ -544,6 +544,7 @@ mod billing;
 mod broadcast_delivery;
 mod cron;
 mod exchange_credentials;
+mod gate;
 mod maintenance;
 mod metrics;
 mod notification_admin;

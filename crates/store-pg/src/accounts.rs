@@ -29,11 +29,13 @@ use cl_auth::SecretString;
 use tokio_postgres::types::Type;
 use tokio_postgres::Row;
 
-const USER_COLS: &str = "id, email, username, password_hash, is_active, is_verified, is_admin, \
+pub(crate) const USER_COLS: &str =
+    "id, email, username, password_hash, is_active, is_verified, is_admin, \
      must_change_password, ntfy_topic, totp_secret_enc, totp_key_id, totp_enabled, \
      totp_last_step, password_changed_at, created_at, last_login_at";
 
-const SESSION_COLS: &str = "token_hash, user_id, stage, view_as, totp_failures, created_at, \
+pub(crate) const SESSION_COLS: &str =
+    "token_hash, user_id, stage, view_as, totp_failures, created_at, \
      last_seen_at, expires_at, absolute_expires_at, reauth_at, ip, user_agent";
 
 /// `sessions.csrf_secret` is NOT NULL, but CSRF tokens are derived from the session id
@@ -87,30 +89,35 @@ SELECT FALSE, s.locked_until FROM auth_lockouts s
 WHERE s.acct_hash = $1 AND NOT EXISTS (SELECT 1 FROM up)";
 
 fn user_row(row: &Row) -> Result<StoredUser, StoreError> {
+    user_row_at(row, 0)
+}
+
+/// A user from the [`USER_COLS`] that start at column `at` (a joined row).
+pub(crate) fn user_row_at(row: &Row, at: usize) -> Result<StoredUser, StoreError> {
     const T: &str = "users";
-    let id: i64 = get(row, 0, T)?;
-    let email: &str = get(row, 1, T)?;
-    let username: &str = get(row, 2, T)?;
-    let hash: String = get(row, 3, T)?;
+    let id: i64 = get(row, at, T)?;
+    let email: &str = get(row, at + 1, T)?;
+    let username: &str = get(row, at + 2, T)?;
+    let hash: String = get(row, at + 3, T)?;
     Ok(StoredUser {
         id: UserId(id),
         email: parse(Email::parse(email), T, Some(id))?,
         username: parse(Username::parse(username), T, Some(id))?,
         password_hash: SecretString::new(hash),
-        is_active: get(row, 4, T)?,
-        is_verified: get(row, 5, T)?,
-        is_admin: get(row, 6, T)?,
-        must_change_password: get(row, 7, T)?,
-        ntfy_topic: get(row, 8, T)?,
+        is_active: get(row, at + 4, T)?,
+        is_verified: get(row, at + 5, T)?,
+        is_admin: get(row, at + 6, T)?,
+        must_change_password: get(row, at + 7, T)?,
+        ntfy_topic: get(row, at + 8, T)?,
         totp: TotpColumns {
-            secret_enc: get(row, 9, T)?,
-            key_id: get(row, 10, T)?,
-            enabled: get(row, 11, T)?,
-            last_step: get(row, 12, T)?,
+            secret_enc: get(row, at + 9, T)?,
+            key_id: get(row, at + 10, T)?,
+            enabled: get(row, at + 11, T)?,
+            last_step: get(row, at + 12, T)?,
         },
-        password_changed_at: get(row, 13, T)?,
-        created_at: get(row, 14, T)?,
-        last_login_at: get(row, 15, T)?,
+        password_changed_at: get(row, at + 13, T)?,
+        created_at: get(row, at + 14, T)?,
+        last_login_at: get(row, at + 15, T)?,
     })
 }
 
@@ -118,7 +125,7 @@ fn token_hash(hex: &str, table: &'static str) -> Result<TokenHash, StoreError> {
     parse(TokenHash::from_hex(hex), table, None)
 }
 
-fn session_row(row: &Row) -> Result<StoredSession, StoreError> {
+pub(crate) fn session_row(row: &Row) -> Result<StoredSession, StoreError> {
     const T: &str = "sessions";
     let hash: &str = get(row, 0, T)?;
     let user: i64 = get(row, 1, T)?;

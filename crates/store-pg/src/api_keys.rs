@@ -19,7 +19,8 @@ use cl_app::ports::{exact_int, StoreError, UserId};
 use tokio_postgres::types::Type;
 use tokio_postgres::Row;
 
-const KEY_COLS: &str = "id, user_id, name, prefix, key_hmac, last4, scopes, status, created_at, \
+pub(crate) const KEY_COLS: &str =
+    "id, user_id, name, prefix, key_hmac, last4, scopes, status, created_at, \
      expires_at, per_min, per_hour, per_day, last_used_at, revoked_at";
 
 const RULE_COLS: &str = "id, key_id, action, cidr, created_at";
@@ -29,7 +30,7 @@ fn limit(row: &Row, idx: usize, id: i64) -> Result<u32, StoreError> {
     parse(u32::try_from(v), "api_keys", Some(id))
 }
 
-fn key_row(row: &Row) -> Result<StoredApiKey, StoreError> {
+pub(crate) fn key_row(row: &Row) -> Result<StoredApiKey, StoreError> {
     const T: &str = "api_keys";
     let id: i64 = get(row, 0, T)?;
     let scopes: &str = get(row, 6, T)?;

@@ -24,6 +24,7 @@ mod admin;
 mod backtests;
 mod cron;
 mod exchange_credentials;
+mod gate;
 mod maintenance;
 pub mod metrics;
 pub mod migrate;
