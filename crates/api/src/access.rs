@@ -156,22 +156,50 @@ const BEFORE_PASSWORD_CHANGE: [Route; 5] = [
     Route::AuthSessionsRevokeOthers,
 ];
 
+/// Why [`decide_account_state`] refused: the refusal, its answer and its log reason in one
+/// place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountStateRefusal {
+    /// The one-time password is unchanged.
+    PasswordChangeRequired,
+    /// An admin route, 2FA required by the config, and the admin has none.
+    TwoFactorRequired,
+}
+
+impl AccountStateRefusal {
+    /// The reason written to the security log.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::PasswordChangeRequired => "password_change_required",
+            Self::TwoFactorRequired => "two_factor_required",
+        }
+    }
+
+    /// The answer: `forbidden` with the matching detail code.
+    pub fn error(self) -> ApiError {
+        match self {
+            Self::PasswordChangeRequired => crate::error::password_change_required(),
+            Self::TwoFactorRequired => crate::error::two_factor_required(),
+        }
+    }
+}
+
 /// The pure decision on the signed-in account's state, after [`decide`] let it through.
 ///
 /// # Errors
-/// `forbidden` + `password_change_required` while the one-time password is unchanged (except
-/// on [`BEFORE_PASSWORD_CHANGE`]); `forbidden` + `two_factor_required` on an admin route when
-/// `admin_requires_2fa` and the admin has no 2FA.
+/// [`AccountStateRefusal::PasswordChangeRequired`] while the one-time password is unchanged
+/// (except on [`BEFORE_PASSWORD_CHANGE`]); [`AccountStateRefusal::TwoFactorRequired`] on an
+/// admin route when `admin_requires_2fa` and the admin has no 2FA.
 pub fn decide_account_state(
     spec: &RouteSpec,
     user: &StoredUser,
     admin_requires_2fa: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), AccountStateRefusal> {
     if user.must_change_password && !BEFORE_PASSWORD_CHANGE.contains(&spec.route) {
-        return Err(crate::error::password_change_required());
+        return Err(AccountStateRefusal::PasswordChangeRequired);
     }
     if spec.access == Access::Admin && admin_requires_2fa && !user.totp.enabled {
-        return Err(crate::error::two_factor_required());
+        return Err(AccountStateRefusal::TwoFactorRequired);
     }
     Ok(())
 }
@@ -357,13 +385,12 @@ pub async fn guard<A: AccountDeps>(
         return Err(err);
     }
     if let Some(a) = auth.as_ref() {
-        if let Err(err) = decide_account_state(spec, a.user(), config.admin_requires_2fa) {
-            let reason = if a.user().must_change_password {
-                "password_change_required"
-            } else {
-                "two_factor_required"
-            };
-            return Err(deny("authorization_failed", reason, err));
+        if let Err(refusal) = decide_account_state(spec, a.user(), config.admin_requires_2fa) {
+            return Err(deny(
+                "authorization_failed",
+                refusal.reason(),
+                refusal.error(),
+            ));
         }
     }
     match (auth, cookie) {
@@ -508,8 +535,16 @@ mod tests {
                 spec.path
             );
         }
-        let err = decide_account_state(spec_of(Route::Matrix), &fresh, false).unwrap_err();
-        assert_eq!(err.code(), ErrorCode::Forbidden);
+        let refusal = decide_account_state(spec_of(Route::Matrix), &fresh, false).unwrap_err();
+        assert_eq!(refusal, AccountStateRefusal::PasswordChangeRequired);
+        assert_eq!(refusal.reason(), "password_change_required");
+        assert_eq!(refusal.error().code(), ErrorCode::Forbidden);
+        // Both refusals apply: the password change wins (it is what the user can act on).
+        let admin_route = spec_of(Route::AdminUsers);
+        assert_eq!(
+            decide_account_state(admin_route, &user(true, false), true),
+            Err(AccountStateRefusal::PasswordChangeRequired)
+        );
         let changed = user(false, true);
         assert!(crate::routes::TABLE
             .iter()
@@ -521,12 +556,10 @@ mod tests {
         let admin_route = spec_of(Route::AdminUsers);
         let no_2fa = user(false, false);
         assert!(decide_account_state(admin_route, &no_2fa, false).is_ok());
-        assert_eq!(
-            decide_account_state(admin_route, &no_2fa, true)
-                .unwrap_err()
-                .code(),
-            ErrorCode::Forbidden
-        );
+        let refusal = decide_account_state(admin_route, &no_2fa, true).unwrap_err();
+        assert_eq!(refusal, AccountStateRefusal::TwoFactorRequired);
+        assert_eq!(refusal.reason(), "two_factor_required");
+        assert_eq!(refusal.error().code(), ErrorCode::Forbidden);
         assert!(decide_account_state(admin_route, &user(false, true), true).is_ok());
         // Non-admin routes never need it.
         assert!(decide_account_state(spec_of(Route::AuthMe), &no_2fa, true).is_ok());
