@@ -6,6 +6,7 @@
 //! - claims are `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)` with a lease column,
 //!   finishes conditional on `status = 'queued'`.
 
+use crate::rows::limit_of;
 use crate::PgStore;
 use cl_app::policy::Tier;
 use cl_app::ports::broadcast_delivery::{
@@ -143,13 +144,6 @@ fn open_row(row: &Row) -> Result<OpenBroadcast, StoreError> {
         schedule: get::<Option<i64>>(row, "schedule_id")?.map(ScheduleId),
         created_at: get(row, "created_at")?,
     })
-}
-
-fn limit_of(limit: u32) -> Result<i64, StoreError> {
-    if limit == 0 {
-        return Err(StoreError::Invalid("limit 0".into()));
-    }
-    Ok(i64::from(limit))
 }
 
 impl BroadcastDeliveryStore for PgStore<'_> {

@@ -4,7 +4,7 @@
 //! $now`, so concurrent callers are serialised by the row lock and only one sees a change.
 //! A failed foreign key is named by one probe after the failure.
 
-use crate::rows::{named as get, returned};
+use crate::rows::{limit_of, named as get, returned};
 use crate::{Param, PgStore};
 use cl_app::ports::notification_admin::{
     check_page, page_of, Audience, BroadcastCounts, BroadcastId, NewBroadcast, NewSchedule,
@@ -368,10 +368,7 @@ impl NotificationAdminStore for PgStore<'_> {
 
     async fn due_schedules(&self, now: i64, limit: u32) -> Result<Vec<StoredSchedule>, StoreError> {
         exact_int("now", now)?;
-        if limit == 0 {
-            return Err(StoreError::Invalid("limit 0".into()));
-        }
-        let limit = i64::from(limit);
+        let limit = limit_of(limit)?;
         self.all(
             &format!(
                 "SELECT {SCHEDULE_COLS} FROM scheduled_notifications \

@@ -5,7 +5,7 @@
 //! are one `INSERT … SELECT FROM unnest(…) ON CONFLICT (user_id, symbol_id) DO UPDATE`, after a
 //! read that names a missing user, symbol or run.
 
-use crate::rows::{named as get, returned};
+use crate::rows::{limit_of, named as get, returned};
 use crate::PgStore;
 use cl_app::ports::optimization::{
     DefaultRr, JobProgress, JobStatus, JsonText, NewOptimizationJob, NewOptimizationRun,
@@ -98,13 +98,6 @@ fn from_clause(to: JobStatus) -> String {
     } else {
         format!("status IN ({})", words.join(", "))
     }
-}
-
-fn limit_of(limit: u32) -> Result<i64, StoreError> {
-    if limit == 0 {
-        return Err(StoreError::Invalid("limit 0".into()));
-    }
-    Ok(i64::from(limit))
 }
 
 impl OptimizationStore for PgStore<'_> {

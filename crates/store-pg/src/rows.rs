@@ -15,6 +15,14 @@ use cl_app::ports::{PageRequest, StoreError};
 use tokio_postgres::types::FromSql;
 use tokio_postgres::Row;
 
+/// A list's row limit as a bind value; 0 is `Invalid`.
+pub(crate) fn limit_of(limit: u32) -> Result<i64, StoreError> {
+    if limit == 0 {
+        return Err(StoreError::Invalid("limit 0".into()));
+    }
+    Ok(i64::from(limit))
+}
+
 /// One column by name; a value that does not decode is `Corrupt` in `table`.
 pub(crate) fn named<'r, V: FromSql<'r>>(
     row: &'r Row,

@@ -4,7 +4,7 @@
 //! never both win a run; progress and finish are conditional on `status = 'running' AND
 //! lease_until = $lease`. Counts are JSONB, bound and read as text.
 
-use crate::rows::{named as get, returned};
+use crate::rows::{limit_of, named as get, returned};
 use crate::PgStore;
 use cl_app::cron::{CronRun, CronRunId, RunCounts, RunStatus, RunTrigger};
 use cl_app::ports::run_queue::{
@@ -226,10 +226,7 @@ impl RunQueueStore for PgStore<'_> {
         before: Option<Cursor>,
         limit: u32,
     ) -> Result<Vec<CronRun>, StoreError> {
-        if limit == 0 {
-            return Err(StoreError::Invalid("limit 0".into()));
-        }
-        let limit = i64::from(limit);
+        let limit = limit_of(limit)?;
         let (ts, id) = before.map_or((None, None), |c| (Some(c.ts), Some(c.id)));
         self.all(
             "SELECT r.id AS id, j.name AS job, r.trigger AS run_trigger, \
