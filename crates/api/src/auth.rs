@@ -517,25 +517,19 @@ where
             )
             .await;
         match result {
-            Ok(LoginOutcome::LoggedIn(s)) => {
-                self.event(call, "info", "login_succeeded", Some(s.user_id), None);
+            Ok(outcome) => {
+                let (status, event, s) = match outcome {
+                    LoginOutcome::LoggedIn(s) => (LoginStatus::LoggedIn, "login_succeeded", s),
+                    LoginOutcome::TotpRequired(s) => {
+                        (LoginStatus::TotpRequired, "login_totp_required", s)
+                    }
+                };
+                self.event(call, "info", event, Some(s.user_id), None);
                 let resp = error::ok(
                     call.ctx,
                     200,
                     LoginResult {
-                        status: LoginStatus::LoggedIn,
-                        csrf_token: s.csrf_token.expose_secret().to_owned(),
-                    },
-                )?;
-                Ok(self.with_session(resp, &s))
-            }
-            Ok(LoginOutcome::TotpRequired(s)) => {
-                self.event(call, "info", "login_totp_required", Some(s.user_id), None);
-                let resp = error::ok(
-                    call.ctx,
-                    200,
-                    LoginResult {
-                        status: LoginStatus::TotpRequired,
+                        status,
                         csrf_token: s.csrf_token.expose_secret().to_owned(),
                     },
                 )?;
