@@ -5,7 +5,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 bash "$ROOT/scripts/load.sh" "${BENCH_LOAD_SECONDS:-10}" > "$1/load.log" 2>&1 || {
   tail -n 20 "$1/load.log"; echo "load run failed (see $1/load.log)"; exit 1; }
-python3 - "$ROOT/target/load-report.json" > "$1/load.md" <<'PY'
+# load.sh tags its report with WORKER_OUT (parallel builds keep apart): read that one.
+python3 - "$ROOT/target/load-report${WORKER_OUT:+-$WORKER_OUT}.json" > "$1/load.md" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 print(f"## Load (wrk, {r['seconds']} s per route, loopback, {r['cores']} cores)")
