@@ -71,6 +71,11 @@ test.describe('admin navigation', () => {
     expect(side.x + side.width).toBeLessThanOrEqual(h1.x);
     expect(side.height).toBeLessThan(600);
     await screenshot(page, 'admin-nav-desktop');
+    // The signed-in header (eleven links) fits too: the menu toggle below 1280 px, one row above.
+    for (const width of [1100, 1280, 1440]) {
+      await page.setViewportSize({ width, height: 900 });
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+    }
 
     // Every section is one client-side click away (the nav stays, the marker moves).
     await nav.getByRole('link', { name: 'Logs' }).click();
