@@ -68,6 +68,7 @@ test("the global topic setting: one recorded broadcast per signal, kept queued t
     assert.equal(list.length, 1);
     assert.equal(list[0].status, "done");
     assert.equal(list[0].sent, 1);
+    assert.equal(list[0].signal_id, b.results[0].signal_id, "the row names its signal");
     assert.match(list[0].title, /SHORT BTC\/USDT/);
 
     // Switched off: the next signal (if any) gets no broadcast.

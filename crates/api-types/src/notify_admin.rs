@@ -115,6 +115,9 @@ pub struct BroadcastDto {
     pub title: String,
     /// The schedule it came from.
     pub schedule_id: Option<i64>,
+    /// The signal it announces on the global topic (the pipeline's sends; `null` for an
+    /// admin's broadcast).
+    pub signal_id: Option<i64>,
     /// Delivery rows.
     pub recipients: u32,
     /// Sent.

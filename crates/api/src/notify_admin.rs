@@ -235,6 +235,7 @@ fn broadcast_dto(b: BroadcastSummary) -> BroadcastDto {
         audience: b.audience.as_str().to_owned(),
         title: b.title,
         schedule_id: b.schedule.map(|s| s.0),
+        signal_id: b.signal.map(|s| s.0),
         recipients: b.recipients,
         sent: b.sent,
         failed: b.failed,

@@ -184,6 +184,7 @@ fn the_global_topic_setting_gives_one_recorded_broadcast_per_signal() {
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].audience.topics(), Some("cryptolens-all"));
     assert_eq!(list[0].title, "🟢 LONG BTC/USDT FVG 4h");
+    assert_eq!(list[0].signal, Some(r.to_notify[0]));
 
     // A re-run of the same signal's fan-out (double trigger, re-run) queues nothing new.
     let global = block_on(GlobalSettings::load(&s)).unwrap();

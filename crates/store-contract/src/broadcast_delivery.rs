@@ -335,6 +335,7 @@ pub async fn deliveries_are_claimed_and_finished_once<S: BroadcastDeliveryStores
         (x.title.as_str(), x.audience.as_str()),
         ("Maintenance", "all")
     );
+    assert_eq!(x.signal, None, "an admin broadcast names no signal");
 }
 
 /// Claimed at its time once; never when cancelled or at another `send_at`; the broadcast
@@ -421,7 +422,9 @@ pub async fn a_signal_gets_one_global_broadcast<S: BroadcastDeliveryStores>(s: &
     assert_eq!(Some(open[0].id), first);
     assert_eq!(open[0].audience.topics(), Some("cryptolens-all"));
     assert_eq!(open[0].content.title.as_str(), "🟢 LONG BTC/USDT FVG 1h");
-    assert_eq!(ok(s.broadcast_summaries(10).await, "list").len(), 1);
+    let list = ok(s.broadcast_summaries(10).await, "list");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].signal, Some(sig), "the list names the signal");
 }
 
 /// Retention: sent and failed rows finished before the cutoff go; queued rows stay whatever

@@ -100,7 +100,8 @@ WHERE id = ?1 AND status = 'sending'
 
 const SUMMARIES: &str = "\
 SELECT b.id AS id, b.status AS status, b.audience AS audience, b.topics AS topics,
-    b.title AS title, b.schedule_id AS schedule_id, b.created_at AS created_at,
+    b.title AS title, b.schedule_id AS schedule_id, b.signal_id AS signal_id,
+    b.created_at AS created_at,
     (SELECT count(*) FROM broadcast_deliveries d WHERE d.broadcast_id = b.id) AS n_all,
     (SELECT count(*) FROM broadcast_deliveries d
         WHERE d.broadcast_id = b.id AND d.status = 'sent') AS n_sent,
@@ -148,6 +149,7 @@ struct SummaryRow {
     topics: Option<String>,
     title: String,
     schedule_id: Option<f64>,
+    signal_id: Option<f64>,
     created_at: f64,
     n_all: f64,
     n_sent: f64,
@@ -202,6 +204,7 @@ impl TryFrom<SummaryRow> for BroadcastSummary {
             audience: Audience::parse(&r.audience, r.topics.as_deref()).map_err(bad(BT, id))?,
             title: r.title,
             schedule: read_opt_int(BT, Some(id), "schedule_id", r.schedule_id)?.map(ScheduleId),
+            signal: read_opt_int(BT, Some(id), "signal_id", r.signal_id)?.map(SignalId),
             recipients: n(BT, id, "recipients", r.n_all)?,
             sent: n(BT, id, "sent", r.n_sent)?,
             failed: n(BT, id, "failed", r.n_failed)?,

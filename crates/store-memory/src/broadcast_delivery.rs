@@ -385,6 +385,13 @@ impl BroadcastDeliveryStore for MemoryStore {
                         .schedule_of
                         .get(&b.id)
                         .copied(),
+                    signal: self
+                        .broadcast_delivery
+                        .borrow()
+                        .signal_of
+                        .iter()
+                        .find(|(_, id)| **id == b.id)
+                        .map(|(s, _)| *s),
                     recipients,
                     sent,
                     failed,

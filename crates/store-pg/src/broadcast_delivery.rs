@@ -94,7 +94,7 @@ WHERE b.id = $1 AND b.status = 'sending'
 RETURNING b.id";
 
 const SUMMARIES: &str = "\
-SELECT b.id, b.status, b.audience, b.topics, b.title, b.schedule_id, b.created_at,
+SELECT b.id, b.status, b.audience, b.topics, b.title, b.schedule_id, b.signal_id, b.created_at,
     (SELECT count(*) FROM broadcast_deliveries d WHERE d.broadcast_id = b.id) AS n_all,
     (SELECT count(*) FROM broadcast_deliveries d
         WHERE d.broadcast_id = b.id AND d.status = 'sent') AS n_sent,
@@ -333,6 +333,7 @@ impl BroadcastDeliveryStore for PgStore<'_> {
                     audience: audience(r)?,
                     title: get(r, "title")?,
                     schedule: get::<Option<i64>>(r, "schedule_id")?.map(ScheduleId),
+                    signal: get::<Option<i64>>(r, "signal_id")?.map(SignalId),
                     recipients: count(r, "n_all")?,
                     sent: count(r, "n_sent")?,
                     failed: count(r, "n_failed")?,

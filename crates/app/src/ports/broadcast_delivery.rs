@@ -134,6 +134,8 @@ pub struct BroadcastSummary {
     pub title: String,
     /// The schedule it came from.
     pub schedule: Option<ScheduleId>,
+    /// The signal it announces on the global topic (the pipeline's sends; admin ones `None`).
+    pub signal: Option<SignalId>,
     /// Delivery rows.
     pub recipients: u32,
     /// Rows sent.
