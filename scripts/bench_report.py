@@ -60,7 +60,8 @@ def main(out):
         lines.append("|---|---|---|---|---|")
         for r in replay.get("results", []):
             lines.append(
-                f"| {r['case']} | {r['candles']:,} | {r['runs']:,} | {r['candles_per_sec']:,.0f} | "
+                # `cryptolens bench-replay --json` names each row's `mode` (one run, minute by minute).
+                f"| {r.get('mode', r.get('case', ''))} | {r['candles']:,} | {r['runs']:,} | {r['candles_per_sec']:,.0f} | "
                 f"{r['candles_per_sec'] / PREDECESSOR_PIPELINE:,.0f}× |"
             )
         lines.append("")
