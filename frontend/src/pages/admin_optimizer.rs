@@ -107,7 +107,9 @@ fn CreateJob(version: RwSignal<u32>, selected: RwSignal<Option<i64>>) -> impl In
     let tfs = RwSignal::new(vec![String::from("1h")]);
     let types = RwSignal::new(vec![String::from("imbalance")]);
     // A year back: the server allows at most two years, and a fixed date ages out of that.
-    let from = RwSignal::new(ms_to_date(web_sys::js_sys::Date::now() as i64 - 365 * DAY_MS));
+    let from = RwSignal::new(ms_to_date(
+        web_sys::js_sys::Date::now() as i64 - 365 * DAY_MS,
+    ));
     let to = RwSignal::new(String::new());
     let slippage = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
