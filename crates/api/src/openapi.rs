@@ -16,9 +16,14 @@ use crate::access::Access;
 use crate::params::{ParamDoc, ParamKind, FIELD_CODES, MAX_CANDLES, MAX_SYMBOL_LEN};
 use crate::routes::{planned_scopes, Data, RouteSpec, TABLE};
 use cl_api_types::{ErrorCode, Side};
+use cl_app::billing::core::payment::PaymentStatus;
+use cl_app::billing::core::plan::{BillingCycle, Offer, Provider};
 use cl_app::policy::Tier;
+use cl_app::ports::admin::LogLevel;
+use cl_app::ports::notifications::DirectionPref;
 use cl_app::ports::optimization::JobStatus;
-use cl_app::ports::{SignalStatus, MAX_EXACT_INT};
+use cl_app::ports::run_queue::{QueueStatus, RunKind};
+use cl_app::ports::{SessionStage, SignalStatus, MAX_EXACT_INT};
 use cl_domain::{Direction, PatternStatus, PatternType, Timeframe};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -467,6 +472,10 @@ fn refinements() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
     let metrics = crate::optimizer::METRICS.to_vec();
     let audiences = crate::notify_admin::AUDIENCES.to_vec();
     let stored = crate::notify_admin::STORED_AUDIENCES.to_vec();
+    let providers: Vec<&'static str> = Provider::ALL.iter().map(|p| p.as_str()).collect();
+    let cycles: Vec<&'static str> = BillingCycle::ALL.iter().map(|c| c.as_str()).collect();
+    let directions: Vec<&'static str> = DirectionPref::ALL.iter().map(|d| d.as_str()).collect();
+    let levels: Vec<&'static str> = LogLevel::ALL.iter().map(|l| l.as_str()).collect();
     vec![
         ("Me", "tier", tiers.clone()),
         ("Me", "viewing_as", tiers.clone()),
@@ -481,6 +490,34 @@ fn refinements() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("SetSubscriptionRequest", "plan", plans.clone()),
         ("CheckoutRequest", "plan", plans.clone()),
         ("Payment", "plan", plans),
+        ("CheckoutRequest", "provider", providers.clone()),
+        ("CheckoutRequest", "cycle", cycles),
+        ("Payment", "provider", providers),
+        ("Payment", "cycle", payment_cycles()),
+        (
+            "Payment",
+            "status",
+            PaymentStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        ),
+        (
+            "Session",
+            "stage",
+            SessionStage::ALL.iter().map(|s| s.as_str()).collect(),
+        ),
+        (
+            "QueuedRun",
+            "kind",
+            RunKind::ALL.iter().map(|k| k.as_str()).collect(),
+        ),
+        (
+            "QueuedRun",
+            "status",
+            QueueStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        ),
+        ("NotificationPrefs", "directions", directions.clone()),
+        ("NotificationPrefsRequest", "directions", directions),
+        ("GlobalSettings", "log_level", levels.clone()),
+        ("GlobalSettingsRequest", "log_level", levels),
         (
             "SignalStatusRequest",
             "status",
@@ -512,6 +549,17 @@ fn refinements() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
             crate::admin::ERROR_STATUSES.to_vec(),
         ),
     ]
+}
+
+/// The cycles a payment row carries: every offer's (`monthly`, `yearly`, `lifetime`), once.
+fn payment_cycles() -> Vec<&'static str> {
+    let mut cycles: Vec<&'static str> = Vec::new();
+    for offer in Offer::ALL {
+        if !cycles.contains(&offer.cycle_str()) {
+            cycles.push(offer.cycle_str());
+        }
+    }
+    cycles
 }
 
 /// Applies [`refinements`]; returns the targets that name no derived member (a test keeps
@@ -564,6 +612,98 @@ mod tests {
         assert_eq!(
             s["Me"]["properties"]["tier"]["enum"],
             json!(["free", "pro", "premium"])
+        );
+    }
+
+    /// The enum a refinement gave one member (without the `null` of a nullable one).
+    fn member_enum(s: &Map<String, Value>, schema: &str, member: &str) -> Vec<String> {
+        let target = &s[schema]["properties"][member];
+        let target = target.get("items").unwrap_or(target);
+        target["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{schema}.{member} has no enum"))
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Each list added for issue #8 is exactly what the server's parser accepts: every listed
+    /// value parses back to itself, and a value outside the list is refused.
+    #[test]
+    fn new_allowlists_are_what_the_parsers_accept() {
+        let mut s = schemas();
+        assert_eq!(refine(&mut s), Vec::<String>::new());
+        type Check = fn(&str) -> Option<String>;
+        let cases: [(&str, &str, Check); 12] = [
+            ("CheckoutRequest", "provider", |v| {
+                Provider::parse(v).ok().map(|p| p.as_str().to_owned())
+            }),
+            ("Payment", "provider", |v| {
+                Provider::parse(v).ok().map(|p| p.as_str().to_owned())
+            }),
+            ("CheckoutRequest", "cycle", |v| {
+                BillingCycle::parse(v).ok().map(|c| c.as_str().to_owned())
+            }),
+            ("Payment", "cycle", |v| {
+                Offer::ALL
+                    .iter()
+                    .find(|o| o.cycle_str() == v)
+                    .map(|o| o.cycle_str().to_owned())
+            }),
+            ("Payment", "status", |v| {
+                PaymentStatus::parse(v).ok().map(|p| p.as_str().to_owned())
+            }),
+            ("Session", "stage", |v| {
+                SessionStage::parse(v).ok().map(|p| p.as_str().to_owned())
+            }),
+            ("QueuedRun", "kind", |v| {
+                RunKind::parse(v).ok().map(|p| p.as_str().to_owned())
+            }),
+            ("QueuedRun", "status", |v| {
+                QueueStatus::parse(v).ok().map(|p| p.as_str().to_owned())
+            }),
+            ("NotificationPrefs", "directions", |v| {
+                DirectionPref::parse(v).ok().map(|p| p.as_str().to_owned())
+            }),
+            ("NotificationPrefsRequest", "directions", |v| {
+                DirectionPref::parse(v).ok().map(|p| p.as_str().to_owned())
+            }),
+            ("GlobalSettings", "log_level", |v| {
+                LogLevel::parse(v).ok().map(|p| p.as_str().to_owned())
+            }),
+            ("GlobalSettingsRequest", "log_level", |v| {
+                LogLevel::parse(v).ok().map(|p| p.as_str().to_owned())
+            }),
+        ];
+        for (schema, member, parse) in cases {
+            let values = member_enum(&s, schema, member);
+            assert!(!values.is_empty(), "{schema}.{member}");
+            for v in &values {
+                assert_eq!(parse(v).as_deref(), Some(v.as_str()), "{schema}.{member}");
+            }
+            for outside in ["", "other", "FULL", "Monthly"] {
+                if !values.iter().any(|v| v == outside) {
+                    assert_eq!(parse(outside), None, "{schema}.{member} {outside:?}");
+                }
+            }
+        }
+        // The parsers' own errors for an unlisted value.
+        assert!(matches!(
+            Provider::parse("stripe"),
+            Err(cl_app::billing::core::plan::CatalogError::Unknown { what: "provider" })
+        ));
+        assert!(PaymentStatus::parse("paid").is_err());
+        assert_eq!(
+            SessionStage::parse("half").unwrap_err().kind,
+            "session stage"
+        );
+        assert_eq!(
+            DirectionPref::parse("up"),
+            Err(cl_app::ports::notifications::PrefError::Directions)
+        );
+        assert_eq!(
+            member_enum(&s, "Payment", "cycle"),
+            ["monthly", "yearly", "lifetime"]
         );
     }
 

@@ -1272,6 +1272,9 @@ pub enum SessionStage {
 }
 
 impl SessionStage {
+    /// Every stage (the OpenAPI document lists these).
+    pub const ALL: [SessionStage; 2] = [Self::Pending2fa, Self::Full];
+
     /// The stored string.
     pub const fn as_str(self) -> &'static str {
         match self {

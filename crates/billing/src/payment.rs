@@ -54,6 +54,15 @@ pub enum PaymentStatus {
 pub struct PaymentStatusError;
 
 impl PaymentStatus {
+    /// Every status (the OpenAPI document lists these).
+    pub const ALL: [PaymentStatus; 5] = [
+        Self::Pending,
+        Self::Completed,
+        Self::Failed,
+        Self::Refunded,
+        Self::Expired,
+    ];
+
     /// Parses the stored word.
     ///
     /// # Errors

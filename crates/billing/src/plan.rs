@@ -148,6 +148,9 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// Every provider (the OpenAPI document lists these).
+    pub const ALL: [Provider; 2] = [Self::LemonSqueezy, Self::NowPayments];
+
     /// Parses `lemonsqueezy` / `nowpayments` (exact).
     ///
     /// # Errors
@@ -224,6 +227,9 @@ pub enum BillingCycle {
 }
 
 impl BillingCycle {
+    /// Every cycle (the OpenAPI document lists these).
+    pub const ALL: [BillingCycle; 2] = [Self::Monthly, Self::Yearly];
+
     /// Parses `monthly` / `yearly` (exact).
     ///
     /// # Errors

@@ -112,6 +112,9 @@ pub enum DirectionPref {
 }
 
 impl DirectionPref {
+    /// Every preference (the OpenAPI document lists these).
+    pub const ALL: [DirectionPref; 3] = [Self::Both, Self::Long, Self::Short];
+
     /// The stored / API word.
     pub const fn as_str(self) -> &'static str {
         match self {
