@@ -29,8 +29,10 @@ phase_done
 EXTRA=()
 if [ "$FAKE_EXCHANGE" = 1 ]; then
   FAKE_LOG="$ROOT/target/fake-exchange.log"; mkdir -p "$ROOT/target"
-  # The week after the demo data (which ends 2024-06-01T00:00Z), so ticks continue it.
+  # The week after the demo data (which ends 2024-06-01T00:00Z), so ticks continue it; every
+  # demo symbol (the fake knows only BTC and ETH by default, and answered the others 400).
   node "$ROOT/tests/fakes/exchange.mjs" --port 0 --start 1717200000000 --end 1717804800000 \
+    --symbols BTCUSDT,ETHUSDT,SOLUSDT,XRPUSDT,BNBUSDT \
     > "$FAKE_LOG" 2>&1 &
   FAKE_PID=$!; trap 'kill $FAKE_PID 2>/dev/null' EXIT
   for _ in $(seq 1 50); do grep -qo 'http://127.0.0.1:[0-9]*' "$FAKE_LOG" && break; sleep 0.2; done
