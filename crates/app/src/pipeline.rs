@@ -25,7 +25,7 @@
 //! | step | port call | count |
 //! |---|---|---|
 //! | 1 | `upsert_candles(1m)` | 1 (0 when nothing was fetched) |
-//! | 2–3 | `last_candles(tf, rescan window)` | 8 |
+//! | 2–3 | `last_candles_many([(tf, rescan window); 8])`, one statement | 1 |
 //! | 2 | `candles_in_range(1m)`: older 1m rows a closing bucket needs | 0–1 |
 //! | 2 | `upsert_candles(tf)` for TFs with a closed bucket | 0–7 |
 //! | 3 | `active_patterns(symbol)` | 1 |
@@ -34,8 +34,8 @@
 //! | 6 | `insert_signal` (with its cooldown guard) | 0–1 |
 //! | 5+7 | `update_statuses(batch)` | 0–1 |
 //!
-//! So at most 22 calls. A one-minute tick makes 12–13 (measured over 4,560 minute ticks of a
-//! random walk: 11 to 21, median 13); see docs/pipeline.md.
+//! So at most 15 calls. A one-minute tick makes 5–6 (measured over 4,560 minute ticks of a
+//! random walk: 4 to 14, median 6); see docs/pipeline.md.
 //!
 //! # Equivalences relied on
 //! - Loading a TF's tail BEFORE aggregating and appending the new buckets in memory equals
@@ -68,8 +68,8 @@ use std::fmt;
 pub enum TickStep {
     /// Step 1: storing the fetched 1m candles.
     StoreNew1m,
-    /// Steps 2–3: loading the last candles of a TF.
-    LoadCandles(Timeframe),
+    /// Steps 2–3: loading the last candles of every TF (one statement).
+    LoadCandles,
     /// Step 2: loading the older 1m candles that a closing bucket needs.
     LoadAggregationSource,
     /// Step 2: storing the new candles of a TF.
@@ -90,7 +90,7 @@ impl fmt::Display for TickStep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::StoreNew1m => f.write_str("storing new 1m candles"),
-            Self::LoadCandles(tf) => write!(f, "loading the last {tf} candles"),
+            Self::LoadCandles => f.write_str("loading the last candles of every timeframe"),
             Self::LoadAggregationSource => f.write_str("loading 1m candles to aggregate"),
             Self::StoreAggregated(tf) => write!(f, "storing aggregated {tf} candles"),
             Self::LoadActivePatterns => f.write_str("loading active patterns"),
@@ -298,18 +298,29 @@ where
     let new_usize = usize::try_from(new_count).unwrap_or(usize::MAX);
 
     // 2. Load every TF's rescan window, then aggregate the closed buckets into it.
-    let mut frames = Vec::with_capacity(Timeframe::ALL.len());
-    for tf in Timeframe::ALL {
-        let window = rescan_window(tf, new_usize);
-        let candles = store
-            .last_candles(id, tf, limit(window))
-            .await
-            .map_err(t.fail(TickStep::LoadCandles(tf)))?;
-        frames.push(Frame {
+    // One statement for all TFs (issue #7: it was one per TF).
+    let windows: Vec<(Timeframe, usize)> = Timeframe::ALL
+        .into_iter()
+        .map(|tf| (tf, rescan_window(tf, new_usize)))
+        .collect();
+    let wants: Vec<(Timeframe, u32)> = windows.iter().map(|&(tf, w)| (tf, limit(w))).collect();
+    let loaded = store
+        .last_candles_many(id, &wants)
+        .await
+        .map_err(t.fail(TickStep::LoadCandles))?;
+    let mut frames: Vec<Frame> = windows
+        .into_iter()
+        .zip(loaded)
+        .map(|((tf, window), candles)| Frame {
             tf,
             window,
             candles,
-        });
+        })
+        .collect();
+    if frames.len() != Timeframe::ALL.len() {
+        return Err(t.fail(TickStep::LoadCandles)(StoreError::Unavailable(
+            "last_candles_many returned fewer series than asked".into(),
+        )));
     }
     let aggregated = aggregate_step(&t, &mut frames).await?;
 

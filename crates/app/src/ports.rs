@@ -274,6 +274,24 @@ pub trait SymbolStore {
 // Candles
 // ---------------------------------------------------------------------------------------------
 
+/// Most series [`CandleStore::last_candles_many`] reads at once (D1 binds at most 100
+/// parameters per statement; each series takes 2).
+pub const MAX_SERIES_PER_READ: usize = 16;
+
+/// The `Invalid` error of [`CandleStore::last_candles_many`] for too many series; adapters
+/// call it first so all three reject the same input.
+///
+/// # Errors
+/// `Invalid` when `len > MAX_SERIES_PER_READ`.
+pub fn check_series_per_read(len: usize) -> Result<(), StoreError> {
+    if len > MAX_SERIES_PER_READ {
+        return Err(StoreError::Invalid(format!(
+            "{len} series in one read (at most {MAX_SERIES_PER_READ})"
+        )));
+    }
+    Ok(())
+}
+
 /// The `candles` aggregate, keyed by `(symbol, tf, ts)`.
 #[allow(async_fn_in_trait)]
 pub trait CandleStore {
@@ -301,6 +319,18 @@ pub trait CandleStore {
         tf: Timeframe,
         n: u32,
     ) -> Result<Vec<Candle>, StoreError>;
+
+    /// [`Self::last_candles`] of several series of one symbol in ONE statement (the pipeline
+    /// loads every TF's window per tick): entry `i` of the result is the newest `n` candles of
+    /// `wants[i] = (tf, n)`, oldest first, exactly as `last_candles(symbol, tf, n)` returns them.
+    ///
+    /// # Errors
+    /// `Invalid` for more than [`MAX_SERIES_PER_READ`] entries; `Unavailable` or `Corrupt`.
+    async fn last_candles_many(
+        &self,
+        symbol: SymbolId,
+        wants: &[(Timeframe, u32)],
+    ) -> Result<Vec<Vec<Candle>>, StoreError>;
 
     /// The open time of the newest candle of the series.
     ///

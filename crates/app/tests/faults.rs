@@ -108,6 +108,7 @@ impl CandleStore for Faulty {
     delegate! {
         upsert_candles(symbol: SymbolId, tf: Timeframe, candles: &[Candle]) -> u64;
         last_candles(symbol: SymbolId, tf: Timeframe, n: u32) -> Vec<Candle>;
+        last_candles_many(symbol: SymbolId, wants: &[(Timeframe, u32)]) -> Vec<Vec<Candle>>;
         last_candle_ts(symbol: SymbolId, tf: Timeframe) -> Option<i64>;
         candles_in_range(symbol: SymbolId, tf: Timeframe, from: i64, to: i64, limit: u32) -> Vec<Candle>;
         candles_before(symbol: SymbolId, tf: Timeframe, before: i64, limit: u32) -> Vec<Candle>;

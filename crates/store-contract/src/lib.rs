@@ -456,6 +456,34 @@ pub async fn candle_queries<S: Store>(s: &S) {
         ok(s.last_candles(eth, Timeframe::M5, 99).await, "eth").len(),
         2
     );
+
+    // Many series in one read == one series at a time, in the order asked (issue #7).
+    let mut wants: Vec<(Timeframe, u32)> = Timeframe::ALL.iter().map(|&tf| (tf, 4)).collect();
+    wants.extend([
+        (Timeframe::M5, 100),
+        (Timeframe::M1, 2),
+        (Timeframe::M5, 0),
+        (Timeframe::M5, 3),
+    ]);
+    let many = ok(s.last_candles_many(btc, &wants).await, "many");
+    assert_eq!(many.len(), wants.len(), "one series per pair asked");
+    for (i, &(tf, n)) in wants.iter().enumerate() {
+        let one = ok(s.last_candles(btc, tf, n).await, "one");
+        assert_eq!(many[i], one, "pair {i} ({tf}, {n}) equals last_candles");
+    }
+    assert_eq!(many[wants.len() - 1], m5[7..].to_vec());
+    let eth_many = ok(
+        s.last_candles_many(eth, &[(Timeframe::M1, 5), (Timeframe::M5, 99)])
+            .await,
+        "eth many",
+    );
+    assert_eq!(eth_many, vec![Vec::new(), series(T0, 5 * MIN, 2)]);
+    assert!(ok(s.last_candles_many(btc, &[]).await, "none asked").is_empty());
+    let too_many = vec![(Timeframe::M1, 1); cl_app::ports::MAX_SERIES_PER_READ + 1];
+    assert!(matches!(
+        s.last_candles_many(btc, &too_many).await,
+        Err(StoreError::Invalid(_))
+    ));
 }
 
 /// A batch for an unknown symbol, or holding an unstorable value, writes nothing.

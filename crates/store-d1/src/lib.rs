@@ -61,8 +61,8 @@ use cl_app::ports::{
 use cl_domain::{Candle, Direction, Timeframe};
 use errors::{classify, driver_text};
 use rows::{
-    CandleRow, FoundRow, IdRow, InsertedRow, KeyRow, MatrixRow, PatternRow, SignalRow, SymbolRow,
-    TsRow,
+    CandleRow, FoundRow, IdRow, InsertedRow, KeyRow, MatrixRow, PatternRow, SeriesCandleRow,
+    SignalRow, SymbolRow, TsRow,
 };
 use serde::de::DeserializeOwned;
 use std::cell::Cell;
@@ -328,6 +328,36 @@ impl CandleStore for D1Store {
         )?;
         self.rows::<CandleRow, Candle>("candles", stmt, SYMBOL)
             .await
+    }
+
+    async fn last_candles_many(
+        &self,
+        symbol: SymbolId,
+        wants: &[(Timeframe, u32)],
+    ) -> Result<Vec<Vec<Candle>>, StoreError> {
+        cl_app::ports::check_series_per_read(wants.len())?;
+        let mut out: Vec<Vec<Candle>> = vec![Vec::new(); wants.len()];
+        if wants.is_empty() {
+            return Ok(out);
+        }
+        let pairs: Vec<String> = wants
+            .iter()
+            .map(|&(tf, n)| format!("[\"{}\",{n}]", tf.as_str()))
+            .collect();
+        let json = format!("[{}]", pairs.join(","));
+        let stmt = self.stmt(
+            sql::LAST_CANDLES_MANY,
+            &[int("symbol id", symbol.0)?, text(&json)],
+        )?;
+        let rows = self
+            .rows::<SeriesCandleRow, (usize, Candle)>("candles", stmt, SYMBOL)
+            .await?;
+        for (k, candle) in rows {
+            out.get_mut(k)
+                .ok_or_else(|| StoreError::corrupt("candles", None, "series index out of range"))?
+                .push(candle);
+        }
+        Ok(out)
     }
 
     async fn last_candle_ts(

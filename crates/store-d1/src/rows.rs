@@ -72,6 +72,37 @@ impl TryFrom<CandleRow> for Candle {
     }
 }
 
+/// A candle tagged with the position of its series (`sql::LAST_CANDLES_MANY`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct SeriesCandleRow {
+    pub(crate) k: f64,
+    ts: f64,
+    open: f64,
+    high: f64,
+    low: f64,
+    close: f64,
+    volume: f64,
+}
+
+impl TryFrom<SeriesCandleRow> for (usize, Candle) {
+    type Error = StoreError;
+
+    fn try_from(r: SeriesCandleRow) -> Result<Self, StoreError> {
+        let k = read_int("candles", None, "k", r.k)?;
+        let k = usize::try_from(k)
+            .map_err(|_| StoreError::corrupt("candles", None, "negative series index"))?;
+        let candle = Candle::try_from(CandleRow {
+            ts: r.ts,
+            open: r.open,
+            high: r.high,
+            low: r.low,
+            close: r.close,
+            volume: r.volume,
+        })?;
+        Ok((k, candle))
+    }
+}
+
 /// A single nullable integer (`max(ts) AS ts`).
 #[derive(Debug, Deserialize)]
 pub(crate) struct TsRow {

@@ -56,6 +56,29 @@ SELECT ts, open, high, low, close, volume FROM (
     WHERE symbol_id = ?1 AND tf = ?2 ORDER BY ts DESC LIMIT ?3
 ) ORDER BY ts";
 
+/// `LAST_CANDLES` of every `[tf, n]` pair of the JSON array `?2`, in one statement; `k` is
+/// the pair's 0-based position. A recursive walk steps back from each series' newest `ts`, one
+/// primary-key seek `(symbol_id, tf, ts < …)` per candle, and the candles are then read by
+/// primary key: no scan of a whole series (a window function over `tf IN (…)` would read every
+/// candle of those TFs), and no compound SELECT (D1 rejects a UNION ALL of 12 subqueries with
+/// "too many terms in compound SELECT"). SQLite allows no correlated LIMIT, hence the walk.
+pub(crate) const LAST_CANDLES_MANY: &str = "\
+WITH RECURSIVE
+w(k, tf, n) AS (
+    SELECT key, json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2)
+),
+r(k, tf, left, ts) AS (
+    SELECT k, tf, n, (SELECT max(ts) FROM candles WHERE symbol_id = ?1 AND tf = w.tf)
+    FROM w WHERE n > 0
+    UNION ALL
+    SELECT k, tf, left - 1,
+        (SELECT max(ts) FROM candles WHERE symbol_id = ?1 AND tf = r.tf AND ts < r.ts)
+    FROM r WHERE left > 1 AND ts IS NOT NULL
+)
+SELECT r.k AS k, c.ts, c.open, c.high, c.low, c.close, c.volume
+FROM r JOIN candles AS c ON c.symbol_id = ?1 AND c.tf = r.tf AND c.ts = r.ts
+ORDER BY r.k, c.ts";
+
 pub(crate) const LAST_CANDLE_TS: &str = "\
 SELECT max(ts) AS ts FROM candles WHERE symbol_id = ?1 AND tf = ?2";
 

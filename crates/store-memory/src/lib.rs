@@ -226,6 +226,18 @@ impl CandleStore for MemoryStore {
         Ok(self.series_range((symbol, tf), i64::MIN, i64::MAX, n, true))
     }
 
+    async fn last_candles_many(
+        &self,
+        symbol: SymbolId,
+        wants: &[(Timeframe, u32)],
+    ) -> Result<Vec<Vec<Candle>>, StoreError> {
+        cl_app::ports::check_series_per_read(wants.len())?;
+        Ok(wants
+            .iter()
+            .map(|&(tf, n)| self.series_range((symbol, tf), i64::MIN, i64::MAX, n, true))
+            .collect())
+    }
+
     async fn last_candle_ts(
         &self,
         symbol: SymbolId,

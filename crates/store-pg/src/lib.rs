@@ -472,6 +472,39 @@ impl CandleStore for PgStore<'_> {
         rows.iter().map(candle_row).collect()
     }
 
+    async fn last_candles_many(
+        &self,
+        symbol: SymbolId,
+        wants: &[(Timeframe, u32)],
+    ) -> Result<Vec<Vec<Candle>>, StoreError> {
+        cl_app::ports::check_series_per_read(wants.len())?;
+        let mut out: Vec<Vec<Candle>> = vec![Vec::new(); wants.len()];
+        if wants.is_empty() {
+            return Ok(out);
+        }
+        let tfs: Vec<&str> = wants.iter().map(|(tf, _)| tf.as_str()).collect();
+        let ns: Vec<i64> = wants.iter().map(|&(_, n)| i64::from(n)).collect();
+        let rows = self
+            .query(
+                sql::LAST_CANDLES_MANY,
+                &[
+                    (&symbol.0, Type::INT8),
+                    (&tfs, Type::TEXT_ARRAY),
+                    (&ns, Type::INT8_ARRAY),
+                ],
+            )
+            .await?;
+        for row in &rows {
+            let k: i64 = get(row, 6, "candles")?;
+            let slot = usize::try_from(k - 1)
+                .ok()
+                .and_then(|i| out.get_mut(i))
+                .ok_or_else(|| StoreError::corrupt("candles", None, "series index out of range"))?;
+            slot.push(candle_row(row)?);
+        }
+        Ok(out)
+    }
+
     async fn last_candle_ts(
         &self,
         symbol: SymbolId,

@@ -35,6 +35,16 @@ SELECT ts, open, high, low, close, volume FROM (
     WHERE symbol_id = $1 AND tf = $2 ORDER BY ts DESC LIMIT $3
 ) newest ORDER BY ts";
 
+/// `LAST_CANDLES` of each `(tf, n)` pair; one LATERAL index scan per pair. `k` is the pair's
+/// 1-based position.
+pub(crate) const LAST_CANDLES_MANY: &str = "\
+SELECT c.ts, c.open, c.high, c.low, c.close, c.volume, w.k
+FROM unnest($2::text[], $3::int8[]) WITH ORDINALITY AS w(tf, n, k)
+CROSS JOIN LATERAL (
+    SELECT ts, open, high, low, close, volume FROM candles
+    WHERE symbol_id = $1 AND tf = w.tf ORDER BY ts DESC LIMIT w.n
+) c ORDER BY w.k, c.ts";
+
 pub(crate) const LAST_CANDLE_TS: &str = "\
 SELECT max(ts) FROM candles WHERE symbol_id = $1 AND tf = $2";
 

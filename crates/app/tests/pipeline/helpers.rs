@@ -190,6 +190,14 @@ impl<S: CandleStore> CandleStore for Counting<S> {
         self.hit();
         self.inner.last_candles(symbol, tf, n).await
     }
+    async fn last_candles_many(
+        &self,
+        symbol: SymbolId,
+        wants: &[(Timeframe, u32)],
+    ) -> Result<Vec<Vec<Candle>>, StoreError> {
+        self.hit();
+        self.inner.last_candles_many(symbol, wants).await
+    }
     async fn last_candle_ts(
         &self,
         symbol: SymbolId,
