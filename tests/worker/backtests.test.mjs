@@ -5,9 +5,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./harness.mjs";
+import { seedHourlyWalk } from "./seed-candles.mjs";
 import { Browser } from "./browser-client.mjs";
 
-const H = 3_600_000;
 
 let w;
 let db;
@@ -24,36 +24,7 @@ async function user(name, plan) {
   return Browser.user(w, `198.51.100.${++seq}`, name, { plan });
 }
 
-/** `n` hourly candles of a jumpy walk for `symbol`, ending 10 h ago; returns [from, to). */
-async function seed(symbol, n) {
-  const now = Date.now();
-  await db.prepare("INSERT INTO symbols (symbol, exchange, created_at) VALUES (?1, 'binance', ?2)").bind(symbol, now).run();
-  const sym = (await db.prepare("SELECT id FROM symbols WHERE symbol = ?1").bind(symbol).first()).id;
-  const start = Math.floor(now / H) * H - (n + 10) * H;
-  let x = 88172645463325252n;
-  const rnd = () => {
-    x ^= (x << 13n) & 0xffffffffffffffffn;
-    x ^= x >> 7n;
-    x ^= (x << 17n) & 0xffffffffffffffffn;
-    return Number(x % 10000n) / 10000;
-  };
-  let price = 100;
-  const stmts = [];
-  for (let i = 0; i < n; i++) {
-    const open = price;
-    const close = open * (1 + (rnd() - 0.5) * 0.04);
-    const high = Math.max(open, close) * (1 + rnd() * 0.01);
-    const low = Math.min(open, close) * (1 - rnd() * 0.01);
-    price = close * (1 + (rnd() - 0.5) * 0.01);
-    stmts.push(
-      db
-        .prepare("INSERT INTO candles (symbol_id, tf, ts, open, high, low, close, volume) VALUES (?1, '1h', ?2, ?3, ?4, ?5, ?6, 1)")
-        .bind(sym, start + i * H, open, high, low, close),
-    );
-  }
-  for (let i = 0; i < stmts.length; i += 500) await db.batch(stmts.slice(i, i + 500));
-  return [start, start + n * H];
-}
+const seed = (symbol, n) => seedHourlyWalk(db, symbol, n);
 
 test("premium runs a backtest: 202, results, owner-only, quotas, validation", async () => {
   const [from, to] = await seed("SOL/USDT", 1500);

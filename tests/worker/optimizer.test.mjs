@@ -6,9 +6,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./harness.mjs";
+import { seedHourlyWalk } from "./seed-candles.mjs";
 import { Browser, addresses } from "./browser-client.mjs";
 
-const H = 3_600_000;
 const EVERY_MINUTE = "* * * * *";
 
 let w;
@@ -34,37 +34,8 @@ async function user(name, { plan, admin } = {}) {
   return Browser.user(w, addresses(`10.70.${seq}`), name, { plan, admin });
 }
 
-/** `n` hourly candles of a jumpy walk for `symbol`, ending 10 h ago; returns [from, to). */
-async function seed(symbol, n) {
-  const now = Date.now();
-  // Inactive: the pipeline of the same trigger leaves it alone (no exchange here).
-  await db.prepare("INSERT INTO symbols (symbol, exchange, is_active, created_at) VALUES (?1, 'binance', 0, ?2)").bind(symbol, now).run();
-  const sym = (await db.prepare("SELECT id FROM symbols WHERE symbol = ?1").bind(symbol).first()).id;
-  const start = Math.floor(now / H) * H - (n + 10) * H;
-  let x = 88172645463325252n;
-  const rnd = () => {
-    x ^= (x << 13n) & 0xffffffffffffffffn;
-    x ^= x >> 7n;
-    x ^= (x << 17n) & 0xffffffffffffffffn;
-    return Number(x % 10000n) / 10000;
-  };
-  let price = 100;
-  const stmts = [];
-  for (let i = 0; i < n; i++) {
-    const open = price;
-    const close = open * (1 + (rnd() - 0.5) * 0.04);
-    const high = Math.max(open, close) * (1 + rnd() * 0.01);
-    const low = Math.min(open, close) * (1 - rnd() * 0.01);
-    price = close * (1 + (rnd() - 0.5) * 0.01);
-    stmts.push(
-      db
-        .prepare("INSERT INTO candles (symbol_id, tf, ts, open, high, low, close, volume) VALUES (?1, '1h', ?2, ?3, ?4, ?5, ?6, 1)")
-        .bind(sym, start + i * H, open, high, low, close),
-    );
-  }
-  for (let i = 0; i < stmts.length; i += 500) await db.batch(stmts.slice(i, i + 500));
-  return [start, start + n * H];
-}
+// Inactive: the pipeline of the same trigger leaves it alone (no exchange here).
+const seed = (symbol, n) => seedHourlyWalk(db, symbol, n, { active: false });
 
 const JOBS = "/api/v1/admin/optimizer/jobs";
 
