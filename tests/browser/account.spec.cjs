@@ -3,7 +3,7 @@
 // link → log in (honouring `next`) → enable 2FA (QR drawn in WASM, code computed here from
 // the manual key) → log out → log in with a TOTP code; protected pages redirect to the login
 // page. Zero CSP violations and no page errors everywhere.
-const { anonTest: test, expect } = require('./auth.cjs');
+const { anonTest: test, expect, unexpected } = require('./auth.cjs');
 const { watchPage, cspViolations, screenshot, appReady, mailToken, totp } = require('./helpers.cjs');
 
 const PASSWORD = 'Correct7Horse';
@@ -12,15 +12,10 @@ function h1(page) {
   return page.getByRole('heading', { level: 1 });
 }
 
-/** Chromium logs every non-2xx fetch ("Failed to load resource"): expected for 401/400s here. */
-function unexpectedConsoleErrors(errors) {
-  return errors.filter((e) => !e.text.startsWith('Failed to load resource'));
-}
-
 async function expectClean(page, pageErrors, consoleErrors) {
   expect(await cspViolations(page)).toEqual([]);
   expect(pageErrors).toEqual([]);
-  expect(unexpectedConsoleErrors(consoleErrors)).toEqual([]);
+  expect(unexpected(consoleErrors)).toEqual([]);
 }
 
 test.describe('account', () => {

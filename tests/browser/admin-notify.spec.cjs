@@ -4,11 +4,8 @@
 // previewed and confirmed, shows up in the scheduled list, and is cancelled there. The test send
 // is queued. A 360 px run of the page. (Labels are checked by name: a heading once shared the
 // title input's id, which broke the label.) Zero CSP violations and no page errors.
-const { test, expect } = require('./auth.cjs');
+const { test, expect, unexpected } = require('./auth.cjs');
 const { watchPage, cspViolations, screenshot, appReady } = require('./helpers.cjs');
-
-/** Chromium logs every non-2xx fetch ("Failed to load resource"): expected for the 4xx here. */
-const unexpected = (errors) => errors.filter((e) => !e.text.startsWith('Failed to load resource'));
 
 /** `YYYY-MM-DDTHH:MM` one day ahead, UTC (the form reads it as UTC). */
 function tomorrow() {

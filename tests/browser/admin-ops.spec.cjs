@@ -5,19 +5,10 @@
 // the in-row confirmation and stays off after a reload (then back on). The symbols page adds a
 // symbol (the server's field error shown inline first), switches it, and imports a small CSV
 // with one bad row. Zero CSP violations and no page errors everywhere.
-const { test, expect, nextIp } = require('./auth.cjs');
+const { test, expect, nextIp, clean, unexpected } = require('./auth.cjs');
 const { watchPage, cspViolations, screenshot, appReady } = require('./helpers.cjs');
 
 const PASSWORD = 'Correct7Horse';
-
-/** Chromium logs every non-2xx fetch ("Failed to load resource"): expected for the 4xx here. */
-const unexpected = (errors) => errors.filter((e) => !e.text.startsWith('Failed to load resource'));
-
-async function clean(page, watch) {
-  expect(await cspViolations(page)).toEqual([]);
-  expect(watch.pageErrors).toEqual([]);
-  expect(unexpected(watch.consoleErrors)).toEqual([]);
-}
 
 /** A signed-out page on the app's origin with a client address of its own. */
 async function visitor(browser, baseURL) {

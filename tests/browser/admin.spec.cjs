@@ -1,16 +1,8 @@
 // Admin pages (product.md §9) against the real worker: users (search, verify, unlock), the
 // error tracker and the audit log that records the admin's action. (There is no cron route
 // yet, so no cron toggle here.) Fails on any CSP violation.
-const { test, expect, loginAs, USERS } = require('./auth.cjs');
+const { test, expect, loginAs, USERS, clean, unexpected } = require('./auth.cjs');
 const { watchPage, cspViolations, screenshot, appReady } = require('./helpers.cjs');
-
-const unexpected = (errors) => errors.filter((e) => !e.text.startsWith('Failed to load resource'));
-
-async function clean(page, watch) {
-  expect(await cspViolations(page)).toEqual([]);
-  expect(watch.pageErrors).toEqual([]);
-  expect(unexpected(watch.consoleErrors)).toEqual([]);
-}
 
 test.describe('admin', () => {
   test('users: search and unlock; the audit log records it', async ({ page }) => {

@@ -4,23 +4,8 @@
 // free user gets the upgrade prompt; the admin pages render, filter and the settings form shows
 // the server's field error inline and saves a valid change. Zero CSP violations and no page
 // errors.
-const { anonTest: test, expect, loginAs, USERS } = require('./auth.cjs');
+const { anonTest: test, expect, loginAs, USERS, signIn, clean, unexpected } = require('./auth.cjs');
 const { watchPage, cspViolations, screenshot, appReady } = require('./helpers.cjs');
-
-/** Chromium logs every non-2xx fetch ("Failed to load resource"): 4xx are expected here. */
-const unexpected = (errors) => errors.filter((e) => !e.text.startsWith('Failed to load resource'));
-
-async function signIn(page, user) {
-  await page.goto('/');
-  await appReady(page);
-  expect(await loginAs(page, user)).toBe(200);
-}
-
-async function clean(page, watch) {
-  expect(await cspViolations(page)).toEqual([]);
-  expect(watch.pageErrors).toEqual([]);
-  expect(unexpected(watch.consoleErrors)).toEqual([]);
-}
 
 test.describe('analytics and admin operations', () => {
   test('premium: /analytics renders its tables, a symbol filter narrows it', async ({ page }) => {

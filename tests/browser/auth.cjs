@@ -9,6 +9,7 @@
 //
 //   const { test, expect } = require('./auth.cjs');   // instead of '@playwright/test'
 const { test: base, expect } = require('@playwright/test');
+const { cspViolations, appReady } = require('./helpers.cjs');
 
 /** The e2e accounts of scripts/test.sh. */
 const USERS = {
@@ -105,4 +106,21 @@ const test = anonTest.extend({
   },
 });
 
-module.exports = { test, anonTest, expect, loginAs, USERS, nextIp };
+/** Chromium logs every non-2xx fetch ("Failed to load resource"): the specs' 4xx are expected. */
+const unexpected = (errors) => errors.filter((e) => !e.text.startsWith('Failed to load resource'));
+
+/** Signs `user` in from the home page (the user app loaded first). */
+async function signIn(page, user) {
+  await page.goto('/');
+  await appReady(page);
+  expect(await loginAs(page, user)).toBe(200);
+}
+
+/** Zero CSP violations, page errors and console errors but failed fetches (`watchPage`'s). */
+async function clean(page, watch) {
+  expect(await cspViolations(page)).toEqual([]);
+  expect(watch.pageErrors).toEqual([]);
+  expect(unexpected(watch.consoleErrors)).toEqual([]);
+}
+
+module.exports = { test, anonTest, expect, loginAs, USERS, nextIp, signIn, clean, unexpected };

@@ -5,25 +5,10 @@
 // is deleted; a free user gets the upgrade prompt; exchange credentials are saved behind the
 // re-authentication and read back masked; the symbol toggles render (editable for premium,
 // read-only for free). Every test fails on a CSP violation or an uncaught page error.
-const { anonTest: test, expect, loginAs, USERS } = require('./auth.cjs');
+const { anonTest: test, expect, loginAs, USERS, signIn, clean, unexpected } = require('./auth.cjs');
 const { watchPage, cspViolations, screenshot, appReady } = require('./helpers.cjs');
 
 const h1 = (page) => page.getByRole('heading', { level: 1 });
-/** Chromium logs non-2xx fetches (403, 400) as console errors; those are expected here. */
-const unexpected = (errors) => errors.filter((e) => !e.text.startsWith('Failed to load resource'));
-
-async function clean(page, watch) {
-  expect(await cspViolations(page)).toEqual([]);
-  expect(watch.pageErrors).toEqual([]);
-  expect(unexpected(watch.consoleErrors)).toEqual([]);
-}
-
-async function signIn(page, user) {
-  await page.goto('/');
-  await appReady(page);
-  expect(await loginAs(page, user)).toBe(200);
-}
-
 /** Fills the backtest form (demo range) and submits it. */
 async function runBacktest(page, { tf, name }) {
   await page.goto('/backtest');

@@ -1,16 +1,8 @@
 // Billing pages (product.md §6) against the real worker: the plan and payment history, the
 // checkout form (coin only for crypto, cycle not for lifetime; the answer is a redirect to the
 // provider or an inline error), and a payment that does not exist. Fails on any CSP violation.
-const { test, expect } = require('./auth.cjs');
+const { test, expect, clean, unexpected } = require('./auth.cjs');
 const { watchPage, cspViolations, screenshot, appReady } = require('./helpers.cjs');
-
-const unexpected = (errors) => errors.filter((e) => !e.text.startsWith('Failed to load resource'));
-
-async function clean(page, watch) {
-  expect(await cspViolations(page)).toEqual([]);
-  expect(watch.pageErrors).toEqual([]);
-  expect(unexpected(watch.consoleErrors)).toEqual([]);
-}
 
 test.describe('billing', () => {
   test('settings/billing: plan and payment history', async ({ page }) => {

@@ -3,7 +3,7 @@
 // tooltip, zoom, pan, load earlier), the patterns and signals lists, a signal's detail and
 // the API reference. Zero CSP violations and no page errors everywhere.
 // The data pages need a signed-in user (the read API is not public): see auth.cjs.
-const { test, expect } = require('./auth.cjs');
+const { test, expect, unexpected } = require('./auth.cjs');
 const { watchPage, cspViolations, screenshot, appReady } = require('./helpers.cjs');
 
 function h1(page) {
@@ -15,11 +15,6 @@ async function tipOf(page, cell) {
   const id = await cell.getAttribute('aria-describedby');
   expect(id).toBeTruthy();
   return page.locator(`[id="${id}"]`);
-}
-
-/** Console errors that are not failures: Chromium logs non-2xx fetches (e.g. a 304 or a 503). */
-function unexpectedConsoleErrors(errors) {
-  return errors.filter((e) => !e.text.startsWith('Failed to load resource'));
 }
 
 /** The texts of one column (1-based, the row header counts) of a results table. */
@@ -125,7 +120,7 @@ test.describe('data views', () => {
 
     expect(await cspViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
-    expect(unexpectedConsoleErrors(consoleErrors)).toEqual([]);
+    expect(unexpected(consoleErrors)).toEqual([]);
   });
 
   test('chart: candles, zones, levels, tooltip, zoom, pan and load earlier', async ({ page }) => {
@@ -228,7 +223,7 @@ test.describe('data views', () => {
 
     expect(await cspViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
-    expect(unexpectedConsoleErrors(consoleErrors)).toEqual([]);
+    expect(unexpected(consoleErrors)).toEqual([]);
   });
 
   test('dashboard: error and empty states (matrix answers replaced in the browser)', async ({ page }) => {
@@ -311,7 +306,7 @@ test.describe('data views', () => {
 
     expect(await cspViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
-    expect(unexpectedConsoleErrors(consoleErrors)).toEqual([]);
+    expect(unexpected(consoleErrors)).toEqual([]);
   });
 
   test('signals: list, filters and detail with levels and the source pattern', async ({ page }) => {
@@ -355,7 +350,7 @@ test.describe('data views', () => {
 
     expect(await cspViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
-    expect(unexpectedConsoleErrors(consoleErrors)).toEqual([]);
+    expect(unexpected(consoleErrors)).toEqual([]);
   });
 
   test('api-docs renders the OpenAPI document with our own component', async ({ page }) => {
@@ -383,6 +378,6 @@ test.describe('data views', () => {
 
     expect(await cspViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
-    expect(unexpectedConsoleErrors(consoleErrors)).toEqual([]);
+    expect(unexpected(consoleErrors)).toEqual([]);
   });
 });

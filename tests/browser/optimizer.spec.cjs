@@ -4,23 +4,8 @@
 // the upgrade prompt there; the admin queues an optimizer job on /admin/optimizer (the server's
 // field error for an unknown symbol shown inline first) and the page renders the job with its
 // progress and detail. Zero CSP violations and no page errors.
-const { anonTest: test, expect, loginAs, USERS } = require('./auth.cjs');
+const { anonTest: test, expect, loginAs, USERS, signIn, clean, unexpected } = require('./auth.cjs');
 const { watchPage, cspViolations, screenshot, appReady } = require('./helpers.cjs');
-
-/** Chromium logs every non-2xx fetch ("Failed to load resource"): the 4xx are the point. */
-const unexpected = (errors) => errors.filter((e) => !e.text.startsWith('Failed to load resource'));
-
-async function signIn(page, user) {
-  await page.goto('/');
-  await appReady(page);
-  expect(await loginAs(page, user)).toBe(200);
-}
-
-async function clean(page, watch) {
-  expect(await cspViolations(page)).toEqual([]);
-  expect(watch.pageErrors).toEqual([]);
-  expect(unexpected(watch.consoleErrors)).toEqual([]);
-}
 
 test.describe('optimizer and trading preferences', () => {
   test('premium: save trading preferences with inline field errors, reload, reset', async ({ page }) => {

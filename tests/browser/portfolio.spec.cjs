@@ -2,19 +2,10 @@
 // trade from a pattern → open → close → PnL on the trade and the portfolio; manual trades with
 // inline field errors; tags; the upgrade prompt for a free user; 360 px. Every test fails on a
 // `securitypolicyviolation`, an uncaught page error or an unexpected console error.
-const { test, expect, loginAs, USERS } = require('./auth.cjs');
+const { test, expect, loginAs, USERS, clean, unexpected } = require('./auth.cjs');
 const { watchPage, cspViolations, screenshot, appReady } = require('./helpers.cjs');
 
 const h1 = (page) => page.getByRole('heading', { level: 1 });
-/** Chromium logs non-2xx fetches (e.g. a 403 or a 422) as console errors; those are expected. */
-const unexpected = (errors) => errors.filter((e) => !e.text.startsWith('Failed to load resource'));
-
-async function clean(page, watch) {
-  expect(await cspViolations(page)).toEqual([]);
-  expect(watch.pageErrors).toEqual([]);
-  expect(unexpected(watch.consoleErrors)).toEqual([]);
-}
-
 /** Creates a portfolio through the page's form; returns its id. */
 async function createPortfolio(page, name) {
   await page.goto('/portfolio');

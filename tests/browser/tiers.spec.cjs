@@ -2,19 +2,8 @@
 // user creates an API key in /settings/api-keys (shown once), calls the API with it, adds an IP
 // rule and revokes it; a free user gets the upgrade prompt on premium pages. Zero CSP
 // violations and no page errors.
-const { anonTest: test, expect, loginAs, USERS } = require('./auth.cjs');
+const { anonTest: test, expect, loginAs, USERS, signIn, unexpected } = require('./auth.cjs');
 const { watchPage, cspViolations, screenshot, appReady } = require('./helpers.cjs');
-
-/** Chromium logs every non-2xx fetch ("Failed to load resource"): 403s are the point here. */
-function unexpectedConsoleErrors(errors) {
-  return errors.filter((e) => !e.text.startsWith('Failed to load resource'));
-}
-
-async function signIn(page, user) {
-  await page.goto('/');
-  await appReady(page);
-  expect(await loginAs(page, user)).toBe(200);
-}
 
 test.describe('tiers', () => {
   test('premium: create an API key, call the API with it, add an IP rule, revoke it', async ({ page, request }) => {
@@ -62,7 +51,7 @@ test.describe('tiers', () => {
 
     expect(await cspViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
-    expect(unexpectedConsoleErrors(consoleErrors)).toEqual([]);
+    expect(unexpected(consoleErrors)).toEqual([]);
   });
 
   test('premium: notification preferences are saved and read back', async ({ page }) => {
@@ -104,7 +93,7 @@ test.describe('tiers', () => {
 
     expect(await cspViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
-    expect(unexpectedConsoleErrors(consoleErrors)).toEqual([]);
+    expect(unexpected(consoleErrors)).toEqual([]);
   });
 
   test('free: premium pages show the upgrade prompt', async ({ page }) => {
@@ -130,6 +119,6 @@ test.describe('tiers', () => {
 
     expect(await cspViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
-    expect(unexpectedConsoleErrors(consoleErrors)).toEqual([]);
+    expect(unexpected(consoleErrors)).toEqual([]);
   });
 });
