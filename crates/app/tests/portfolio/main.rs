@@ -11,8 +11,8 @@ use cl_app::portfolio::{
     PortfolioService, TagInput, TradeDraft, TradeInput,
 };
 use cl_app::ports::{
-    quota, CandleStore, NewPattern, NewSymbol, NewUser, PatternStore, PortfolioId, StoredTrade,
-    SymbolStore, TradeLevels, TradeStatus, UserId, UserStore,
+    quota, CandleStore, NewPattern, NewSymbol, NewUser, PatternId, PatternStore, PortfolioId,
+    StoredTrade, SymbolId, SymbolStore, TradeLevels, TradeStatus, UserId, UserStore,
 };
 use cl_auth::email::{Email, Username};
 use cl_auth::SecretString;
@@ -97,6 +97,50 @@ async fn balance(s: &MemoryStore, user: UserId, p: PortfolioId) -> f64 {
         .await
         .unwrap()
         .current_balance
+}
+
+/// The ETH/USDT symbol.
+async fn symbol(s: &MemoryStore) -> SymbolId {
+    s.add_symbol(&NewSymbol {
+        symbol: "ETH/USDT".into(),
+        exchange: "binance".into(),
+        is_active: true,
+        notify_enabled: true,
+        fetch_start_ms: 0,
+        created_at: NOW,
+    })
+    .await
+    .unwrap()
+    .id
+}
+
+/// A bullish pattern: entry 100, SL 95 (R = 5).
+async fn pattern(s: &MemoryStore, sym: SymbolId) -> PatternId {
+    s.insert_pattern(&NewPattern {
+        symbol: sym,
+        tf: Timeframe::H1,
+        pattern_type: PatternType::OrderBlock,
+        direction: Direction::Bullish,
+        zone: Zone::new(95.0, 100.0).unwrap(),
+        swept_level: None,
+        detected_at: NOW - DAY,
+        expires_at: NOW + DAY,
+        levels: TradeLevels {
+            entry: 100.0,
+            stop_loss: 95.0,
+            tp1: 110.0,
+            tp2: 115.0,
+            tp3: 120.0,
+            risk: 5.0,
+            rr1: 2.0,
+            rr2: 3.0,
+            rr3: 4.0,
+        },
+        created_at: NOW,
+    })
+    .await
+    .unwrap()
+    .unwrap()
 }
 
 async fn setup(s: &MemoryStore) -> (UserId, PortfolioId) {
@@ -534,43 +578,8 @@ fn a_pattern_prefills_a_pending_trade_with_the_risk_sized_quantity() {
     block_on(async {
         let s = MemoryStore::new();
         let (alice, p) = setup(&s).await;
-        let sym = s
-            .add_symbol(&NewSymbol {
-                symbol: "ETH/USDT".into(),
-                exchange: "binance".into(),
-                is_active: true,
-                notify_enabled: true,
-                fetch_start_ms: 0,
-                created_at: NOW,
-            })
-            .await
-            .unwrap();
-        let pattern = s
-            .insert_pattern(&NewPattern {
-                symbol: sym.id,
-                tf: Timeframe::H1,
-                pattern_type: PatternType::OrderBlock,
-                direction: Direction::Bullish,
-                zone: Zone::new(95.0, 100.0).unwrap(),
-                swept_level: None,
-                detected_at: NOW - DAY,
-                expires_at: NOW + DAY,
-                levels: TradeLevels {
-                    entry: 100.0,
-                    stop_loss: 95.0,
-                    tp1: 110.0,
-                    tp2: 115.0,
-                    tp3: 120.0,
-                    risk: 5.0,
-                    rr1: 2.0,
-                    rr2: 3.0,
-                    rr3: 4.0,
-                },
-                created_at: NOW,
-            })
-            .await
-            .unwrap()
-            .unwrap();
+        let sym = symbol(&s).await;
+        let pattern = pattern(&s, sym).await;
         let svc = PortfolioService::new(&s);
         let t = svc
             .create_from_pattern(alice, &access(Tier::Premium), p, pattern, NOW)
@@ -606,7 +615,7 @@ fn a_pattern_prefills_a_pending_trade_with_the_risk_sized_quantity() {
             Candle::new(NOW, 100.0, 101.0, 99.0, 100.5, 1.0).unwrap(),
             Candle::new(NOW + 60_000, 100.5, 106.0, 100.0, 105.0, 1.0).unwrap(),
         ];
-        s.upsert_candles(sym.id, Timeframe::M1, &candles)
+        s.upsert_candles(sym, Timeframe::M1, &candles)
             .await
             .unwrap();
         let closed = svc

@@ -5,58 +5,12 @@
 use cl_app::policy::Tier;
 use cl_app::portfolio::PortfolioService;
 use cl_app::ports::optimization::{DefaultRr, RiskPerTradePct, TradingPrefs, TradingPrefsStore};
-use cl_app::ports::{
-    NewPattern, NewSignal, NewSymbol, PatternId, PatternStore, SignalId, SignalStore, SymbolId,
-    SymbolStore, TradeLevels, UserId,
-};
+use cl_app::ports::{NewSignal, SignalId, SignalStore, SymbolId, UserId};
 use cl_app::trading_prefs::{effective_prefs, EffectivePrefs};
-use cl_domain::{Direction, PatternType, Timeframe, Zone};
+use cl_domain::{Direction, Timeframe};
 use cl_store_memory::MemoryStore;
 
-use super::{access, block_on, setup, user, DAY, NOW};
-
-async fn symbol(s: &MemoryStore) -> SymbolId {
-    s.add_symbol(&NewSymbol {
-        symbol: "ETH/USDT".into(),
-        exchange: "binance".into(),
-        is_active: true,
-        notify_enabled: true,
-        fetch_start_ms: 0,
-        created_at: NOW,
-    })
-    .await
-    .unwrap()
-    .id
-}
-
-/// A bullish pattern: entry 100, SL 95 (R = 5).
-async fn pattern(s: &MemoryStore, sym: SymbolId) -> PatternId {
-    s.insert_pattern(&NewPattern {
-        symbol: sym,
-        tf: Timeframe::H1,
-        pattern_type: PatternType::OrderBlock,
-        direction: Direction::Bullish,
-        zone: Zone::new(95.0, 100.0).unwrap(),
-        swept_level: None,
-        detected_at: NOW - DAY,
-        expires_at: NOW + DAY,
-        levels: TradeLevels {
-            entry: 100.0,
-            stop_loss: 95.0,
-            tp1: 110.0,
-            tp2: 115.0,
-            tp3: 120.0,
-            risk: 5.0,
-            rr1: 2.0,
-            rr2: 3.0,
-            rr3: 4.0,
-        },
-        created_at: NOW,
-    })
-    .await
-    .unwrap()
-    .unwrap()
-}
+use super::{access, block_on, pattern, setup, symbol, user, NOW};
 
 /// A short signal: entry 200, SL 204 (R = 4), global R:R 3.
 async fn signal(s: &MemoryStore, sym: SymbolId) -> SignalId {
